@@ -1,0 +1,37 @@
+# marconid top-level Makefile: written for both GNU make and BSD make.
+# It only makes sure that config.mk exists (./configure writes it) and
+# hands over to build.mk, which includes it.
+
+BUILD=	$(MAKE) -f build.mk
+
+all: config.mk
+	@$(BUILD) all
+
+config.mk: configure
+	./configure
+
+install: config.mk
+	@$(BUILD) install
+
+# the README's two commands: both install what they need when root
+check: deps
+	@$(MAKE) config.mk
+	@$(BUILD) check
+
+demo: deps
+	@$(MAKE) config.mk
+	@$(BUILD) demo
+
+deps:
+	@sh scripts/install-deps
+
+lint: config.mk
+	@$(BUILD) lint
+
+clean:
+	@if [ -f config.mk ]; then $(BUILD) clean; fi
+
+distclean: clean
+	rm -f config.mk
+
+.PHONY: all install check demo deps lint clean distclean

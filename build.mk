@@ -1,0 +1,101 @@
+# The real build, included by Makefile once config.mk exists.
+# Only what GNU make and BSD make both understand: suffix rules,
+# $(VAR:.c=.o), plain include.
+
+include config.mk
+
+DESTDIR?=
+BINDIR=		$(PREFIX)/sbin
+MANDIR=		$(PREFIX)/man
+EXAMPLEDIR=	$(PREFIX)/share/examples/marconid
+
+CFLAGS?=	-O2 -g
+CPPFLAGS=	-Icommon -Imarconid -Imarconictl $(OS_CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS=	$(CFLAGS) $(WARNFLAGS) $(CPPFLAGS)
+
+COMMON_SRCS=	common/log.c common/ctl.c $(COMPAT_SRCS)
+
+MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
+		marconid/engine.c marconid/pipe.c marconid/parse.c \
+		marconid/printconf.c marconid/util.c \
+		$(OS_SRCS) $(COMMON_SRCS)
+
+MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
+		marconictl/output.c marconictl/output_json.c \
+		$(COMMON_SRCS)
+
+IMSG_TEST_SRCS=	regress/imsg/imsg_test.c $(COMPAT_SRCS) common/log.c
+
+MARCONID_OBJS=	$(MARCONID_SRCS:.c=.o)
+MARCONICTL_OBJS= $(MARCONICTL_SRCS:.c=.o)
+IMSG_TEST_OBJS=	$(IMSG_TEST_SRCS:.c=.o)
+
+PARSER_TEST_SRCS= regress/ctl/parser_test.c marconictl/parser.c \
+		$(COMMON_SRCS)
+PARSER_TEST_OBJS= $(PARSER_TEST_SRCS:.c=.o)
+
+PROGS=		marconid/marconid marconictl/marconictl
+TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test
+
+MANS5=		marconid.conf.5
+MANS8=		man/marconid.8 man/marconictl.8
+
+HEADERS=	marconid/marconid.h common/ctl.h common/log.h config.mk
+
+.SUFFIXES: .c .o .y
+
+.c.o:
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+all: $(PROGS)
+
+marconid/parse.c: marconid/parse.y
+	$(YACC) -o marconid/parse.c marconid/parse.y
+
+marconid/marconid: $(MARCONID_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(MARCONID_OBJS) $(PKG_LIBS) $(LDFLAGS)
+
+marconictl/marconictl: $(MARCONICTL_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(MARCONICTL_OBJS) $(PKG_LIBS) $(LDFLAGS)
+
+$(MARCONID_OBJS) $(MARCONICTL_OBJS): $(HEADERS)
+
+regress/imsg/imsg_test.o: regress/imsg/imsg_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/imsg/imsg_test.c -o $@
+
+regress/imsg/imsg_test: $(IMSG_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(IMSG_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/ctl/parser_test.o: regress/ctl/parser_test.c
+	$(CC) $(ALL_CFLAGS) -Imarconictl $(ATF_CFLAGS) \
+	    -c regress/ctl/parser_test.c -o $@
+
+regress/ctl/parser_test: $(PARSER_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(PARSER_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+tests: $(PROGS) $(TESTPROGS)
+
+check: tests lint
+	sh scripts/run-tests
+
+demo: $(PROGS)
+	sh scripts/demo
+
+lint:
+	mandoc -Tlint -W warning $(MANS5) $(MANS8)
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(EXAMPLEDIR)
+	install -m 555 marconid/marconid $(DESTDIR)$(BINDIR)/marconid
+	install -m 555 marconictl/marconictl $(DESTDIR)$(BINDIR)/marconictl
+	install -m 444 $(MANS5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 444 $(MANS8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 444 etc/marconid.conf $(DESTDIR)$(EXAMPLEDIR)/marconid.conf
+	if [ -z "$(DESTDIR)" ]; then sh scripts/add-user; fi
+
+clean:
+	rm -f $(PROGS) $(TESTPROGS) marconid/parse.c \
+	    marconid/*.o marconictl/*.o common/*.o regress/*/*.o
+
+.PHONY: all tests check demo lint install clean

@@ -1,0 +1,160 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The control protocol between marconictl and the engine of marconid.
+ * Every request is one imsg of an IMSG_CTL_* type (see marconid.h);
+ * a reply is zero or more rows (IMSG_CTL_SHOW_*) closed by IMSG_CTL_END,
+ * or a single IMSG_CTL_RESULT carrying a struct ctl_result and, for
+ * errors, a NUL-terminated explanation after it.
+ *
+ * All structures are sent in host byte order: the socket never leaves
+ * the machine.  CTL_VERSION is bumped whenever one of them changes so
+ * that a marconictl from another build says so instead of printing
+ * nonsense.
+ */
+
+#ifndef CTL_H
+#define CTL_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <net/if.h>
+#include <stdint.h>
+
+#define MARCONID_SOCKET		"/var/run/marconid.sock"
+#define CTL_VERSION		1
+
+#define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
+#define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
+#define CTL_ADDRSLEN		512	/* interface addresses as text */
+#define CTL_ERRLEN		4096	/* longest error text in a result */
+
+/* what a request asked, answered in struct ctl_result */
+enum ctl_result_code {
+	CTL_RES_OK = 0,
+	CTL_RES_ERR,			/* generic, see the text */
+	CTL_RES_BADVERSION,		/* ctl and daemon disagree */
+	CTL_RES_DENIED,			/* the client may not do this */
+	CTL_RES_CONFIG,			/* reload: config has errors */
+	CTL_RES_BUSY,			/* a reload is already running */
+	CTL_RES_NOSUCHPEER,
+	CTL_RES_NOSUCHPIPE,
+};
+
+struct ctl_result {
+	int32_t		code;		/* enum ctl_result_code */
+	/* followed by an optional NUL-terminated message */
+};
+
+/* every request starts with this, so that a mismatch is caught */
+struct ctl_request {
+	uint32_t	version;	/* CTL_VERSION */
+	uint32_t	verbose;	/* IMSG_CTL_LOG_VERBOSE: new level */
+	char		peer[MARCONID_NAMELEN];	/* filters, "" for all */
+	char		uplink[MARCONID_NAMELEN];
+};
+
+/* pipe states, in the order a pipe goes through them */
+enum ctl_pipe_state {
+	PIPE_STATE_DOWN = 0,		/* no session */
+	PIPE_STATE_CONNECTING,		/* TCP or TLS in progress */
+	PIPE_STATE_UP,			/* keys agreed, probes answered */
+	PIPE_STATE_DEGRADED,		/* up, probes show loss or delay */
+	PIPE_STATE_DISABLED,		/* operator said so */
+	PIPE_STATE_NOPROC,		/* uplink process dead, restarting */
+};
+
+enum ctl_mode {
+	CTL_MODE_FAILOVER = 0,
+	CTL_MODE_DUPLICATE,
+	CTL_MODE_BALANCE,
+};
+
+enum ctl_iftype {
+	CTL_IF_TAP = 0,
+	CTL_IF_TUN,
+};
+
+struct ctl_summary {
+	uint32_t	version;	/* CTL_VERSION */
+	int32_t		pid;		/* of the parent */
+	int64_t		uptime;		/* seconds since start */
+	int64_t		since_reload;	/* seconds since the last reload */
+	uint32_t	reloads;	/* successful reloads */
+	uint32_t	verbose;
+	uint32_t	n_ifaces;
+	uint32_t	n_uplinks;
+	uint32_t	n_peers;
+	uint32_t	n_pipes;
+	uint32_t	n_pipes_up;
+	char		conffile[1024];
+};
+
+struct ctl_iface {
+	char		name[IFNAMSIZ];
+	int32_t		type;		/* enum ctl_iftype */
+	uint32_t	mtu;
+	int32_t		up;		/* descriptor held by the engine */
+	uint64_t	ipackets;	/* read from the device */
+	uint64_t	opackets;	/* written to the device */
+	uint64_t	ibytes;
+	uint64_t	obytes;
+	char		addrs[CTL_ADDRSLEN];	/* "a/len b/len ..." */
+};
+
+struct ctl_pipe {
+	char		peer[MARCONID_NAMELEN];
+	char		uplink[MARCONID_NAMELEN];
+	int32_t		state;		/* enum ctl_pipe_state */
+	int32_t		preference;
+	int32_t		active;		/* carries the peer's traffic */
+	int32_t		pid;		/* of the uplink process, 0 if none */
+	uint32_t	restarts;	/* of the uplink process */
+	struct sockaddr_storage	local;	/* AF_UNSPEC if unbound */
+	struct sockaddr_storage	remote;	/* AF_UNSPEC if passive */
+	uint32_t	rtt_us;
+	uint32_t	jitter_us;
+	uint32_t	loss_ppm;	/* parts per million, last window */
+	uint64_t	ipackets;
+	uint64_t	opackets;
+	uint64_t	ibytes;
+	uint64_t	obytes;
+	uint64_t	drops;		/* all reasons */
+	int64_t		last_change;	/* seconds since the state changed */
+};
+
+struct ctl_peer {
+	char		name[MARCONID_NAMELEN];
+	char		fingerprint[MARCONID_FPRLEN];
+	int32_t		mode;		/* enum ctl_mode */
+	uint32_t	n_pipes;
+	uint32_t	n_pipes_up;
+	char		active[MARCONID_NAMELEN];	/* uplink, "" if none */
+	uint64_t	ipackets;
+	uint64_t	opackets;
+	uint64_t	ibytes;
+	uint64_t	obytes;
+	int64_t		last_change;
+};
+
+const char	*ctl_pipe_state_name(int);
+const char	*ctl_mode_name(int);
+const char	*ctl_iftype_name(int);
+const char	*ctl_result_text(int);
+
+#endif /* CTL_H */

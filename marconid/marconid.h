@@ -1,0 +1,293 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef MARCONID_H
+#define MARCONID_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <event.h>
+#include <limits.h>
+#include <imsg.h>
+#include <stdint.h>
+
+#include "ctl.h"
+#include "log.h"
+
+#define MARCONID_CONF		"/etc/marconid.conf"
+#define MARCONID_USER		"_marconid"
+#define MARCONID_CERT		"/etc/marconid/site.crt"
+#define MARCONID_KEY		"/etc/marconid/site.key"
+#define MARCONID_PORT		7455	/* TLS over TCP and data over UDP */
+#define MARCONID_MTU		1500	/* of the tap/tun interface */
+#define MARCONID_MAXMTU		9000
+#define MARCONID_MINMTU		576
+
+/* probe defaults, all in milliseconds */
+#define PROBE_INTERVAL		100
+#define PROBE_TIMEOUT		500	/* silence after which a pipe is down */
+#define PROBE_HOLDDOWN		10000	/* healthy this long to be preferred */
+#define PREFERENCE_DEFAULT	100
+
+/* the child's channel to the parent, set up before exec */
+#define PARENT_SOCK_FILENO	3
+
+/* restart of a dead uplink process: 1s, 2s, 4s ... up to 60s */
+#define RESTART_MIN		1
+#define RESTART_MAX		60
+#define RESTART_STABLE		60	/* up this long resets the back-off */
+
+#define MAX_IMSGSIZE		(64 * 1024)
+
+enum marconid_process {
+	PROC_PARENT,
+	PROC_ENGINE,
+	PROC_PIPE,
+};
+
+/*
+ * One enum for every process, grouped by prefix: IMSG_CTL_* between
+ * marconictl and the engine (some relayed to the parent), IMSG_CFG_*
+ * from the parent to the children, then the daemon's own.
+ */
+enum imsg_type {
+	IMSG_NONE,
+	IMSG_CTL_SHOW_SUMMARY,
+	IMSG_CTL_SHOW_INTERFACES,
+	IMSG_CTL_SHOW_PIPES,
+	IMSG_CTL_SHOW_PEERS,
+	IMSG_CTL_RELOAD,
+	IMSG_CTL_LOG_VERBOSE,
+	IMSG_CTL_RESULT,
+	IMSG_CTL_END,
+	IMSG_CFG_GLOBAL,		/* struct marconid_conf, lists empty */
+	IMSG_CFG_IFACE,			/* struct iface_conf */
+	IMSG_CFG_IFACE_ADDR,		/* struct iface_addr, to the last iface */
+	IMSG_CFG_UPLINK,		/* struct uplink_conf */
+	IMSG_CFG_PEER,			/* struct peer_conf */
+	IMSG_CFG_PIPE,			/* struct pipe_conf, to the last peer */
+	IMSG_CFG_DONE,
+	IMSG_IFACE_FD,			/* parent -> engine: tun/tap descriptor */
+	IMSG_CONTROL_FD,		/* parent -> engine: control listener */
+	IMSG_PIPE_CHANNEL,		/* parent -> engine/pipe: socketpair end */
+	IMSG_PIPE_PROC,			/* parent -> engine: struct pipe_proc */
+	IMSG_UPLINK_SOCKET,		/* parent -> pipe: struct uplink_sock */
+	IMSG_PIPE_STATE,		/* pipe -> engine: struct pipe_state */
+	IMSG_SHUTDOWN,			/* parent -> pipe: uplink removed */
+};
+
+/* Configuration, as parsed by the parent and mirrored in the children. */
+
+struct iface_addr {
+	TAILQ_ENTRY(iface_addr)	 entry;
+	struct sockaddr_storage	 ss;	/* port unused */
+	uint8_t			 prefixlen;
+};
+TAILQ_HEAD(iface_addrs, iface_addr);
+
+enum iface_type {
+	IFACE_TAP = CTL_IF_TAP,		/* Ethernet, the default */
+	IFACE_TUN = CTL_IF_TUN,		/* IP only */
+};
+
+struct iface_conf {
+	TAILQ_ENTRY(iface_conf)	 entry;
+	char			 name[IFNAMSIZ];
+	enum iface_type		 type;
+	uint32_t		 mtu;
+	struct iface_addrs	 addrs;
+};
+TAILQ_HEAD(iface_confs, iface_conf);
+
+struct uplink_conf {
+	TAILQ_ENTRY(uplink_conf) entry;
+	char			 name[MARCONID_NAMELEN];
+	struct sockaddr_storage	 local;	/* AF_UNSPEC: any */
+	char			 ifname[IFNAMSIZ];	/* "" : any */
+	int			 rdomain;	/* -1: default table */
+	uint16_t		 port;	/* 0: the global port */
+};
+TAILQ_HEAD(uplink_confs, uplink_conf);
+
+enum peer_mode {
+	MODE_FAILOVER = CTL_MODE_FAILOVER,
+	MODE_DUPLICATE = CTL_MODE_DUPLICATE,
+	MODE_BALANCE = CTL_MODE_BALANCE,
+};
+
+struct pipe_conf {
+	TAILQ_ENTRY(pipe_conf)	 entry;
+	char			 uplink[MARCONID_NAMELEN];
+	struct sockaddr_storage	 remote;	/* AF_UNSPEC: passive */
+	int			 preference;	/* lower is preferred */
+};
+TAILQ_HEAD(pipe_confs, pipe_conf);
+
+struct probe_conf {
+	uint32_t		 interval;	/* ms, 0: inherit */
+	uint32_t		 timeout;	/* ms, 0: inherit */
+	uint32_t		 holddown;	/* ms, 0: inherit */
+};
+
+struct peer_conf {
+	TAILQ_ENTRY(peer_conf)	 entry;
+	char			 name[MARCONID_NAMELEN];
+	char			 fingerprint[MARCONID_FPRLEN];
+	enum peer_mode		 mode;
+	struct probe_conf	 probe;	/* as written: 0 inherits global */
+	struct pipe_confs	 pipes;
+};
+TAILQ_HEAD(peer_confs, peer_conf);
+
+struct marconid_conf {
+	char			 conffile[PATH_MAX];
+	char			 user[MARCONID_NAMELEN];
+	char			 csock[PATH_MAX];
+	char			 cert[PATH_MAX];
+	char			 key[PATH_MAX];
+	uint16_t		 port;
+	struct probe_conf	 probe;	/* always set after parsing */
+	int			 opts;
+	struct iface_confs	 ifaces;
+	struct uplink_confs	 uplinks;
+	struct peer_confs	 peers;
+};
+
+/* opts */
+#define MARCONID_OPT_VERBOSE	0x01
+#define MARCONID_OPT_VERBOSE2	0x02
+#define MARCONID_OPT_NOACTION	0x04
+
+/* Messages between the processes other than configuration. */
+
+struct pipe_proc {
+	char			 uplink[MARCONID_NAMELEN];
+	int32_t			 pid;	/* 0 when dead */
+	uint32_t		 restarts;
+};
+
+enum uplink_sock_kind {
+	UPLINK_SOCK_UDP,		/* data and probes */
+	UPLINK_SOCK_TCP,		/* listener for the TLS sessions */
+};
+
+struct uplink_sock {
+	int32_t			 kind;	/* enum uplink_sock_kind */
+	struct sockaddr_storage	 ss;	/* where it is bound */
+};
+
+struct pipe_state {
+	char			 peer[MARCONID_NAMELEN];
+	char			 uplink[MARCONID_NAMELEN];
+	int32_t			 state;	/* enum ctl_pipe_state */
+	uint32_t		 rtt_us;
+	uint32_t		 jitter_us;
+	uint32_t		 loss_ppm;
+	uint64_t		 ipackets;
+	uint64_t		 opackets;
+	uint64_t		 ibytes;
+	uint64_t		 obytes;
+	uint64_t		 drops;
+};
+
+/* A process's end of an imsg channel with its event. */
+struct imsgev {
+	struct imsgbuf		 ibuf;
+	void			(*handler)(int, short, void *);
+	struct event		 ev;
+	short			 events;
+	void			*data;	/* owner's, e.g. the uplink */
+};
+
+/* marconid.c */
+void		 imsg_event_add(struct imsgev *);
+int		 imsg_compose_event(struct imsgev *, uint32_t, uint32_t,
+		    pid_t, int, const void *, size_t);
+void		 imsgev_init(struct imsgev *, int,
+		    void (*)(int, short, void *), void *);
+void		 imsgev_clear(struct imsgev *);
+int		 imsgev_read(struct imsgev *, short);
+const char	*imsg_type_name(uint32_t);
+
+/* config.c */
+struct marconid_conf	*config_new_empty(void);
+void		 config_clear(struct marconid_conf *);
+void		 config_free(struct marconid_conf *);
+int		 config_send(struct imsgev *, struct marconid_conf *);
+int		 config_recv(struct marconid_conf **, struct imsg *);
+struct uplink_conf	*config_find_uplink(struct marconid_conf *,
+		    const char *);
+struct peer_conf	*config_find_peer(struct marconid_conf *,
+		    const char *);
+struct iface_conf	*config_find_iface(struct marconid_conf *,
+		    const char *);
+int		 uplink_equal(const struct uplink_conf *,
+		    const struct uplink_conf *);
+int		 uplink_uses(struct marconid_conf *, const char *);
+
+/* control.c */
+int		 control_check(const char *);
+int		 control_init(const char *, uid_t, gid_t);
+void		 control_listen(int);
+void		 control_shutdown(void);
+void		 control_relay_result(uint32_t, struct imsg *);
+void		 control_notify_end(uint32_t);
+
+/* engine.c */
+__attribute__((__noreturn__)) void	engine_main(int, int);
+
+/* pipe.c */
+__attribute__((__noreturn__)) void	pipe_main(int, int, const char *);
+
+/* parse.y */
+struct marconid_conf	*parse_config(const char *, int);
+int		 cmdline_symset(const char *);
+const char	*parse_errors(void);
+
+/* printconf.c */
+void		 print_config(struct marconid_conf *);
+const char	*print_host(const struct sockaddr_storage *, char *, size_t);
+const char	*print_ms(uint32_t, char *, size_t);
+
+/* sandbox-*.c: one per OS */
+void		 sandbox_init(enum marconid_process);
+
+/* tun-*.c: one per OS */
+int		 tun_open(struct iface_conf *);
+int		 tun_configure(int, struct iface_conf *);
+void		 tun_close(int, struct iface_conf *);
+
+/* uplink-*.c: one per OS */
+int		 uplink_socket(struct uplink_conf *, int, uint16_t,
+		    struct sockaddr_storage *);
+
+/* util.c */
+socklen_t	 sa_len(const struct sockaddr *);
+int		 sa_cmp(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
+uint16_t	 sa_port(const struct sockaddr_storage *);
+void		 sa_set_port(struct sockaddr_storage *, uint16_t);
+int		 host_parse(const char *, struct sockaddr_storage *,
+		    uint8_t *);
+int64_t		 getmonotime(void);
+
+#endif /* MARCONID_H */
