@@ -219,6 +219,7 @@ struct imsgev {
 };
 
 /* marconid.c */
+void		 child_privdrop(const char *);
 void		 imsg_event_add(struct imsgev *);
 int		 imsg_compose_event(struct imsgev *, uint32_t, uint32_t,
 		    pid_t, int, const void *, size_t);
@@ -246,17 +247,26 @@ int		 uplink_uses(struct marconid_conf *, const char *);
 
 /* control.c */
 int		 control_check(const char *);
-int		 control_init(const char *, uid_t, gid_t);
+int		 control_init(const char *);
 void		 control_listen(int);
 void		 control_shutdown(void);
 void		 control_relay_result(uint32_t, struct imsg *);
 void		 control_notify_end(uint32_t);
 
 /* engine.c */
-__attribute__((__noreturn__)) void	engine_main(int, int);
+int		 engine_compose_parent(uint32_t, uint32_t, const void *,
+		    size_t);
+void		 engine_show_summary(struct imsgev *, uint32_t);
+void		 engine_show_interfaces(struct imsgev *, uint32_t);
+void		 engine_show_pipes(struct imsgev *, uint32_t,
+		    struct ctl_request *);
+void		 engine_show_peers(struct imsgev *, uint32_t,
+		    struct ctl_request *);
+__attribute__((__noreturn__)) void	engine_main(int, int, const char *);
 
 /* pipe.c */
-__attribute__((__noreturn__)) void	pipe_main(int, int, const char *);
+__attribute__((__noreturn__)) void	pipe_main(int, int, const char *,
+		    const char *);
 
 /* parse.y */
 struct marconid_conf	*parse_config(const char *, int);
@@ -274,6 +284,8 @@ void		 sandbox_init(enum marconid_process);
 /* tun-*.c: one per OS */
 int		 tun_open(struct iface_conf *);
 int		 tun_configure(int, struct iface_conf *);
+int		 tun_reconfigure(int, struct iface_conf *,
+		    struct iface_conf *);
 void		 tun_close(int, struct iface_conf *);
 
 /* uplink-*.c: one per OS */

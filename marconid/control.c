@@ -1,0 +1,345 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <imsg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "marconid.h"
+
+/*
+ * The control socket.  The parent creates it (it needs root to write in
+ * /var/run and must refuse to start over a running daemon), the engine
+ * serves it: every connection is an imsg channel whose id is what the
+ * parent's answers to relayed requests (reload) come back with.
+ */
+
+#define CONTROL_BACKLOG		5
+#define CONTROL_MAX_CONNS	32
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	uint32_t		 id;
+	struct imsgev		 iev;
+	int			 waiting;	/* for the parent's answer */
+};
+
+static void	 control_accept(int, short, void *);
+static void	 control_dispatch(int, short, void *);
+static void	 control_close(struct ctl_conn *);
+static struct ctl_conn *control_find(uint32_t);
+static void	 control_result(struct ctl_conn *, int, const char *);
+
+static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static struct event		 ctl_ev;
+static struct event		 ctl_pause;
+static int			 ctl_fd = -1;
+static int			 ctl_nconns;
+static uint32_t			 ctl_lastid;
+
+static int
+control_sun(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
+	    sizeof(sun->sun_path)) {
+		log_warnx("control socket path %s too long", path);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Returns -1 if a daemon answers on path, 0 otherwise. */
+int
+control_check(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, saved;
+
+	if (control_sun(path, &sun) == -1)
+		return (-1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("%s: socket", __func__);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		return (-1);
+	}
+	saved = errno;
+	close(fd);
+	/* nobody listens: a stale socket from a crash is ours to remove */
+	if (saved == ECONNREFUSED)
+		(void)unlink(path);
+	return (0);
+}
+
+int
+control_init(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old_umask;
+	int			 fd;
+
+	if (control_sun(path, &sun) == -1)
+		return (-1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		log_warn("%s: socket", __func__);
+		return (-1);
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("%s: unlink %s", __func__, path);
+		close(fd);
+		return (-1);
+	}
+	/* 0660: root and, later, an operators' group may use it */
+	old_umask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("%s: bind %s", __func__, path);
+		umask(old_umask);
+		close(fd);
+		return (-1);
+	}
+	umask(old_umask);
+	if (chmod(path, S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP) == -1) {
+		log_warn("%s: chmod %s", __func__, path);
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
+	if (listen(fd, CONTROL_BACKLOG) == -1) {
+		log_warn("%s: listen %s", __func__, path);
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
+	return (fd);
+}
+
+void
+control_listen(int fd)
+{
+	if (ctl_fd != -1) {
+		event_del(&ctl_ev);
+		close(ctl_fd);
+	}
+	ctl_fd = fd;
+	event_set(&ctl_ev, ctl_fd, EV_READ | EV_PERSIST, control_accept,
+	    NULL);
+	event_add(&ctl_ev, NULL);
+	evtimer_set(&ctl_pause, control_accept, NULL);
+}
+
+/* The engine only closes; the parent unlinks the path it made. */
+void
+control_shutdown(void)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&ctl_conns)) != NULL)
+		control_close(c);
+	if (ctl_fd != -1) {
+		event_del(&ctl_ev);
+		close(ctl_fd);
+		ctl_fd = -1;
+	}
+}
+
+static void
+control_accept(int listenfd, short event, void *arg)
+{
+	struct ctl_conn	*c;
+	struct timeval	 tv = { 1, 0 };
+	int		 fd;
+
+	event_add(&ctl_ev, NULL);
+	if (event & EV_TIMEOUT)
+		return;
+
+	if ((fd = accept4(ctl_fd, NULL, NULL,
+	    SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
+		if (errno == ENFILE || errno == EMFILE) {
+			/* pause accepting until a descriptor frees up */
+			event_del(&ctl_ev);
+			evtimer_add(&ctl_pause, &tv);
+		} else if (errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("%s: accept", __func__);
+		return;
+	}
+	if (ctl_nconns >= CONTROL_MAX_CONNS) {
+		log_warnx("%s: too many control connections", __func__);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s", __func__);
+		close(fd);
+		return;
+	}
+	/* 0 means "nobody" in the parent's answers */
+	if (++ctl_lastid == 0)
+		ctl_lastid = 1;
+	c->id = ctl_lastid;
+	/* marconictl passes no descriptors: fd passing stays off */
+	imsgev_init(&c->iev, fd, control_dispatch, c);
+	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
+	ctl_nconns++;
+}
+
+static struct ctl_conn *
+control_find(uint32_t id)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->id == id)
+			return (c);
+	return (NULL);
+}
+
+static void
+control_close(struct ctl_conn *c)
+{
+	TAILQ_REMOVE(&ctl_conns, c, entry);
+	imsgev_clear(&c->iev);
+	free(c);
+	ctl_nconns--;
+}
+
+static void
+control_result(struct ctl_conn *c, int code, const char *msg)
+{
+	struct ibuf		*buf;
+	struct ctl_result	 res;
+	size_t			 len = msg != NULL ? strlen(msg) + 1 : 0;
+
+	memset(&res, 0, sizeof(res));
+	res.code = code;
+	if ((buf = imsg_create(&c->iev.ibuf, IMSG_CTL_RESULT, 0, 0,
+	    sizeof(res) + len)) == NULL ||
+	    imsg_add(buf, &res, sizeof(res)) == -1 ||
+	    (len > 0 && imsg_add(buf, msg, len) == -1)) {
+		log_warn("%s", __func__);
+		return;
+	}
+	imsg_close(&c->iev.ibuf, buf);
+	imsg_event_add(&c->iev);
+}
+
+/* The parent answered a relayed request: pass it on as it came. */
+void
+control_relay_result(uint32_t id, struct imsg *imsg)
+{
+	struct ctl_conn	*c;
+	struct ibuf	 ib;
+
+	if ((c = control_find(id)) == NULL)
+		return;	/* the client did not wait */
+	c->waiting = 0;
+	if (imsg_get_ibuf(imsg, &ib) == -1) {
+		log_warn("%s", __func__);
+		return;
+	}
+	if (imsg_compose(&c->iev.ibuf, IMSG_CTL_RESULT, 0, 0, -1,
+	    ibuf_data(&ib), ibuf_size(&ib)) == -1)
+		log_warn("%s: imsg_compose", __func__);
+	imsg_event_add(&c->iev);
+}
+
+static void
+control_dispatch(int fd, short event, void *arg)
+{
+	struct imsgev		*iev = arg;
+	struct ctl_conn		*c = iev->data;
+	struct imsg		 imsg;
+	struct ctl_request	 req;
+	uint32_t		 type;
+	ssize_t			 n;
+
+	if (imsgev_read(iev, event) == 0) {
+		control_close(c);
+		return;
+	}
+
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			/* a malformed request ends that client, not us */
+			log_warnx("control: malformed request, closing");
+			control_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+
+		type = imsg_get_type(&imsg);
+		if (imsg_get_data(&imsg, &req, sizeof(req)) == -1) {
+			imsg_free(&imsg);
+			control_result(c, CTL_RES_BADVERSION, NULL);
+			continue;
+		}
+		imsg_free(&imsg);
+		req.peer[sizeof(req.peer) - 1] = '\0';
+		req.uplink[sizeof(req.uplink) - 1] = '\0';
+		if (req.version != CTL_VERSION) {
+			control_result(c, CTL_RES_BADVERSION, NULL);
+			continue;
+		}
+
+		switch (type) {
+		case IMSG_CTL_SHOW_SUMMARY:
+			engine_show_summary(iev, 0);
+			break;
+		case IMSG_CTL_SHOW_INTERFACES:
+			engine_show_interfaces(iev, 0);
+			break;
+		case IMSG_CTL_SHOW_PIPES:
+			engine_show_pipes(iev, 0, &req);
+			break;
+		case IMSG_CTL_SHOW_PEERS:
+			engine_show_peers(iev, 0, &req);
+			break;
+		case IMSG_CTL_RELOAD:
+			if (c->waiting) {
+				control_result(c, CTL_RES_BUSY, NULL);
+				break;
+			}
+			c->waiting = 1;
+			engine_compose_parent(IMSG_CTL_RELOAD, c->id, NULL, 0);
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			log_setverbose(req.verbose);
+			engine_compose_parent(IMSG_CTL_LOG_VERBOSE, 0, &req,
+			    sizeof(req));
+			control_result(c, CTL_RES_OK, NULL);
+			break;
+		default:
+			control_result(c, CTL_RES_ERR, "unknown request");
+			break;
+		}
+	}
+	imsg_event_add(iev);
+}

@@ -1,0 +1,637 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <event.h>
+#include <imsg.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "marconid.h"
+
+/*
+ * The engine: owns the tun/tap device and the control socket, and
+ * keeps the table of every pipe (peer x uplink) with the state its
+ * uplink process reports.  It is the only process that sees frames.
+ */
+
+struct eng_uplink {
+	TAILQ_ENTRY(eng_uplink)	 entry;
+	char			 name[MARCONID_NAMELEN];
+	struct imsgev		 iev;	/* to the uplink process */
+	pid_t			 pid;	/* 0: process dead */
+	uint32_t		 restarts;
+};
+
+struct eng_peer;
+
+struct eng_pipe {
+	TAILQ_ENTRY(eng_pipe)	 entry;
+	struct eng_peer		*peer;
+	struct pipe_conf	 conf;
+	struct pipe_state	 st;
+	int64_t			 last_change;
+};
+
+struct eng_peer {
+	TAILQ_ENTRY(eng_peer)	 entry;
+	char			 name[MARCONID_NAMELEN];
+	char			 fingerprint[MARCONID_FPRLEN];
+	enum peer_mode		 mode;
+	TAILQ_HEAD(, eng_pipe)	 pipes;
+	int64_t			 last_change;
+};
+
+struct eng_iface {
+	char			 name[IFNAMSIZ];
+	int			 fd;
+	struct event		 ev;
+	uint64_t		 ipackets;
+	uint64_t		 opackets;
+	uint64_t		 ibytes;
+	uint64_t		 obytes;
+};
+
+static void	 engine_sig(int, short, void *);
+static void	 engine_dispatch_parent(int, short, void *);
+static void	 engine_dispatch_pipe(int, short, void *);
+static void	 engine_apply_config(struct marconid_conf *);
+static struct eng_uplink *uplink_get(const char *, int);
+static struct eng_pipe	*pipe_get(const char *, const char *);
+static void	 iface_read(int, short, void *);
+static int	 pipe_effective_state(struct eng_pipe *);
+static void	 engine_shutdown(void) __attribute__((__noreturn__));
+
+static struct imsgev			 iev_parent;
+static struct marconid_conf		*conf, *nconf;
+static TAILQ_HEAD(, eng_uplink)		 uplinks =
+				    TAILQ_HEAD_INITIALIZER(uplinks);
+static TAILQ_HEAD(, eng_peer)		 peers = TAILQ_HEAD_INITIALIZER(peers);
+static struct eng_iface			 iface = { .fd = -1 };
+static pid_t				 parent_pid;
+static int64_t				 start_time;
+static int64_t				 reload_time;
+static uint32_t				 n_configs;
+
+void
+engine_main(int debug, int verbose, const char *user)
+{
+	struct event	 ev_sigint, ev_sigterm;
+
+	log_init(debug, LOG_DAEMON);
+	log_setverbose(verbose);
+	log_procinit("engine");
+	setproctitle("engine");
+
+	parent_pid = getppid();
+	start_time = getmonotime();
+
+	/* the event base is made before the sandbox forbids epoll_create */
+	event_init();
+	child_privdrop(user);
+	sandbox_init(PROC_ENGINE);
+
+	signal_set(&ev_sigint, SIGINT, engine_sig, NULL);
+	signal_set(&ev_sigterm, SIGTERM, engine_sig, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	imsgev_init(&iev_parent, PARENT_SOCK_FILENO, engine_dispatch_parent,
+	    NULL);
+	/* the device, the control listener and the uplink channels */
+	imsgbuf_allow_fdpass(&iev_parent.ibuf);
+
+	event_dispatch();
+	engine_shutdown();
+}
+
+static void
+engine_sig(int sig, short event, void *arg)
+{
+	/* the parent ends us on shutdown; nothing to save */
+	engine_shutdown();
+}
+
+static void
+engine_shutdown(void)
+{
+	control_shutdown();
+	log_debug("exiting");
+	exit(0);
+}
+
+int
+engine_compose_parent(uint32_t type, uint32_t peerid, const void *data,
+    size_t len)
+{
+	return (imsg_compose_event(&iev_parent, type, peerid, 0, -1, data,
+	    len));
+}
+
+static void
+engine_dispatch_parent(int fd, short event, void *arg)
+{
+	struct imsgev		*iev = arg;
+	struct imsg		 imsg;
+	struct eng_uplink	*eu;
+	struct pipe_proc	 pp;
+	struct ctl_request	 req;
+	char			 name[MARCONID_NAMELEN];
+	char			 ifname[IFNAMSIZ];
+	ssize_t			 n;
+	int			 newfd, r;
+
+	if (imsgev_read(iev, event) == 0) {
+		/* without a parent there is nobody to restart anything */
+		log_warnx("parent went away");
+		engine_shutdown();
+	}
+
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsg_get", __func__);
+		if (n == 0)
+			break;
+
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CFG_GLOBAL:
+		case IMSG_CFG_IFACE:
+		case IMSG_CFG_IFACE_ADDR:
+		case IMSG_CFG_UPLINK:
+		case IMSG_CFG_PEER:
+		case IMSG_CFG_PIPE:
+		case IMSG_CFG_DONE:
+			if ((r = config_recv(&nconf, &imsg)) == -1)
+				fatalx("%s: bad %s", __func__,
+				    imsg_type_name(imsg_get_type(&imsg)));
+			if (r == 1) {
+				engine_apply_config(nconf);
+				nconf = NULL;
+			}
+			break;
+		case IMSG_IFACE_FD:
+			if (imsg_get_data(&imsg, ifname, sizeof(ifname)) == -1)
+				fatalx("%s: bad IMSG_IFACE_FD", __func__);
+			ifname[sizeof(ifname) - 1] = '\0';
+			if ((newfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("%s: IMSG_IFACE_FD without a descriptor",
+				    __func__);
+			if (iface.fd != -1) {
+				event_del(&iface.ev);
+				close(iface.fd);
+			}
+			strlcpy(iface.name, ifname, sizeof(iface.name));
+			iface.fd = newfd;
+			event_set(&iface.ev, iface.fd, EV_READ | EV_PERSIST,
+			    iface_read, NULL);
+			event_add(&iface.ev, NULL);
+			log_debug("interface %s attached", iface.name);
+			break;
+		case IMSG_CONTROL_FD:
+			if ((newfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("%s: IMSG_CONTROL_FD without a "
+				    "descriptor", __func__);
+			control_listen(newfd);
+			break;
+		case IMSG_PIPE_CHANNEL:
+			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
+				fatalx("%s: bad IMSG_PIPE_CHANNEL", __func__);
+			name[sizeof(name) - 1] = '\0';
+			if ((newfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("%s: IMSG_PIPE_CHANNEL without a "
+				    "descriptor", __func__);
+			eu = uplink_get(name, 1);
+			imsgev_clear(&eu->iev);
+			imsgev_init(&eu->iev, newfd, engine_dispatch_pipe, eu);
+			break;
+		case IMSG_PIPE_PROC:
+			if (imsg_get_data(&imsg, &pp, sizeof(pp)) == -1)
+				fatalx("%s: bad IMSG_PIPE_PROC", __func__);
+			pp.uplink[sizeof(pp.uplink) - 1] = '\0';
+			eu = uplink_get(pp.uplink, 1);
+			eu->pid = pp.pid;
+			eu->restarts = pp.restarts;
+			if (eu->pid == 0) {
+				imsgev_clear(&eu->iev);
+				log_warnx("uplink %s: process died", eu->name);
+			}
+			break;
+		case IMSG_CTL_RESULT:
+			control_relay_result(imsg_get_id(&imsg), &imsg);
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			if (imsg_get_data(&imsg, &req, sizeof(req)) == -1)
+				fatalx("%s: bad IMSG_CTL_LOG_VERBOSE",
+				    __func__);
+			log_setverbose(req.verbose);
+			break;
+		default:
+			fatalx("%s: unexpected %s from the parent", __func__,
+			    imsg_type_name(imsg_get_type(&imsg)));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+static void
+engine_dispatch_pipe(int fd, short event, void *arg)
+{
+	struct imsgev		*iev = arg;
+	struct eng_uplink	*eu = iev->data;
+	struct eng_pipe		*ep;
+	struct pipe_state	 ps;
+	struct imsg		 imsg;
+	ssize_t			 n;
+
+	if (imsgev_read(iev, event) == 0) {
+		/* the parent restarts it and sends a new channel */
+		log_debug("uplink %s: channel closed", eu->name);
+		imsgev_clear(iev);
+		return;
+	}
+
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsg_get", __func__);
+		if (n == 0)
+			break;
+
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_PIPE_STATE:
+			if (imsg_get_data(&imsg, &ps, sizeof(ps)) == -1)
+				fatalx("%s: bad IMSG_PIPE_STATE from uplink "
+				    "%s", __func__, eu->name);
+			ps.peer[sizeof(ps.peer) - 1] = '\0';
+			ps.uplink[sizeof(ps.uplink) - 1] = '\0';
+			/* a pipe process speaks for its own uplink only */
+			if (strcmp(ps.uplink, eu->name) != 0) {
+				log_warnx("uplink %s: state for uplink %s "
+				    "refused", eu->name, ps.uplink);
+				break;
+			}
+			if ((ep = pipe_get(ps.peer, ps.uplink)) == NULL) {
+				log_debug("uplink %s: state for unknown peer "
+				    "%s", eu->name, ps.peer);
+				break;
+			}
+			if (ep->st.state != ps.state) {
+				log_info("peer %s uplink %s: %s -> %s",
+				    ps.peer, ps.uplink,
+				    ctl_pipe_state_name(ep->st.state),
+				    ctl_pipe_state_name(ps.state));
+				ep->last_change = getmonotime();
+			}
+			ep->st = ps;
+			break;
+		default:
+			/*
+			 * An uplink process is the least trusted of the
+			 * daemon's: anything unexpected from it is fatal
+			 * to it, not to us.  Dropping the channel makes it
+			 * exit and the parent restarts it.
+			 */
+			log_warnx("uplink %s: unexpected %s, dropping its "
+			    "channel", eu->name,
+			    imsg_type_name(imsg_get_type(&imsg)));
+			imsg_free(&imsg);
+			imsgev_clear(iev);
+			return;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+static struct eng_uplink *
+uplink_get(const char *name, int create)
+{
+	struct eng_uplink	*eu;
+
+	TAILQ_FOREACH(eu, &uplinks, entry)
+		if (strcmp(eu->name, name) == 0)
+			return (eu);
+	if (!create)
+		return (NULL);
+	if ((eu = calloc(1, sizeof(*eu))) == NULL)
+		fatal("%s", __func__);
+	strlcpy(eu->name, name, sizeof(eu->name));
+	TAILQ_INSERT_TAIL(&uplinks, eu, entry);
+	return (eu);
+}
+
+static struct eng_pipe *
+pipe_get(const char *peer, const char *uplink)
+{
+	struct eng_peer	*pe;
+	struct eng_pipe	*ep;
+
+	TAILQ_FOREACH(pe, &peers, entry) {
+		if (strcmp(pe->name, peer) != 0)
+			continue;
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (strcmp(ep->conf.uplink, uplink) == 0)
+				return (ep);
+	}
+	return (NULL);
+}
+
+/*
+ * Take a new configuration: the pipes that stay keep their state and
+ * counters, new ones start down, removed ones go.
+ */
+static void
+engine_apply_config(struct marconid_conf *c)
+{
+	TAILQ_HEAD(, eng_peer)	 npeers = TAILQ_HEAD_INITIALIZER(npeers);
+	struct peer_conf	*pc;
+	struct pipe_conf	*pic;
+	struct eng_peer		*pe, *ope;
+	struct eng_pipe		*ep, *oep;
+	struct eng_uplink	*eu, *neu;
+	int64_t			 now = getmonotime();
+
+	TAILQ_FOREACH(pc, &c->peers, entry) {
+		if ((pe = calloc(1, sizeof(*pe))) == NULL)
+			fatal("%s", __func__);
+		strlcpy(pe->name, pc->name, sizeof(pe->name));
+		strlcpy(pe->fingerprint, pc->fingerprint,
+		    sizeof(pe->fingerprint));
+		pe->mode = pc->mode;
+		pe->last_change = now;
+		TAILQ_INIT(&pe->pipes);
+		TAILQ_FOREACH(ope, &peers, entry)
+			if (strcmp(ope->name, pe->name) == 0) {
+				pe->last_change = ope->last_change;
+				break;
+			}
+		TAILQ_FOREACH(pic, &pc->pipes, entry) {
+			if ((ep = calloc(1, sizeof(*ep))) == NULL)
+				fatal("%s", __func__);
+			ep->peer = pe;
+			ep->conf = *pic;
+			strlcpy(ep->st.peer, pe->name, sizeof(ep->st.peer));
+			strlcpy(ep->st.uplink, pic->uplink,
+			    sizeof(ep->st.uplink));
+			ep->st.state = PIPE_STATE_DOWN;
+			ep->last_change = now;
+			if ((oep = pipe_get(pe->name, pic->uplink)) != NULL) {
+				ep->st = oep->st;
+				ep->last_change = oep->last_change;
+			}
+			TAILQ_INSERT_TAIL(&pe->pipes, ep, entry);
+		}
+		TAILQ_INSERT_TAIL(&npeers, pe, entry);
+	}
+
+	while ((ope = TAILQ_FIRST(&peers)) != NULL) {
+		TAILQ_REMOVE(&peers, ope, entry);
+		while ((oep = TAILQ_FIRST(&ope->pipes)) != NULL) {
+			TAILQ_REMOVE(&ope->pipes, oep, entry);
+			free(oep);
+		}
+		free(ope);
+	}
+	TAILQ_CONCAT(&peers, &npeers, entry);
+
+	/* uplinks that left the configuration, once their process is gone */
+	TAILQ_FOREACH_SAFE(eu, &uplinks, entry, neu) {
+		if (config_find_uplink(c, eu->name) == NULL &&
+		    eu->iev.handler == NULL) {
+			TAILQ_REMOVE(&uplinks, eu, entry);
+			free(eu);
+		}
+	}
+
+	if (conf != NULL) {
+		config_free(conf);
+		reload_time = now;
+	}
+	conf = c;
+	n_configs++;
+	log_debug("configuration %u applied", n_configs);
+}
+
+/*
+ * Frames from the device.  No pipe carries data yet, so they are
+ * counted and dropped; the pipes work hooks in here.
+ */
+static void
+iface_read(int fd, short event, void *arg)
+{
+	char	 buf[MARCONID_MAXMTU + 64];
+	ssize_t	 n;
+	int	 i;
+
+	/* a bounded batch so that one busy device cannot starve the rest */
+	for (i = 0; i < 64; i++) {
+		if ((n = read(fd, buf, sizeof(buf))) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			log_warn("%s: read %s", __func__, iface.name);
+			return;
+		}
+		if (n == 0)
+			return;
+		iface.ipackets++;
+		iface.ibytes += n;
+	}
+}
+
+static int
+pipe_effective_state(struct eng_pipe *ep)
+{
+	struct eng_uplink	*eu;
+
+	if ((eu = uplink_get(ep->conf.uplink, 0)) == NULL || eu->pid == 0)
+		return (PIPE_STATE_NOPROC);
+	return (ep->st.state);
+}
+
+/* Answers to marconictl: rows, then IMSG_CTL_END. */
+
+void
+engine_show_summary(struct imsgev *iev, uint32_t id)
+{
+	struct ctl_summary	 s;
+	struct eng_peer		*pe;
+	struct eng_pipe		*ep;
+	int64_t			 now = getmonotime();
+
+	memset(&s, 0, sizeof(s));
+	s.version = CTL_VERSION;
+	s.pid = parent_pid;
+	s.uptime = (now - start_time) / 1000;
+	s.since_reload = reload_time ? (now - reload_time) / 1000 : -1;
+	s.reloads = n_configs > 0 ? n_configs - 1 : 0;
+	s.verbose = log_getverbose();
+	if (conf != NULL) {
+		strlcpy(s.conffile, conf->conffile, sizeof(s.conffile));
+		s.n_ifaces = 0;
+		if (!TAILQ_EMPTY(&conf->ifaces))
+			s.n_ifaces = 1;
+		s.n_uplinks = 0;
+		{
+			struct uplink_conf *up;
+
+			TAILQ_FOREACH(up, &conf->uplinks, entry)
+				s.n_uplinks++;
+		}
+	}
+	TAILQ_FOREACH(pe, &peers, entry) {
+		s.n_peers++;
+		TAILQ_FOREACH(ep, &pe->pipes, entry) {
+			s.n_pipes++;
+			if (pipe_effective_state(ep) == PIPE_STATE_UP)
+				s.n_pipes_up++;
+		}
+	}
+	imsg_compose_event(iev, IMSG_CTL_SHOW_SUMMARY, id, 0, -1, &s,
+	    sizeof(s));
+	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
+}
+
+void
+engine_show_interfaces(struct imsgev *iev, uint32_t id)
+{
+	struct ctl_iface	 ci;
+	struct iface_conf	*ifc;
+	struct iface_addr	*ia;
+	char			 host[NI_MAXHOST], one[NI_MAXHOST + 8];
+
+	if (conf == NULL)
+		goto done;
+	TAILQ_FOREACH(ifc, &conf->ifaces, entry) {
+		memset(&ci, 0, sizeof(ci));
+		strlcpy(ci.name, ifc->name, sizeof(ci.name));
+		ci.type = ifc->type;
+		ci.mtu = ifc->mtu;
+		if (strcmp(ifc->name, iface.name) == 0 && iface.fd != -1) {
+			ci.up = 1;
+			ci.ipackets = iface.ipackets;
+			ci.opackets = iface.opackets;
+			ci.ibytes = iface.ibytes;
+			ci.obytes = iface.obytes;
+		}
+		TAILQ_FOREACH(ia, &ifc->addrs, entry) {
+			snprintf(one, sizeof(one), "%s%s/%u",
+			    ci.addrs[0] != '\0' ? " " : "",
+			    print_host(&ia->ss, host, sizeof(host)),
+			    ia->prefixlen);
+			strlcat(ci.addrs, one, sizeof(ci.addrs));
+		}
+		imsg_compose_event(iev, IMSG_CTL_SHOW_INTERFACES, id, 0, -1,
+		    &ci, sizeof(ci));
+	}
+ done:
+	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
+}
+
+void
+engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
+{
+	struct ctl_pipe		 cp;
+	struct eng_peer		*pe;
+	struct eng_pipe		*ep;
+	struct eng_uplink	*eu;
+	struct uplink_conf	*up;
+	int64_t			 now = getmonotime();
+
+	TAILQ_FOREACH(pe, &peers, entry) {
+		if (req->peer[0] != '\0' && strcmp(req->peer, pe->name) != 0)
+			continue;
+		TAILQ_FOREACH(ep, &pe->pipes, entry) {
+			if (req->uplink[0] != '\0' &&
+			    strcmp(req->uplink, ep->conf.uplink) != 0)
+				continue;
+			memset(&cp, 0, sizeof(cp));
+			strlcpy(cp.peer, pe->name, sizeof(cp.peer));
+			strlcpy(cp.uplink, ep->conf.uplink,
+			    sizeof(cp.uplink));
+			cp.state = pipe_effective_state(ep);
+			cp.preference = ep->conf.preference;
+			cp.active = 0;
+			if ((eu = uplink_get(ep->conf.uplink, 0)) != NULL) {
+				cp.pid = eu->pid;
+				cp.restarts = eu->restarts;
+			}
+			if (conf != NULL && (up = config_find_uplink(conf,
+			    ep->conf.uplink)) != NULL) {
+				cp.local = up->local;
+				if (cp.local.ss_family != AF_UNSPEC)
+					sa_set_port(&cp.local, up->port ?
+					    up->port : conf->port);
+			}
+			cp.remote = ep->conf.remote;
+			cp.rtt_us = ep->st.rtt_us;
+			cp.jitter_us = ep->st.jitter_us;
+			cp.loss_ppm = ep->st.loss_ppm;
+			cp.ipackets = ep->st.ipackets;
+			cp.opackets = ep->st.opackets;
+			cp.ibytes = ep->st.ibytes;
+			cp.obytes = ep->st.obytes;
+			cp.drops = ep->st.drops;
+			cp.last_change = (now - ep->last_change) / 1000;
+			imsg_compose_event(iev, IMSG_CTL_SHOW_PIPES, id, 0,
+			    -1, &cp, sizeof(cp));
+		}
+	}
+	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
+}
+
+void
+engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
+{
+	struct ctl_peer		 cp;
+	struct eng_peer		*pe;
+	struct eng_pipe		*ep;
+	int64_t			 now = getmonotime();
+
+	TAILQ_FOREACH(pe, &peers, entry) {
+		if (req->peer[0] != '\0' && strcmp(req->peer, pe->name) != 0)
+			continue;
+		memset(&cp, 0, sizeof(cp));
+		strlcpy(cp.name, pe->name, sizeof(cp.name));
+		strlcpy(cp.fingerprint, pe->fingerprint,
+		    sizeof(cp.fingerprint));
+		cp.mode = pe->mode;
+		TAILQ_FOREACH(ep, &pe->pipes, entry) {
+			cp.n_pipes++;
+			if (pipe_effective_state(ep) == PIPE_STATE_UP)
+				cp.n_pipes_up++;
+			cp.ipackets += ep->st.ipackets;
+			cp.opackets += ep->st.opackets;
+			cp.ibytes += ep->st.ibytes;
+			cp.obytes += ep->st.obytes;
+		}
+		cp.last_change = (now - pe->last_change) / 1000;
+		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,
+		    sizeof(cp));
+	}
+	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
+}

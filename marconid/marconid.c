@@ -1,0 +1,969 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <imsg.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "marconid.h"
+
+/* A child process as the parent sees it. */
+struct child {
+	TAILQ_ENTRY(child)	 entry;
+	enum marconid_process	 proc;
+	char			 uplink[MARCONID_NAMELEN];
+	pid_t			 pid;
+	struct imsgev		 iev;
+	struct event		 restart_ev;	/* back-off timer */
+	struct event		 sock_ev;	/* retry binding the uplink */
+	int			 backoff;	/* seconds before a restart */
+	int64_t			 started;	/* getmonotime() at start */
+	uint32_t		 restarts;
+	int			 has_udp;
+	int			 has_tcp;
+	struct uplink_conf	 bound;		/* as the sockets were made */
+	int			 removed;	/* uplink gone: no restart */
+	int			 respawn;	/* uplink changed: restart now */
+};
+TAILQ_HEAD(children, child);
+
+static void		 usage(void) __attribute__((__noreturn__));
+static void		 parent_sig(int, short, void *);
+static void		 parent_dispatch_engine(int, short, void *);
+static void		 parent_dispatch_pipe(int, short, void *);
+static pid_t		 start_child(enum marconid_process, const char *, int);
+static void		 engine_start(void);
+static struct child	*pipe_find(const char *);
+static void		 pipe_start(struct child *);
+static void		 pipe_restart_timeout(int, short, void *);
+static void		 pipe_sock_timeout(int, short, void *);
+static void		 pipe_open_sockets(struct child *);
+static void		 pipe_new(struct uplink_conf *);
+static void		 child_reap(void);
+static int		 iface_open_all(struct marconid_conf *);
+static void		 iface_send(struct iface_conf *, int);
+static void		 parent_reload(uint32_t);
+static void		 reload_reply(uint32_t, int, const char *);
+static void		 parent_shutdown(int) __attribute__((__noreturn__));
+
+static struct marconid_conf	*conf;
+static struct child		 engine;
+static struct children		 pipes = TAILQ_HEAD_INITIALIZER(pipes);
+static const char		*conffile = MARCONID_CONF;
+static const char		*csock;
+static char			*argv0;
+static int			 debug;
+static int			 verbose;
+static int			 iface_fd = -1;
+static int			 control_fd = -1;
+static int			 shutting_down;
+
+static void
+usage(void)
+{
+	extern char	*__progname;
+
+	fprintf(stderr, "usage: %s [-dnv] [-D macro=value] [-f file] "
+	    "[-s socket]\n", __progname);
+	exit(1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
+	struct passwd	*pw;
+	struct uplink_conf *up;
+	const char	*procname = NULL, *uplink = NULL, *user = NULL;
+	int		 ch, noaction = 0;
+
+	log_init(1, LOG_DAEMON);	/* stderr until we know better */
+	argv0 = argv[0];
+
+	while ((ch = getopt(argc, argv, "D:df:I:nP:s:U:v")) != -1) {
+		switch (ch) {
+		case 'D':
+			if (cmdline_symset(optarg) < 0)
+				log_warnx("could not parse macro definition %s",
+				    optarg);
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'I':
+			uplink = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'P':
+			procname = optarg;
+			break;
+		case 's':
+			csock = optarg;
+			break;
+		case 'U':
+			user = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0)
+		usage();
+
+	/* re-executed as a child: the channel to the parent is on fd 3 */
+	if (procname != NULL) {
+		if (user == NULL)
+			fatalx("-P needs -U");
+		if (strcmp(procname, "engine") == 0)
+			engine_main(debug, verbose, user);
+		else if (strcmp(procname, "pipe") == 0 && uplink != NULL)
+			pipe_main(debug, verbose, user, uplink);
+		fatalx("unknown process %s", procname);
+	}
+
+	log_setverbose(verbose);
+	if ((conf = parse_config(conffile, verbose ?
+	    MARCONID_OPT_VERBOSE : 0)) == NULL)
+		exit(1);
+	if (csock != NULL &&
+	    strlcpy(conf->csock, csock, sizeof(conf->csock)) >=
+	    sizeof(conf->csock))
+		errx(1, "control socket path too long");
+
+	if (noaction) {
+		if (verbose)
+			print_config(conf);
+		else
+			fprintf(stderr, "configuration OK\n");
+		exit(0);
+	}
+
+	if (geteuid() != 0)
+		errx(1, "need root privileges");
+	if ((pw = getpwnam(conf->user)) == NULL)
+		errx(1, "unknown user %s (create it, see marconid(8))",
+		    conf->user);
+	if (argv0 == NULL || argv0[0] != '/')
+		errx(1, "marconid must be started with an absolute path: "
+		    "it re-executes itself for each child process");
+
+	if (control_check(conf->csock) == -1)
+		errx(1, "control socket %s is in use: is marconid already "
+		    "running?", conf->csock);
+
+	log_init(debug, LOG_DAEMON);
+	log_setverbose(verbose);
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+
+	log_procinit("parent");
+	setproctitle("parent");
+	log_info("startup");
+
+	if ((control_fd = control_init(conf->csock)) == -1)
+		fatalx("control socket setup failed");
+
+	event_init();
+	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
+	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_sigchld, SIGCHLD, parent_sig, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sighup, NULL);
+	signal_add(&ev_sigchld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (iface_open_all(conf) == -1)
+		parent_shutdown(1);
+
+	engine_start();
+	TAILQ_FOREACH(up, &conf->uplinks, entry)
+		pipe_new(up);
+
+	event_dispatch();
+	parent_shutdown(0);
+}
+
+static void
+parent_sig(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s received, shutting down",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		parent_shutdown(0);
+		/* NOTREACHED */
+	case SIGHUP:
+		log_info("SIGHUP received, reloading %s", conffile);
+		parent_reload(0);
+		break;
+	case SIGCHLD:
+		child_reap();
+		break;
+	default:
+		fatalx("unexpected signal");
+	}
+}
+
+/*
+ * Fork and re-execute ourselves so that the child gets a fresh address
+ * space with nothing of the parent's memory (keys, configuration) in it.
+ */
+static pid_t
+start_child(enum marconid_process proc, const char *uplink, int fd)
+{
+	char	*argv[16];
+	int	 argc = 0;
+	pid_t	 pid;
+
+	switch (pid = fork()) {
+	case -1:
+		fatal("%s: fork", __func__);
+	case 0:
+		break;
+	default:
+		close(fd);
+		return (pid);
+	}
+
+	if (fd != PARENT_SOCK_FILENO) {
+		if (dup2(fd, PARENT_SOCK_FILENO) == -1)
+			fatal("%s: dup2", __func__);
+	} else if (fcntl(fd, F_SETFD, 0) == -1)
+		fatal("%s: fcntl", __func__);
+
+	argv[argc++] = argv0;
+	argv[argc++] = "-P";
+	argv[argc++] = proc == PROC_ENGINE ? "engine" : "pipe";
+	argv[argc++] = "-U";
+	argv[argc++] = conf->user;
+	if (proc == PROC_PIPE) {
+		argv[argc++] = "-I";
+		argv[argc++] = (char *)(uintptr_t)uplink;
+	}
+	if (debug)
+		argv[argc++] = "-d";
+	if (verbose)
+		argv[argc++] = "-v";
+	if (verbose > 1)
+		argv[argc++] = "-v";
+	argv[argc++] = NULL;
+
+	execvp(argv0, argv);
+	fatal("%s: execvp %s", __func__, argv0);
+}
+
+static void
+engine_start(void)
+{
+	struct iface_conf	*ifc;
+	int			 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    PF_UNSPEC, sv) == -1)
+		fatal("%s: socketpair", __func__);
+
+	engine.proc = PROC_ENGINE;
+	engine.pid = start_child(PROC_ENGINE, NULL, sv[1]);
+	engine.started = getmonotime();
+	imsgev_init(&engine.iev, sv[0], parent_dispatch_engine, &engine);
+
+	config_send(&engine.iev, conf);
+	if ((ifc = TAILQ_FIRST(&conf->ifaces)) != NULL && iface_fd != -1)
+		iface_send(ifc, iface_fd);
+	imsg_compose_event(&engine.iev, IMSG_CONTROL_FD, 0, 0, control_fd,
+	    NULL, 0);
+	control_fd = -1;	/* the imsg layer closes it once sent */
+}
+
+static int
+iface_open_all(struct marconid_conf *c)
+{
+	struct iface_conf	*ifc;
+
+	TAILQ_FOREACH(ifc, &c->ifaces, entry) {
+		if ((iface_fd = tun_open(ifc)) == -1)
+			return (-1);
+		if (tun_configure(iface_fd, ifc) == -1)
+			return (-1);
+		log_info("interface %s: %s, mtu %u", ifc->name,
+		    ctl_iftype_name(ifc->type), ifc->mtu);
+	}
+	return (0);
+}
+
+/*
+ * The engine gets its own copy of the device; the parent keeps one so
+ * that the interface, its addresses and routes survive an engine that
+ * is being replaced and can be reconfigured on reload.
+ */
+static void
+iface_send(struct iface_conf *ifc, int fd)
+{
+	int	 dupfd;
+
+	if ((dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		fatal("%s: dup", __func__);
+	imsg_compose_event(&engine.iev, IMSG_IFACE_FD, 0, 0, dupfd,
+	    ifc->name, sizeof(ifc->name));
+}
+
+static struct child *
+pipe_find(const char *name)
+{
+	struct child	*c;
+
+	TAILQ_FOREACH(c, &pipes, entry)
+		if (strcmp(c->uplink, name) == 0)
+			return (c);
+	return (NULL);
+}
+
+static void
+pipe_new(struct uplink_conf *up)
+{
+	struct child	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("%s", __func__);
+	c->proc = PROC_PIPE;
+	strlcpy(c->uplink, up->name, sizeof(c->uplink));
+	c->bound = *up;
+	c->backoff = RESTART_MIN;
+	evtimer_set(&c->restart_ev, pipe_restart_timeout, c);
+	evtimer_set(&c->sock_ev, pipe_sock_timeout, c);
+	TAILQ_INSERT_TAIL(&pipes, c, entry);
+	pipe_start(c);
+}
+
+/*
+ * One process per uplink.  It gets the configuration, a channel of its
+ * own to the engine (the other end goes to the engine) and the sockets
+ * bound to its uplink.
+ */
+static void
+pipe_start(struct child *c)
+{
+	struct pipe_proc	 pp;
+	int			 sv[2], ev[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    PF_UNSPEC, sv) == -1)
+		fatal("%s: socketpair", __func__);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    PF_UNSPEC, ev) == -1)
+		fatal("%s: socketpair", __func__);
+
+	c->pid = start_child(PROC_PIPE, c->uplink, sv[1]);
+	c->started = getmonotime();
+	c->has_udp = c->has_tcp = 0;
+	c->respawn = 0;
+	imsgev_init(&c->iev, sv[0], parent_dispatch_pipe, c);
+	log_debug("uplink %s: process %d started", c->uplink, (int)c->pid);
+
+	config_send(&c->iev, conf);
+	imsg_compose_event(&c->iev, IMSG_PIPE_CHANNEL, 0, 0, ev[1],
+	    c->uplink, sizeof(c->uplink));
+	imsg_compose_event(&engine.iev, IMSG_PIPE_CHANNEL, 0, 0, ev[0],
+	    c->uplink, sizeof(c->uplink));
+
+	memset(&pp, 0, sizeof(pp));
+	strlcpy(pp.uplink, c->uplink, sizeof(pp.uplink));
+	pp.pid = c->pid;
+	pp.restarts = c->restarts;
+	imsg_compose_event(&engine.iev, IMSG_PIPE_PROC, 0, 0, -1,
+	    &pp, sizeof(pp));
+
+	pipe_open_sockets(c);
+}
+
+/*
+ * Binding may fail while the uplink has no address yet (DHCP, PPPoE):
+ * keep trying rather than give up on the uplink.
+ */
+static void
+pipe_open_sockets(struct child *c)
+{
+	struct uplink_conf	*up;
+	struct uplink_sock	 us;
+	uint16_t		 port;
+	int			 fd;
+
+	if ((up = config_find_uplink(conf, c->uplink)) == NULL)
+		return;
+	port = up->port != 0 ? up->port : conf->port;
+
+	if (!c->has_udp) {
+		memset(&us, 0, sizeof(us));
+		us.kind = UPLINK_SOCK_UDP;
+		if ((fd = uplink_socket(up, SOCK_DGRAM, port, &us.ss)) != -1) {
+			imsg_compose_event(&c->iev, IMSG_UPLINK_SOCKET, 0, 0,
+			    fd, &us, sizeof(us));
+			c->has_udp = 1;
+		}
+	}
+	if (!c->has_tcp) {
+		memset(&us, 0, sizeof(us));
+		us.kind = UPLINK_SOCK_TCP;
+		if ((fd = uplink_socket(up, SOCK_STREAM, port, &us.ss)) !=
+		    -1) {
+			imsg_compose_event(&c->iev, IMSG_UPLINK_SOCKET, 0, 0,
+			    fd, &us, sizeof(us));
+			c->has_tcp = 1;
+		}
+	}
+	if (!c->has_udp || !c->has_tcp) {
+		struct timeval	tv = { 5, 0 };
+
+		log_warnx("uplink %s: cannot bind its sockets yet, "
+		    "retrying every %llds", c->uplink, (long long)tv.tv_sec);
+		evtimer_add(&c->sock_ev, &tv);
+	}
+}
+
+static void
+pipe_sock_timeout(int fd, short event, void *arg)
+{
+	struct child	*c = arg;
+
+	if (c->pid != 0)
+		pipe_open_sockets(c);
+}
+
+static void
+pipe_restart_timeout(int fd, short event, void *arg)
+{
+	struct child	*c = arg;
+
+	if (shutting_down || c->removed)
+		return;
+	c->restarts++;
+	log_info("uplink %s: restarting its process (restart %u)",
+	    c->uplink, c->restarts);
+	pipe_start(c);
+}
+
+static void
+child_reap(void)
+{
+	struct child	*c;
+	struct pipe_proc pp;
+	struct timeval	 tv;
+	pid_t		 pid;
+	int		 status;
+	char		 why[64];
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "terminated by signal %d "
+			    "(%s)", WTERMSIG(status),
+			    strsignal(WTERMSIG(status)));
+		else
+			snprintf(why, sizeof(why), "exited with status %d",
+			    WEXITSTATUS(status));
+
+		if (pid == engine.pid) {
+			engine.pid = 0;
+			if (!shutting_down) {
+				log_warnx("engine %s, shutting down", why);
+				parent_shutdown(1);
+			}
+			continue;
+		}
+		TAILQ_FOREACH(c, &pipes, entry)
+			if (c->pid == pid)
+				break;
+		if (c == NULL)
+			continue;
+
+		c->pid = 0;
+		imsgev_clear(&c->iev);
+		evtimer_del(&c->sock_ev);
+		if (shutting_down)
+			continue;
+
+		if (c->removed) {
+			log_info("uplink %s: process %s, uplink removed",
+			    c->uplink, why);
+			TAILQ_REMOVE(&pipes, c, entry);
+			evtimer_del(&c->restart_ev);
+			free(c);
+			continue;
+		}
+
+		memset(&pp, 0, sizeof(pp));
+		strlcpy(pp.uplink, c->uplink, sizeof(pp.uplink));
+		pp.restarts = c->restarts;
+		imsg_compose_event(&engine.iev, IMSG_PIPE_PROC, 0, 0, -1,
+		    &pp, sizeof(pp));
+
+		if (c->respawn) {
+			/* the uplink changed on reload: no back-off */
+			c->backoff = RESTART_MIN;
+			pipe_start(c);
+			continue;
+		}
+		/* a process that ran for a while gets a fresh back-off */
+		if (getmonotime() - c->started > RESTART_STABLE * 1000)
+			c->backoff = RESTART_MIN;
+		log_warnx("uplink %s: process %d %s, restarting in %ds",
+		    c->uplink, (int)pid, why, c->backoff);
+		timerclear(&tv);
+		tv.tv_sec = c->backoff;
+		evtimer_add(&c->restart_ev, &tv);
+		c->backoff *= 2;
+		if (c->backoff > RESTART_MAX)
+			c->backoff = RESTART_MAX;
+	}
+}
+
+static void
+parent_dispatch_engine(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	struct ctl_request req;
+	struct child	*c;
+	ssize_t		 n;
+
+	if (imsgev_read(iev, event) == 0) {
+		if (!shutting_down) {
+			log_warnx("lost the engine, shutting down");
+			parent_shutdown(1);
+		}
+		return;
+	}
+
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsg_get", __func__);
+		if (n == 0)
+			break;
+
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_RELOAD:
+			parent_reload(imsg_get_id(&imsg));
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			if (imsg_get_data(&imsg, &req, sizeof(req)) == -1)
+				fatalx("%s: bad IMSG_CTL_LOG_VERBOSE",
+				    __func__);
+			verbose = req.verbose;
+			log_setverbose(verbose);
+			TAILQ_FOREACH(c, &pipes, entry)
+				if (c->pid != 0)
+					imsg_compose_event(&c->iev,
+					    IMSG_CTL_LOG_VERBOSE, 0, 0, -1,
+					    &req, sizeof(req));
+			break;
+		default:
+			fatalx("%s: unexpected %s from the engine", __func__,
+			    imsg_type_name(imsg_get_type(&imsg)));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+static void
+parent_dispatch_pipe(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct child	*c = iev->data;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_read(iev, event) == 0) {
+		/* the process is gone or going: SIGCHLD does the rest */
+		imsgev_clear(iev);
+		return;
+	}
+
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("%s: imsg_get", __func__);
+		if (n == 0)
+			break;
+		/*
+		 * An uplink process has nothing to ask of the parent yet:
+		 * anything it sends means it is confused or compromised,
+		 * so it is ended and restarted like a crashed one.
+		 */
+		log_warnx("uplink %s: unexpected %s, restarting its process",
+		    c->uplink, imsg_type_name(imsg_get_type(&imsg)));
+		imsg_free(&imsg);
+		kill(c->pid, SIGKILL);
+		imsgev_clear(iev);
+		return;
+	}
+	imsg_event_add(iev);
+}
+
+static void
+reload_reply(uint32_t id, int code, const char *msg)
+{
+	struct ibuf		*buf;
+	struct ctl_result	 res;
+	size_t			 len = 0;
+
+	if (id == 0)
+		return;	/* SIGHUP: nobody to answer */
+	if (msg != NULL)
+		len = strlen(msg) + 1;
+	if (len > CTL_ERRLEN)
+		len = CTL_ERRLEN;
+	memset(&res, 0, sizeof(res));
+	res.code = code;
+	if ((buf = imsg_create(&engine.iev.ibuf, IMSG_CTL_RESULT, id, 0,
+	    sizeof(res) + len)) == NULL)
+		fatal("%s", __func__);
+	if (imsg_add(buf, &res, sizeof(res)) == -1)
+		fatal("%s", __func__);
+	if (len > 0) {
+		if (imsg_add(buf, msg, len - 1) == -1 ||
+		    imsg_add(buf, "", 1) == -1)
+			fatal("%s", __func__);
+	}
+	imsg_close(&engine.iev.ibuf, buf);
+	imsg_event_add(&engine.iev);
+}
+
+/*
+ * Parse into a new configuration; on any error the running one stays.
+ * Otherwise the children get the whole new configuration and compare
+ * it with theirs, and the parent touches only what changed: uplinks
+ * that came or went, uplinks bound differently, the interface.
+ */
+static void
+parent_reload(uint32_t id)
+{
+	struct marconid_conf	*nconf;
+	struct uplink_conf	*up;
+	struct iface_conf	*ifc, *oifc;
+	struct child		*c;
+	char			*msg = NULL;
+
+	if ((nconf = parse_config(conffile, verbose ?
+	    MARCONID_OPT_VERBOSE : 0)) == NULL) {
+		log_warnx("config file %s has errors, not reloading",
+		    conffile);
+		if (asprintf(&msg, "config file %s has errors, not "
+		    "reloading\n%s", conffile, parse_errors()) == -1)
+			msg = NULL;
+		reload_reply(id, CTL_RES_CONFIG, msg);
+		free(msg);
+		return;
+	}
+
+	/* what the processes were set up with cannot change under them */
+	if (strcmp(nconf->user, conf->user) != 0)
+		log_warnx("reload: user changes only at restart, "
+		    "keeping %s", conf->user);
+	strlcpy(nconf->user, conf->user, sizeof(nconf->user));
+	if (strcmp(nconf->csock, conf->csock) != 0 && csock == NULL)
+		log_warnx("reload: control socket changes only at restart, "
+		    "keeping %s", conf->csock);
+	strlcpy(nconf->csock, conf->csock, sizeof(nconf->csock));
+
+	/*
+	 * The interface: a new name or type would mean a new device under
+	 * a running engine; that waits for a restart.  Addresses and MTU
+	 * are applied in place.
+	 */
+	ifc = TAILQ_FIRST(&nconf->ifaces);
+	oifc = TAILQ_FIRST(&conf->ifaces);
+	if (ifc != NULL && oifc != NULL) {
+		if (strcmp(ifc->name, oifc->name) != 0 ||
+		    ifc->type != oifc->type) {
+			log_warnx("reload: interface %s (%s) changes only at "
+			    "restart, keeping %s (%s)", ifc->name,
+			    ctl_iftype_name(ifc->type), oifc->name,
+			    ctl_iftype_name(oifc->type));
+			TAILQ_REMOVE(&nconf->ifaces, ifc, entry);
+			TAILQ_REMOVE(&conf->ifaces, oifc, entry);
+			TAILQ_INSERT_HEAD(&nconf->ifaces, oifc, entry);
+			TAILQ_INSERT_HEAD(&conf->ifaces, ifc, entry);
+		} else if (iface_fd != -1 && tun_reconfigure(iface_fd, oifc,
+		    ifc) == -1)
+			log_warnx("reload: interface %s could not be "
+			    "reconfigured", ifc->name);
+	}
+
+	/* swap, then bring the processes in line with the new config */
+	config_free(conf);
+	conf = nconf;
+
+	config_send(&engine.iev, conf);
+
+	TAILQ_FOREACH(c, &pipes, entry) {
+		if (c->removed)
+			continue;
+		if ((up = config_find_uplink(conf, c->uplink)) == NULL) {
+			log_info("uplink %s removed, stopping its process",
+			    c->uplink);
+			c->removed = 1;
+			evtimer_del(&c->restart_ev);
+			if (c->pid != 0)
+				imsg_compose_event(&c->iev, IMSG_SHUTDOWN, 0,
+				    0, -1, NULL, 0);
+			continue;
+		}
+		if (!uplink_equal(up, &c->bound)) {
+			/* bound differently: a fresh process, new sockets */
+			log_info("uplink %s changed, restarting its process",
+			    c->uplink);
+			c->bound = *up;
+			evtimer_del(&c->restart_ev);
+			if (c->pid != 0) {
+				c->respawn = 1;
+				imsg_compose_event(&c->iev, IMSG_SHUTDOWN, 0,
+				    0, -1, NULL, 0);
+			} else
+				pipe_start(c);
+			continue;
+		}
+		if (c->pid != 0)
+			config_send(&c->iev, conf);
+	}
+	TAILQ_FOREACH(up, &conf->uplinks, entry) {
+		if ((c = pipe_find(up->name)) == NULL || c->removed) {
+			log_info("uplink %s added", up->name);
+			pipe_new(up);
+		}
+	}
+	log_info("configuration reloaded");
+	reload_reply(id, CTL_RES_OK, NULL);
+}
+
+static void
+parent_shutdown(int status)
+{
+	struct child	*c;
+	struct iface_conf *ifc;
+	int		 i, alive;
+
+	shutting_down = 1;
+	if (engine.pid != 0)
+		kill(engine.pid, SIGTERM);
+	TAILQ_FOREACH(c, &pipes, entry)
+		if (c->pid != 0)
+			kill(c->pid, SIGTERM);
+
+	/* give them a second, then make sure */
+	for (i = 0; i < 20; i++) {
+		alive = 0;
+		child_reap();
+		if (engine.pid != 0)
+			alive++;
+		TAILQ_FOREACH(c, &pipes, entry)
+			if (c->pid != 0)
+				alive++;
+		if (alive == 0)
+			break;
+		usleep(50 * 1000);
+	}
+	if (alive) {
+		if (engine.pid != 0)
+			kill(engine.pid, SIGKILL);
+		TAILQ_FOREACH(c, &pipes, entry)
+			if (c->pid != 0)
+				kill(c->pid, SIGKILL);
+		while (waitpid(-1, NULL, 0) > 0)
+			;
+	}
+
+	if (conf != NULL) {
+		unlink(conf->csock);
+		ifc = TAILQ_FIRST(&conf->ifaces);
+		if (iface_fd != -1 && ifc != NULL)
+			tun_close(iface_fd, ifc);
+	}
+	log_info("terminating");
+	exit(status);
+}
+
+/*
+ * A child gives up what it inherited as root: chroot to the home of the
+ * unprivileged user (nothing to open there), then the user's groups and
+ * ids.  The sandbox comes after, in the child.
+ */
+void
+child_privdrop(const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s", user);
+	if (chroot(pw->pw_dir) == -1)
+		fatal("chroot %s", pw->pw_dir);
+	if (chdir("/") == -1)
+		fatal("chdir(\"/\")");
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to %s", user);
+}
+
+/* The imsg plumbing shared by every process. */
+
+void
+imsgev_init(struct imsgev *iev, int fd, void (*handler)(int, short, void *),
+    void *data)
+{
+	if (imsgbuf_init(&iev->ibuf, fd) == -1)
+		fatal("%s: imsgbuf_init", __func__);
+	if (imsgbuf_set_maxsize(&iev->ibuf, MAX_IMSGSIZE) == -1)
+		fatal("%s: imsgbuf_set_maxsize", __func__);
+	iev->handler = handler;
+	iev->data = data;
+	iev->events = EV_READ;
+	event_set(&iev->ev, fd, iev->events, iev->handler, iev);
+	event_add(&iev->ev, NULL);
+}
+
+/* Forget a channel whose other end is gone. */
+void
+imsgev_clear(struct imsgev *iev)
+{
+	if (iev->handler == NULL)
+		return;
+	event_del(&iev->ev);
+	imsgbuf_clear(&iev->ibuf);
+	close(iev->ibuf.fd);
+	iev->ibuf.fd = -1;
+	iev->handler = NULL;
+}
+
+/*
+ * Read and write what the event says.  Returns 0 when the other end
+ * has closed the channel, 1 otherwise.
+ */
+int
+imsgev_read(struct imsgev *iev, short event)
+{
+	int	 n;
+
+	if (event & EV_READ) {
+		if ((n = imsgbuf_read(&iev->ibuf)) == -1)
+			fatal("%s: imsgbuf_read", __func__);
+		if (n == 0)
+			return (0);
+	}
+	if (event & EV_WRITE) {
+		if (imsgbuf_write(&iev->ibuf) == -1) {
+			if (errno == EPIPE)
+				return (0);
+			fatal("%s: imsgbuf_write", __func__);
+		}
+	}
+	return (1);
+}
+
+void
+imsg_event_add(struct imsgev *iev)
+{
+	if (iev->handler == NULL)
+		return;
+	iev->events = EV_READ;
+	if (imsgbuf_queuelen(&iev->ibuf) > 0)
+		iev->events |= EV_WRITE;
+	event_del(&iev->ev);
+	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler, iev);
+	event_add(&iev->ev, NULL);
+}
+
+int
+imsg_compose_event(struct imsgev *iev, uint32_t type, uint32_t peerid,
+    pid_t pid, int fd, const void *data, size_t datalen)
+{
+	int	 ret;
+
+	if (iev->handler == NULL) {
+		/* the channel is gone: drop it, but do not leak the fd */
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	if ((ret = imsg_compose(&iev->ibuf, type, peerid, pid, fd, data,
+	    datalen)) == -1)
+		fatal("%s: imsg_compose %s", __func__, imsg_type_name(type));
+	imsg_event_add(iev);
+	return (ret);
+}
+
+const char *
+imsg_type_name(uint32_t type)
+{
+	static const char *names[] = {
+		"IMSG_NONE",
+		"IMSG_CTL_SHOW_SUMMARY",
+		"IMSG_CTL_SHOW_INTERFACES",
+		"IMSG_CTL_SHOW_PIPES",
+		"IMSG_CTL_SHOW_PEERS",
+		"IMSG_CTL_RELOAD",
+		"IMSG_CTL_LOG_VERBOSE",
+		"IMSG_CTL_RESULT",
+		"IMSG_CTL_END",
+		"IMSG_CFG_GLOBAL",
+		"IMSG_CFG_IFACE",
+		"IMSG_CFG_IFACE_ADDR",
+		"IMSG_CFG_UPLINK",
+		"IMSG_CFG_PEER",
+		"IMSG_CFG_PIPE",
+		"IMSG_CFG_DONE",
+		"IMSG_IFACE_FD",
+		"IMSG_CONTROL_FD",
+		"IMSG_PIPE_CHANNEL",
+		"IMSG_PIPE_PROC",
+		"IMSG_UPLINK_SOCKET",
+		"IMSG_PIPE_STATE",
+		"IMSG_SHUTDOWN",
+	};
+	static char	 buf[32];
+
+	if (type < sizeof(names) / sizeof(names[0]))
+		return (names[type]);
+	snprintf(buf, sizeof(buf), "imsg type %u", type);
+	return (buf);
+}
