@@ -479,6 +479,8 @@ void
 engine_show_summary(struct imsgev *iev, uint32_t id)
 {
 	struct ctl_summary	 s;
+	struct iface_conf	*ifc;
+	struct uplink_conf	*up;
 	struct eng_peer		*pe;
 	struct eng_pipe		*ep;
 	int64_t			 now = getmonotime();
@@ -492,16 +494,10 @@ engine_show_summary(struct imsgev *iev, uint32_t id)
 	s.verbose = log_getverbose();
 	if (conf != NULL) {
 		strlcpy(s.conffile, conf->conffile, sizeof(s.conffile));
-		s.n_ifaces = 0;
-		if (!TAILQ_EMPTY(&conf->ifaces))
-			s.n_ifaces = 1;
-		s.n_uplinks = 0;
-		{
-			struct uplink_conf *up;
-
-			TAILQ_FOREACH(up, &conf->uplinks, entry)
-				s.n_uplinks++;
-		}
+		TAILQ_FOREACH(ifc, &conf->ifaces, entry)
+			s.n_ifaces++;
+		TAILQ_FOREACH(up, &conf->uplinks, entry)
+			s.n_uplinks++;
 	}
 	TAILQ_FOREACH(pe, &peers, entry) {
 		s.n_peers++;

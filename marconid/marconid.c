@@ -853,7 +853,7 @@ imsgev_init(struct imsgev *iev, int fd, void (*handler)(int, short, void *),
 {
 	if (imsgbuf_init(&iev->ibuf, fd) == -1)
 		fatal("%s: imsgbuf_init", __func__);
-	if (imsgbuf_set_maxsize(&iev->ibuf, MAX_IMSGSIZE) == -1)
+	if (imsgbuf_set_maxsize(&iev->ibuf, MARCONID_IMSGSIZE) == -1)
 		fatal("%s: imsgbuf_set_maxsize", __func__);
 	iev->handler = handler;
 	iev->data = data;

@@ -56,7 +56,7 @@
 #define RESTART_MAX		60
 #define RESTART_STABLE		60	/* up this long resets the back-off */
 
-#define MAX_IMSGSIZE		(64 * 1024)
+#define MARCONID_IMSGSIZE	(64 * 1024)
 
 enum marconid_process {
 	PROC_PARENT,

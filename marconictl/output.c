@@ -1,0 +1,380 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <err.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "marconictl.h"
+
+/*
+ * The text back-end.  Rows are kept until the end marker so that the
+ * name columns can be as wide as the longest name; every other column
+ * has a fixed width.
+ */
+
+static void	 show_head(const struct parse_result *);
+static void	 show_summary(const struct ctl_summary *);
+static void	 show_iface(const struct ctl_iface *);
+static void	 show_pipe(const struct ctl_pipe *);
+static void	 show_peer(const struct ctl_peer *);
+static void	 show_tail(const struct parse_result *);
+static int	 show_result(const struct parse_result *,
+		    const struct ctl_result *, const char *);
+static void	*add_row(void *, size_t *, size_t, const void *);
+static int	 width(int, const char *);
+
+const struct output show_output = {
+	.head = show_head,
+	.summary = show_summary,
+	.iface = show_iface,
+	.pipe = show_pipe,
+	.peer = show_peer,
+	.tail = show_tail,
+	.result = show_result,
+};
+
+static struct ctl_iface	*ifaces;
+static size_t		 n_ifaces;
+static struct ctl_pipe	*pipes;
+static size_t		 n_pipes;
+static struct ctl_peer	*peers;
+static size_t		 n_peers;
+
+static void
+show_head(const struct parse_result *res)
+{
+	(void)res;
+}
+
+static void
+show_summary(const struct ctl_summary *s)
+{
+	char	 t1[32], t2[32];
+
+	printf("%-15s %d\n", "pid:", s->pid);
+	printf("%-15s %s\n", "uptime:", fmt_timeframe(s->uptime, t1,
+	    sizeof(t1)));
+	printf("%-15s %s\n", "configuration:", s->conffile);
+	if (s->reloads == 0)
+		printf("%-15s 0\n", "reloads:");
+	else
+		printf("%-15s %u, last %s ago\n", "reloads:", s->reloads,
+		    fmt_timeframe(s->since_reload, t1, sizeof(t1)));
+	printf("%-15s %u\n", "interfaces:", s->n_ifaces);
+	printf("%-15s %u\n", "uplinks:", s->n_uplinks);
+	printf("%-15s %u\n", "peers:", s->n_peers);
+	printf("%-15s %u, %u up\n", "pipes:", s->n_pipes, s->n_pipes_up);
+	printf("%-15s %s\n", "log level:", verbose_name(s->verbose, t2,
+	    sizeof(t2)));
+}
+
+static void
+show_iface(const struct ctl_iface *i)
+{
+	ifaces = add_row(ifaces, &n_ifaces, sizeof(*i), i);
+}
+
+static void
+show_pipe(const struct ctl_pipe *p)
+{
+	pipes = add_row(pipes, &n_pipes, sizeof(*p), p);
+}
+
+static void
+show_peer(const struct ctl_peer *p)
+{
+	peers = add_row(peers, &n_peers, sizeof(*p), p);
+}
+
+static void
+show_tail(const struct parse_result *res)
+{
+	char	 b1[16], b2[16], b3[16], b4[16], b5[16], b6[16], b7[16];
+	char	 b8[16], b9[16];
+	size_t	 i;
+	int	 w1, w2;
+
+	switch (res->action) {
+	case SHOW_INTERFACES:
+		w1 = width(0, "IFACE");
+		for (i = 0; i < n_ifaces; i++)
+			w1 = width(w1, ifaces[i].name);
+		printf("%-*s %-4s %5s %-5s %8s %8s %8s %9s %s\n", w1,
+		    "IFACE", "TYPE", "MTU", "STATE", "IN-PKTS", "OUT-PKTS",
+		    "IN-BYTES", "OUT-BYTES", "ADDRESSES");
+		for (i = 0; i < n_ifaces; i++) {
+			struct ctl_iface *f = &ifaces[i];
+
+			printf("%-*s %-4s %5u %-5s %8s %8s %8s %9s %s\n", w1,
+			    f->name, ctl_iftype_name(f->type), f->mtu,
+			    f->up ? "up" : "down",
+			    fmt_count(f->ipackets, 1000, b1, sizeof(b1)),
+			    fmt_count(f->opackets, 1000, b2, sizeof(b2)),
+			    fmt_count(f->ibytes, 1024, b3, sizeof(b3)),
+			    fmt_count(f->obytes, 1024, b4, sizeof(b4)),
+			    f->addrs[0] != '\0' ? f->addrs : "-");
+		}
+		break;
+	case SHOW_PIPES:
+		w1 = width(0, "PEER");
+		w2 = width(0, "UPLINK");
+		for (i = 0; i < n_pipes; i++) {
+			w1 = width(w1, pipes[i].peer);
+			w2 = width(w2, pipes[i].uplink);
+		}
+		printf("%-*s %-*s %-10s %4s %3s %7s %7s %6s %8s %8s %8s %9s "
+		    "%6s %11s\n", w1, "PEER", w2, "UPLINK", "STATE", "PREF",
+		    "ACT", "RTT", "JITTER", "LOSS", "IN-PKTS", "OUT-PKTS",
+		    "IN-BYTES", "OUT-BYTES", "DROPS", "LAST-CHANGE");
+		for (i = 0; i < n_pipes; i++) {
+			struct ctl_pipe *p = &pipes[i];
+			int		 measured;
+
+			/* a pipe that is not up has nothing to measure */
+			measured = p->state == PIPE_STATE_UP ||
+			    p->state == PIPE_STATE_DEGRADED;
+			printf("%-*s %-*s %-10s %4d %3s %7s %7s %6s %8s %8s "
+			    "%8s %9s %6s %11s\n", w1, p->peer, w2, p->uplink,
+			    ctl_pipe_state_name(p->state), p->preference,
+			    p->active ? "* " : "",
+			    measured ? fmt_usec(p->rtt_us, b1, sizeof(b1)) :
+			    "-",
+			    measured ? fmt_usec(p->jitter_us, b2, sizeof(b2)) :
+			    "-",
+			    measured ? fmt_ppm(p->loss_ppm, b3, sizeof(b3)) :
+			    "-",
+			    fmt_count(p->ipackets, 1000, b4, sizeof(b4)),
+			    fmt_count(p->opackets, 1000, b5, sizeof(b5)),
+			    fmt_count(p->ibytes, 1024, b6, sizeof(b6)),
+			    fmt_count(p->obytes, 1024, b7, sizeof(b7)),
+			    fmt_count(p->drops, 1000, b8, sizeof(b8)),
+			    fmt_timeframe(p->last_change, b9, sizeof(b9)));
+		}
+		break;
+	case SHOW_PEERS:
+		w1 = width(0, "PEER");
+		w2 = width(0, "ACTIVE");
+		for (i = 0; i < n_peers; i++) {
+			w1 = width(w1, peers[i].name);
+			w2 = width(w2, peers[i].active);
+		}
+		printf("%-*s %-9s %5s %-*s %8s %9s %11s\n", w1, "PEER", "MODE",
+		    "PIPES", w2, "ACTIVE", "IN-BYTES", "OUT-BYTES",
+		    "LAST-CHANGE");
+		for (i = 0; i < n_peers; i++) {
+			struct ctl_peer *p = &peers[i];
+
+			snprintf(b1, sizeof(b1), "%u/%u", p->n_pipes_up,
+			    p->n_pipes);
+			printf("%-*s %-9s %5s %-*s %8s %9s %11s\n", w1,
+			    p->name, ctl_mode_name(p->mode), b1, w2,
+			    p->active[0] != '\0' ? p->active : "-",
+			    fmt_count(p->ibytes, 1024, b2, sizeof(b2)),
+			    fmt_count(p->obytes, 1024, b3, sizeof(b3)),
+			    fmt_timeframe(p->last_change, b4, sizeof(b4)));
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+show_result(const struct parse_result *res, const struct ctl_result *cr,
+    const char *msg)
+{
+	if (cr->code == CTL_RES_OK) {
+		switch (res->action) {
+		case RELOAD:
+		case LOG_VERBOSE:
+		case LOG_BRIEF:
+			printf("%s: ok\n", res->command);
+			break;
+		default:
+			break;
+		}
+		return (0);
+	}
+
+	if (msg[0] == '\0')
+		warnx("%s: %s", res->command, ctl_result_text(cr->code));
+	else if (strchr(msg, '\n') == NULL)
+		warnx("%s: %s: %s", res->command, ctl_result_text(cr->code),
+		    msg);
+	else {
+		/* several lines, e.g. every error in the configuration */
+		warnx("%s: %s:", res->command, ctl_result_text(cr->code));
+		fputs(msg, stderr);
+		if (msg[strlen(msg) - 1] != '\n')
+			fputc('\n', stderr);
+	}
+	return (1);
+}
+
+static void *
+add_row(void *rows, size_t *n, size_t size, const void *row)
+{
+	char	*p;
+
+	if ((p = reallocarray(rows, *n + 1, size)) == NULL)
+		err(1, NULL);
+	memcpy(p + *n * size, row, size);
+	(*n)++;
+	return (p);
+}
+
+static int
+width(int w, const char *s)
+{
+	size_t	 len = strlen(s);
+
+	return (len > (size_t)w ? (int)len : w);
+}
+
+/* Helpers shared with the JSON back-end. */
+
+/* "192.0.2.1:7455", "[2001:db8::1]:7455", "-" if unset */
+const char *
+fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char		 host[NI_MAXHOST], serv[NI_MAXSERV];
+	socklen_t	 salen;
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		salen = sizeof(struct sockaddr_in);
+		break;
+	case AF_INET6:
+		salen = sizeof(struct sockaddr_in6);
+		break;
+	default:
+		strlcpy(buf, "-", len);
+		return (buf);
+	}
+
+	if (getnameinfo((const struct sockaddr *)ss, salen, host,
+	    sizeof(host), serv, sizeof(serv),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		strlcpy(buf, "?", len);
+		return (buf);
+	}
+	if (strcmp(serv, "0") == 0)
+		strlcpy(buf, host, len);
+	else if (ss->ss_family == AF_INET6)
+		snprintf(buf, len, "[%s]:%s", host, serv);
+	else
+		snprintf(buf, len, "%s:%s", host, serv);
+	return (buf);
+}
+
+/* 00:01:05 under a day, 3d04h under a week, then 2w3d04h */
+const char *
+fmt_timeframe(int64_t t, char *buf, size_t len)
+{
+	unsigned long long	 sec, min, hrs, day, week;
+
+	if (t < 0) {
+		strlcpy(buf, "-", len);
+		return (buf);
+	}
+	sec = t % 60;
+	min = t / 60 % 60;
+	hrs = t / 3600 % 24;
+	day = t / 86400;
+	week = day / 7;
+
+	if (day == 0)
+		snprintf(buf, len, "%02llu:%02llu:%02llu", hrs, min, sec);
+	else if (week == 0)
+		snprintf(buf, len, "%llud%02lluh", day, hrs);
+	else
+		snprintf(buf, len, "%lluw%llud%02lluh", week, day % 7, hrs);
+	return (buf);
+}
+
+/* 0.3ms, 12.3ms, 250ms, 12.5s */
+const char *
+fmt_usec(uint32_t us, char *buf, size_t len)
+{
+	if (us < 99950)
+		snprintf(buf, len, "%.1fms", us / 1000.0);
+	else if (us < 9999500)
+		snprintf(buf, len, "%.0fms", us / 1000.0);
+	else
+		snprintf(buf, len, "%.1fs", us / 1000000.0);
+	return (buf);
+}
+
+/* parts per million as a percentage: 0.5%, <0.1% for a trace */
+const char *
+fmt_ppm(uint32_t ppm, char *buf, size_t len)
+{
+	if (ppm == 0)
+		strlcpy(buf, "0.0%", len);
+	else if (ppm < 500)
+		strlcpy(buf, "<0.1%", len);
+	else if (ppm >= 1000000)
+		strlcpy(buf, "100%", len);
+	else
+		snprintf(buf, len, "%.1f%%", ppm / 10000.0);
+	return (buf);
+}
+
+/* 999, 12.3K, 1.2M: base 1000 for counts, 1024 for bytes */
+const char *
+fmt_count(uint64_t v, int base, char *buf, size_t len)
+{
+	static const char	 units[] = "KMGTPE";
+	double			 d = v;
+	int			 u = -1;
+
+	if (v < (uint64_t)base) {
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+		return (buf);
+	}
+	/* stop before "1000.0K" would be printed */
+	while (d >= base - 0.05 && units[u + 1] != '\0') {
+		d /= base;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%c", d, units[u]);
+	return (buf);
+}
+
+const char *
+verbose_name(uint32_t v, char *buf, size_t len)
+{
+	switch (v) {
+	case 0:
+		strlcpy(buf, "brief", len);
+		break;
+	case 1:
+		strlcpy(buf, "verbose", len);
+		break;
+	default:
+		snprintf(buf, len, "verbose (%u)", v);
+		break;
+	}
+	return (buf);
+}
