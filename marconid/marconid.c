@@ -107,7 +107,9 @@ main(int argc, char *argv[])
 	int		 ch, noaction = 0;
 
 	log_init(1, LOG_DAEMON);	/* stderr until we know better */
-	argv0 = argv[0];
+	/* setproctitle() overwrites argv: keep our path for the re-exec */
+	if ((argv0 = strdup(argv[0])) == NULL)
+		err(1, NULL);
 
 	while ((ch = getopt(argc, argv, "D:df:I:nP:s:U:v")) != -1) {
 		switch (ch) {
@@ -308,6 +310,8 @@ engine_start(void)
 	engine.pid = start_child(PROC_ENGINE, NULL, sv[1]);
 	engine.started = getmonotime();
 	imsgev_init(&engine.iev, sv[0], parent_dispatch_engine, &engine);
+	/* as with OpenBSD's imsg, the sender must allow fd passing too */
+	imsgbuf_allow_fdpass(&engine.iev.ibuf);
 
 	config_send(&engine.iev, conf);
 	if ((ifc = TAILQ_FIRST(&conf->ifaces)) != NULL && iface_fd != -1)
@@ -400,6 +404,7 @@ pipe_start(struct child *c)
 	c->has_udp = c->has_tcp = 0;
 	c->respawn = 0;
 	imsgev_init(&c->iev, sv[0], parent_dispatch_pipe, c);
+	imsgbuf_allow_fdpass(&c->iev.ibuf);
 	log_debug("uplink %s: process %d started", c->uplink, (int)c->pid);
 
 	config_send(&c->iev, conf);

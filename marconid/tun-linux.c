@@ -1,0 +1,505 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The tun/tap device on Linux, in the parent.  The device comes from
+ * /dev/net/tun; the MTU and the up flag are set with ioctl(2) on a
+ * datagram socket, the addresses with rtnetlink, which handles IPv4
+ * and IPv6 alike, any number of them, and replaces an address that is
+ * already there instead of failing or adding it twice.
+ */
+
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "marconid.h"
+
+#define TUN_DEVICE	"/dev/net/tun"
+#define TUN_IPV6_MINMTU	1280	/* below it Linux turns IPv6 off */
+
+struct nl_addr_req {
+	struct nlmsghdr		 nh;
+	struct ifaddrmsg	 ifa;
+	char			 attrs[3 * RTA_SPACE(sizeof(struct in6_addr))];
+};
+
+static int	 tun_check(struct iface_conf *);
+static int	 tun_devname(int, struct iface_conf *);
+static int	 tun_setmtu(int, struct iface_conf *);
+static int	 tun_up(int, struct iface_conf *);
+static int	 tun_addr(int, int, struct iface_conf *, struct iface_addr *);
+static int	 tun_addr_find(struct iface_conf *, struct iface_addr *);
+static const char *tun_addr_str(struct iface_addr *, char *, size_t);
+static void	 nl_attr(struct nlmsghdr *, size_t, int, const void *, size_t);
+static int	 nl_open(struct iface_conf *);
+
+int
+tun_open(struct iface_conf *ifc)
+{
+	struct ifreq	 ifr;
+	int		 fd;
+
+	/* the kernel would pick a name for a pattern: ours must be fixed */
+	if (strchr(ifc->name, '%') != NULL) {
+		log_warnx("%s: interface %s: not a device name", __func__,
+		    ifc->name);
+		return (-1);
+	}
+
+	if ((fd = open(TUN_DEVICE, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		log_warn("%s: interface %s: %s", __func__, ifc->name,
+		    TUN_DEVICE);
+		return (-1);
+	}
+
+	/*
+	 * No packet information header: the engine reads and writes bare
+	 * Ethernet frames (tap) or bare IP packets (tun).  The device is
+	 * not made persistent, so it goes away with its last descriptor.
+	 */
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, ifc->name, sizeof(ifr.ifr_name));
+	ifr.ifr_flags = IFF_NO_PI;
+	ifr.ifr_flags |= ifc->type == IFACE_TUN ? IFF_TUN : IFF_TAP;
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		/* EINVAL: it exists as the other type; EBUSY: in use */
+		log_warn("%s: interface %s: cannot attach as %s", __func__,
+		    ifc->name, ifc->type == IFACE_TUN ? "tun" : "tap");
+		close(fd);
+		return (-1);
+	}
+
+	log_debug("%s: interface %s: %s device open", __func__, ifc->name,
+	    ifc->type == IFACE_TUN ? "tun" : "tap");
+	return (fd);
+}
+
+int
+tun_configure(int fd, struct iface_conf *ifc)
+{
+	struct iface_addr	*ia;
+	int			 s, nl, rv = 0;
+
+	if (tun_check(ifc) == -1 || tun_devname(fd, ifc) == -1)
+		return (-1);
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("%s: interface %s: socket", __func__, ifc->name);
+		return (-1);
+	}
+	if ((nl = nl_open(ifc)) == -1) {
+		close(s);
+		return (-1);
+	}
+
+	/*
+	 * Up before the addresses: Linux drops the IPv6 addresses of an
+	 * interface that is down, and starts duplicate address detection
+	 * only once it is up.
+	 */
+	if (tun_setmtu(s, ifc) == -1 || tun_up(s, ifc) == -1)
+		rv = -1;
+	else {
+		TAILQ_FOREACH(ia, &ifc->addrs, entry)
+			if (tun_addr(nl, RTM_NEWADDR, ifc, ia) == -1)
+				rv = -1;
+	}
+
+	close(nl);
+	close(s);
+	return (rv);
+}
+
+/*
+ * On reload: the new MTU, the addresses that are gone removed, the
+ * others (re)applied; an address that stays is left alone by the
+ * kernel, so sessions using it do not notice.
+ */
+int
+tun_reconfigure(int fd, struct iface_conf *oifc, struct iface_conf *nifc)
+{
+	struct iface_addr	*ia;
+	int			 s, nl, rv = 0;
+
+	if (tun_check(nifc) == -1 || tun_devname(fd, nifc) == -1)
+		return (-1);
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("%s: interface %s: socket", __func__, nifc->name);
+		return (-1);
+	}
+	if ((nl = nl_open(nifc)) == -1) {
+		close(s);
+		return (-1);
+	}
+
+	if (tun_setmtu(s, nifc) == -1 || tun_up(s, nifc) == -1)
+		rv = -1;
+	else {
+		TAILQ_FOREACH(ia, &oifc->addrs, entry) {
+			if (tun_addr_find(nifc, ia))
+				continue;
+			if (tun_addr(nl, RTM_DELADDR, nifc, ia) == -1)
+				rv = -1;
+		}
+		TAILQ_FOREACH(ia, &nifc->addrs, entry)
+			if (tun_addr(nl, RTM_NEWADDR, nifc, ia) == -1)
+				rv = -1;
+	}
+
+	close(nl);
+	close(s);
+	return (rv);
+}
+
+void
+tun_close(int fd, struct iface_conf *ifc)
+{
+	/*
+	 * Not persistent: the device and its addresses go away with the
+	 * last descriptor, once the engine's copy is closed too.
+	 */
+	if (close(fd) == -1)
+		log_warn("%s: interface %s", __func__, ifc->name);
+	else
+		log_debug("%s: interface %s closed", __func__, ifc->name);
+}
+
+/*
+ * What the kernel would refuse halfway through is refused before
+ * anything changes.
+ */
+static int
+tun_check(struct iface_conf *ifc)
+{
+	struct iface_addr	*ia;
+	char			 abuf[INET6_ADDRSTRLEN + 8];
+
+	TAILQ_FOREACH(ia, &ifc->addrs, entry) {
+		switch (ia->ss.ss_family) {
+		case AF_INET:
+			if (ia->prefixlen > 32)
+				goto badprefix;
+			break;
+		case AF_INET6:
+			if (ia->prefixlen > 128)
+				goto badprefix;
+			if (ifc->mtu != 0 && ifc->mtu < TUN_IPV6_MINMTU) {
+				log_warnx("%s: interface %s: address %s: IPv6 "
+				    "needs an mtu of at least %d", __func__,
+				    ifc->name, tun_addr_str(ia, abuf,
+				    sizeof(abuf)), TUN_IPV6_MINMTU);
+				return (-1);
+			}
+			break;
+		default:
+			log_warnx("%s: interface %s: address family %d "
+			    "unsupported", __func__, ifc->name,
+			    ia->ss.ss_family);
+			return (-1);
+		}
+	}
+	return (0);
+
+ badprefix:
+	log_warnx("%s: interface %s: address %s: bad prefix length",
+	    __func__, ifc->name, tun_addr_str(ia, abuf, sizeof(abuf)));
+	return (-1);
+}
+
+/* Make sure that fd is the device the configuration names. */
+static int
+tun_devname(int fd, struct iface_conf *ifc)
+{
+	struct ifreq	 ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) == -1) {
+		log_warn("%s: interface %s: TUNGETIFF", __func__, ifc->name);
+		return (-1);
+	}
+	if (strncmp(ifr.ifr_name, ifc->name, sizeof(ifr.ifr_name)) != 0) {
+		log_warnx("%s: interface %s: the descriptor is for %.*s",
+		    __func__, ifc->name, (int)sizeof(ifr.ifr_name),
+		    ifr.ifr_name);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+tun_setmtu(int s, struct iface_conf *ifc)
+{
+	struct ifreq	 ifr;
+
+	if (ifc->mtu == 0)
+		return (0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, ifc->name, sizeof(ifr.ifr_name));
+	ifr.ifr_mtu = ifc->mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr) == -1) {
+		log_warn("%s: interface %s: mtu %u", __func__, ifc->name,
+		    ifc->mtu);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+tun_up(int s, struct iface_conf *ifc)
+{
+	struct ifreq	 ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strlcpy(ifr.ifr_name, ifc->name, sizeof(ifr.ifr_name));
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == -1) {
+		log_warn("%s: interface %s: SIOCGIFFLAGS", __func__,
+		    ifc->name);
+		return (-1);
+	}
+	if (ifr.ifr_flags & IFF_UP)
+		return (0);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) == -1) {
+		log_warn("%s: interface %s: up", __func__, ifc->name);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+nl_open(struct iface_conf *ifc)
+{
+	struct sockaddr_nl	 snl;
+	int			 nl;
+
+	if ((nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1) {
+		log_warn("%s: interface %s: netlink socket", __func__,
+		    ifc->name);
+		return (-1);
+	}
+	memset(&snl, 0, sizeof(snl));
+	snl.nl_family = AF_NETLINK;
+	if (bind(nl, (struct sockaddr *)&snl, sizeof(snl)) == -1) {
+		log_warn("%s: interface %s: netlink bind", __func__,
+		    ifc->name);
+		close(nl);
+		return (-1);
+	}
+	return (nl);
+}
+
+static void
+nl_attr(struct nlmsghdr *nh, size_t max, int type, const void *data,
+    size_t len)
+{
+	struct rtattr	*rta;
+
+	if (NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len) > max)
+		fatalx("%s: attribute %d does not fit", __func__, type);
+	rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len);
+}
+
+/*
+ * Add (RTM_NEWADDR, replacing what is there) or remove (RTM_DELADDR)
+ * one address and wait for the kernel's answer.
+ */
+static int
+tun_addr(int nl, int cmd, struct iface_conf *ifc, struct iface_addr *ia)
+{
+	static uint32_t		 seq;
+	struct nl_addr_req	 req;
+	struct sockaddr_nl	 snl;
+	struct nlmsghdr		*nh;
+	struct nlmsgerr		*err;
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	struct in_addr		 brd;
+	char			 buf[4096], abuf[INET6_ADDRSTRLEN + 8];
+	const char		*what = cmd == RTM_NEWADDR ? "add" : "delete";
+	unsigned int		 ifindex;
+	ssize_t			 n;
+	size_t			 left;
+	int			 error;
+
+	tun_addr_str(ia, abuf, sizeof(abuf));
+
+	if ((ifindex = if_nametoindex(ifc->name)) == 0) {
+		log_warn("%s: interface %s: address %s", __func__, ifc->name,
+		    abuf);
+		return (-1);
+	}
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+	req.nh.nlmsg_type = cmd;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (cmd == RTM_NEWADDR)
+		req.nh.nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE;
+	req.nh.nlmsg_seq = ++seq;
+	req.ifa.ifa_prefixlen = ia->prefixlen;
+	req.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+	req.ifa.ifa_index = ifindex;
+
+	switch (ia->ss.ss_family) {
+	case AF_INET:
+		sin = (struct sockaddr_in *)&ia->ss;
+		req.ifa.ifa_family = AF_INET;
+		nl_attr(&req.nh, sizeof(req), IFA_LOCAL, &sin->sin_addr,
+		    sizeof(sin->sin_addr));
+		nl_attr(&req.nh, sizeof(req), IFA_ADDRESS, &sin->sin_addr,
+		    sizeof(sin->sin_addr));
+		/* a subnet on an Ethernet segment has a broadcast address */
+		if (cmd == RTM_NEWADDR && ia->prefixlen <= 30) {
+			brd.s_addr = sin->sin_addr.s_addr |
+			    htonl(0xffffffffU >> ia->prefixlen);
+			nl_attr(&req.nh, sizeof(req), IFA_BROADCAST, &brd,
+			    sizeof(brd));
+		}
+		break;
+	case AF_INET6:
+		sin6 = (struct sockaddr_in6 *)&ia->ss;
+		req.ifa.ifa_family = AF_INET6;
+		nl_attr(&req.nh, sizeof(req), IFA_LOCAL, &sin6->sin6_addr,
+		    sizeof(sin6->sin6_addr));
+		nl_attr(&req.nh, sizeof(req), IFA_ADDRESS, &sin6->sin6_addr,
+		    sizeof(sin6->sin6_addr));
+		break;
+	default:
+		fatalx("%s: address family %d", __func__, ia->ss.ss_family);
+	}
+
+	memset(&snl, 0, sizeof(snl));
+	snl.nl_family = AF_NETLINK;
+	if (sendto(nl, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&snl,
+	    sizeof(snl)) == -1) {
+		log_warn("%s: interface %s: %s address %s: netlink", __func__,
+		    ifc->name, what, abuf);
+		return (-1);
+	}
+
+	/* the acknowledgement carries our sequence number */
+	for (;;) {
+		if ((n = recv(nl, buf, sizeof(buf), 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("%s: interface %s: %s address %s: netlink",
+			    __func__, ifc->name, what, abuf);
+			return (-1);
+		}
+		left = (size_t)n;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, left);
+		    nh = NLMSG_NEXT(nh, left)) {
+			if (nh->nlmsg_seq != req.nh.nlmsg_seq ||
+			    nh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*err))) {
+				log_warnx("%s: interface %s: %s address %s: "
+				    "short netlink reply", __func__,
+				    ifc->name, what, abuf);
+				return (-1);
+			}
+			err = NLMSG_DATA(nh);
+			error = -err->error;
+			if (error == 0)
+				return (0);
+			/* already there, or already gone: what we wanted */
+			if (cmd == RTM_NEWADDR && error == EEXIST)
+				return (0);
+			/* ENXIO: no IPv6 on the device (mtu below 1280) */
+			if (cmd == RTM_DELADDR && (error == EADDRNOTAVAIL ||
+			    error == ENOENT || error == ESRCH ||
+			    error == ENXIO))
+				return (0);
+			errno = error;
+			log_warn("%s: interface %s: %s address %s", __func__,
+			    ifc->name, what, abuf);
+			return (-1);
+		}
+	}
+}
+
+static int
+tun_addr_find(struct iface_conf *ifc, struct iface_addr *ia)
+{
+	struct iface_addr	*ja;
+	struct sockaddr_in	*a4, *b4;
+	struct sockaddr_in6	*a6, *b6;
+
+	TAILQ_FOREACH(ja, &ifc->addrs, entry) {
+		if (ja->ss.ss_family != ia->ss.ss_family ||
+		    ja->prefixlen != ia->prefixlen)
+			continue;
+		switch (ia->ss.ss_family) {
+		case AF_INET:
+			a4 = (struct sockaddr_in *)&ia->ss;
+			b4 = (struct sockaddr_in *)&ja->ss;
+			if (a4->sin_addr.s_addr == b4->sin_addr.s_addr)
+				return (1);
+			break;
+		case AF_INET6:
+			a6 = (struct sockaddr_in6 *)&ia->ss;
+			b6 = (struct sockaddr_in6 *)&ja->ss;
+			if (IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr))
+				return (1);
+			break;
+		}
+	}
+	return (0);
+}
+
+static const char *
+tun_addr_str(struct iface_addr *ia, char *buf, size_t len)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const void	*src;
+
+	switch (ia->ss.ss_family) {
+	case AF_INET:
+		src = &((struct sockaddr_in *)&ia->ss)->sin_addr;
+		break;
+	case AF_INET6:
+		src = &((struct sockaddr_in6 *)&ia->ss)->sin6_addr;
+		break;
+	default:
+		snprintf(buf, len, "(family %d)", ia->ss.ss_family);
+		return (buf);
+	}
+	if (inet_ntop(ia->ss.ss_family, src, host, sizeof(host)) == NULL)
+		strlcpy(host, "?", sizeof(host));
+	snprintf(buf, len, "%s/%u", host, ia->prefixlen);
+	return (buf);
+}
