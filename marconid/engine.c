@@ -83,6 +83,7 @@ static struct eng_uplink *uplink_get(const char *, int);
 static struct eng_pipe	*pipe_get(const char *, const char *);
 static void	 iface_read(int, short, void *);
 static int	 pipe_effective_state(struct eng_pipe *);
+static void	 uplink_touch(const char *);
 static void	 engine_shutdown(void) __attribute__((__noreturn__));
 
 static struct imsgev			 iev_parent;
@@ -234,6 +235,8 @@ engine_dispatch_parent(int fd, short event, void *arg)
 				fatalx("%s: bad IMSG_PIPE_PROC", __func__);
 			pp.uplink[sizeof(pp.uplink) - 1] = '\0';
 			eu = uplink_get(pp.uplink, 1);
+			if ((eu->pid == 0) != (pp.pid == 0))
+				uplink_touch(eu->name);
 			eu->pid = pp.pid;
 			eu->restarts = pp.restarts;
 			if (eu->pid == 0) {
@@ -461,6 +464,20 @@ iface_read(int fd, short event, void *arg)
 		iface.ipackets++;
 		iface.ibytes += n;
 	}
+}
+
+/* The process of an uplink died or came back: its pipes changed state. */
+static void
+uplink_touch(const char *uplink)
+{
+	struct eng_peer	*pe;
+	struct eng_pipe	*ep;
+	int64_t		 now = getmonotime();
+
+	TAILQ_FOREACH(pe, &peers, entry)
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (strcmp(ep->conf.uplink, uplink) == 0)
+				ep->last_change = now;
 }
 
 static int
