@@ -571,13 +571,19 @@ parent_dispatch_engine(int fd, short event, void *arg)
 	struct ctl_request req;
 	struct child	*c;
 	ssize_t		 n;
+	int		 i;
 
 	if (imsgev_read(iev, event) == 0) {
-		if (!shutting_down) {
-			log_warnx("lost the engine, shutting down");
-			parent_shutdown(1);
+		if (shutting_down)
+			return;
+		/* the engine is on its way out: say why if we can */
+		for (i = 0; i < 20 && engine.pid != 0; i++) {
+			child_reap();
+			if (engine.pid != 0)
+				usleep(50 * 1000);
 		}
-		return;
+		log_warnx("lost the engine, shutting down");
+		parent_shutdown(1);
 	}
 
 	for (;;) {
