@@ -6,7 +6,7 @@ include config.mk
 
 DESTDIR?=
 BINDIR=		$(PREFIX)/sbin
-MANDIR=		$(PREFIX)/man
+MANDIR=		$(PREFIX)/$(MANSUBDIR)
 EXAMPLEDIR=	$(PREFIX)/share/examples/marconid
 
 CFLAGS?=	-O2 -g

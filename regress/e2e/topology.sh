@@ -1,0 +1,350 @@
+# Two sites, two ISPs, in Linux network namespaces: a shell library
+# sourced by the end-to-end tests and by the demo.  Not run on its own.
+#
+#              +---------- ISP 1 (PREFIXisp1) ----------+
+#   198.18.1.2 | 198.18.1.1                198.18.11.1 | 198.18.11.2
+#   +----------+                                        +-----------+
+#   | site A   |                                        |  site B   |
+#   | PREFIXa  |  tap0 198.19.0.1/24    tap0 198.19.0.2/24 PREFIXb  |
+#   +----------+                                        +-----------+
+#   198.18.2.2 | 198.18.2.1                 198.18.12.1 | 198.18.12.2
+#              +---------- ISP 2 (PREFIXisp2) ----------+
+#
+# IPv6 runs in parallel: 2001:db8:N::/64 on the link whose IPv4 network
+# is 198.18.N.0/24, and 2001:db8:19::/64 on the virtual segment.  Only
+# addresses reserved for benchmarking (198.18.0.0/15) and documentation
+# (2001:db8::/32) are used, and no namespace has a link to the host or
+# a default route: nothing leaves.  The tap interfaces on the virtual
+# segment are made by marconid itself, not here.
+#
+# Inside a site the uplinks are called isp1 and isp2; inside an ISP its
+# links are called sitea and siteb.  Every name in the host is prefixed
+# by the caller's PREFIX (for instance "mc$$"), so that two runs at the
+# same time do not collide.
+#
+#	topo_create PREFIX		build it all (undoes itself on failure)
+#	topo_destroy PREFIX		remove it all; safe to call at any time
+#	isp_cut PREFIX N		ISP N drops everything it should forward
+#	isp_restore PREFIX N		ISP N forwards again, without loss
+#	isp_loss PREFIX N PERCENT	ISP N drops PERCENT % at random of what
+#					it forwards, in each direction
+#	topo_ping NS ADDR [TRIES]	true once ADDR answers from NS
+#	topo_noping NS ADDR [TRIES]	true if ADDR never answers from NS
+#	topo_wait SECONDS COMMAND...	true once COMMAND succeeds
+#	topo_alive PID			true while PID runs (not a zombie)
+#	site_identity DIR NAME		DIR/NAME.crt and DIR/NAME.key
+#	site_fingerprint CERT		prints SHA256:<hex> of the certificate
+#	site_conf SITE FILE CERT KEY FPR [PREF1 PREF2 [IFNAME PORT]]
+#					writes marconid.conf of site a or b
+#
+# Every loop here is bounded in count and in time.
+
+TOPO_NS="a b isp1 isp2"
+
+# 198.18.N.0/24 and 2001:db8:N::/64 for the link between site S and ISP I
+_topo_net() {
+	case "$1$2" in
+	a1)	echo 1 ;;
+	a2)	echo 2 ;;
+	b1)	echo 11 ;;
+	b2)	echo 12 ;;
+	esac
+}
+
+_topo_err() {
+	echo "topology: $*" >&2
+}
+
+_topo_check_prefix() {
+	case "$1" in
+	""|*[!A-Za-z0-9_-]*)
+		_topo_err "bad prefix \"$1\": letters, digits, - and _ only"
+		return 1
+		;;
+	esac
+	return 0
+}
+
+_topo_ns_exists() {
+	[ -e "/var/run/netns/$1" ] || [ -e "/run/netns/$1" ]
+}
+
+_topo_in() {
+	_ns=$1
+	shift
+	ip netns exec "$_ns" "$@"
+}
+
+topo_create() {
+	_topo_check_prefix "$1" || return 1
+	_p=$1
+
+	for _n in $TOPO_NS; do
+		if _topo_ns_exists "$_p$_n"; then
+			_topo_err "namespace $_p$_n exists already"
+			return 1
+		fi
+	done
+	if ! _topo_build "$_p"; then
+		_topo_err "could not build the topology for $_p; removing it"
+		topo_destroy "$_p"
+		return 1
+	fi
+	return 0
+}
+
+_topo_build() {
+	_p=$1
+
+	for _n in $TOPO_NS; do
+		ip netns add "$_p$_n" || return 1
+		ip -n "$_p$_n" link set lo up || return 1
+	done
+
+	# the ISPs are routers; the sites are not
+	for _i in 1 2; do
+		_topo_in "${_p}isp$_i" sysctl -q -w net.ipv4.ip_forward=1 \
+		    net.ipv6.conf.all.forwarding=1 >/dev/null || return 1
+	done
+
+	for _s in a b; do
+		for _i in 1 2; do
+			_net=$(_topo_net "$_s" "$_i")
+			# made straight inside the namespaces: no
+			# name is ever taken in the host
+			ip link add "isp$_i" netns "$_p$_s" type veth \
+			    peer name "site$_s" netns "${_p}isp$_i" || return 1
+			ip -n "$_p$_s" addr add "198.18.$_net.2/24" \
+			    dev "isp$_i" || return 1
+			ip -n "$_p$_s" addr add "2001:db8:$_net::2/64" \
+			    dev "isp$_i" nodad || return 1
+			ip -n "${_p}isp$_i" addr add "198.18.$_net.1/24" \
+			    dev "site$_s" || return 1
+			ip -n "${_p}isp$_i" addr add "2001:db8:$_net::1/64" \
+			    dev "site$_s" nodad || return 1
+			ip -n "$_p$_s" link set "isp$_i" up || return 1
+			ip -n "${_p}isp$_i" link set "site$_s" up || return 1
+		done
+	done
+
+	# each site reaches the other's uplink N through its own uplink N
+	for _s in a b; do
+		case "$_s" in
+		a)	_o=b ;;
+		b)	_o=a ;;
+		esac
+		for _i in 1 2; do
+			_net=$(_topo_net "$_s" "$_i")
+			_onet=$(_topo_net "$_o" "$_i")
+			ip -n "$_p$_s" route add "198.18.$_onet.0/24" \
+			    via "198.18.$_net.1" dev "isp$_i" || return 1
+			ip -n "$_p$_s" -6 route add "2001:db8:$_onet::/64" \
+			    via "2001:db8:$_net::1" dev "isp$_i" || return 1
+		done
+	done
+	return 0
+}
+
+# Ends what still runs in the namespaces (by PID, as listed by the
+# kernel for each namespace), then removes them; removing a namespace
+# takes its links, taps and nftables tables with it.
+topo_destroy() {
+	_topo_check_prefix "$1" || return 1
+	_p=$1
+
+	for _sig in TERM KILL; do
+		_left=""
+		for _n in $TOPO_NS; do
+			_topo_ns_exists "$_p$_n" || continue
+			_left="$_left $(ip netns pids "$_p$_n" 2>/dev/null)"
+		done
+		[ -n "$(echo "$_left" | tr -d ' ')" ] || break
+		# shellcheck disable=SC2086 # a list of PIDs
+		kill -s "$_sig" $_left 2>/dev/null
+		_t=0
+		while [ "$_t" -lt 30 ]; do
+			_alive=""
+			for _pid in $_left; do
+				topo_alive "$_pid" && _alive="$_alive $_pid"
+			done
+			[ -z "$_alive" ] && break
+			sleep 0.1
+			_t=$((_t + 1))
+		done
+	done
+
+	_rc=0
+	for _n in $TOPO_NS; do
+		if _topo_ns_exists "$_p$_n"; then
+			ip netns del "$_p$_n" 2>/dev/null
+		fi
+		if _topo_ns_exists "$_p$_n"; then
+			_topo_err "namespace $_p$_n is still there"
+			_rc=1
+		fi
+	done
+	return "$_rc"
+}
+
+# An outage is a black hole inside the ISP: its links stay up, it just
+# stops forwarding, as a real ISP does; the sites see no link change.
+isp_cut() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" nft -f - <<EOF
+table inet marconi_outage
+delete table inet marconi_outage
+table inet marconi_outage {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		counter drop
+	}
+}
+EOF
+}
+
+isp_restore() {
+	_topo_check_prefix "$1" || return 1
+	# adding an empty table first makes the deletion always succeed
+	_topo_in "$1isp$2" nft -f - <<EOF
+table inet marconi_outage
+delete table inet marconi_outage
+table inet marconi_loss
+delete table inet marconi_loss
+EOF
+}
+
+isp_loss() {
+	_topo_check_prefix "$1" || return 1
+	case "$3" in
+	""|*[!0-9]*)
+		_topo_err "isp_loss: bad percentage \"$3\""
+		return 1
+		;;
+	esac
+	if [ "$3" -gt 100 ]; then
+		_topo_err "isp_loss: bad percentage \"$3\""
+		return 1
+	fi
+	if [ "$3" -eq 100 ]; then
+		_match=""
+	else
+		_match="numgen random mod 100 < $3 "
+	fi
+	_topo_in "$1isp$2" nft -f - <<EOF
+table inet marconi_loss
+delete table inet marconi_loss
+table inet marconi_loss {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		${_match}counter drop
+	}
+}
+EOF
+}
+
+# One echo request a second at most, TRIES times (5 unless told).
+topo_ping() {
+	_t=0
+	while [ "$_t" -lt "${3:-5}" ]; do
+		if _topo_in "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; then
+			return 0
+		fi
+		_t=$((_t + 1))
+	done
+	return 1
+}
+
+topo_noping() {
+	_t=0
+	while [ "$_t" -lt "${3:-3}" ]; do
+		if _topo_in "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; then
+			return 1
+		fi
+		_t=$((_t + 1))
+	done
+	return 0
+}
+
+# True while process PID exists and has not exited (a zombie has).
+topo_alive() {
+	[ -r "/proc/$1/status" ] || return 1
+	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# Polls COMMAND ten times a second for at most SECONDS.
+topo_wait() {
+	_max=$(($1 * 10))
+	shift
+	_t=0
+	while [ "$_t" -lt "$_max" ]; do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.1
+		_t=$((_t + 1))
+	done
+	"$@"
+}
+
+# A site's identity: a self-signed P-256 certificate; the other site
+# pins it by fingerprint, no CA is involved.
+site_identity() {
+	(
+		umask 077
+		openssl req -x509 -newkey ec \
+		    -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+		    -subj "/CN=$2" -keyout "$1/$2.key" -out "$1/$2.crt" \
+		    >/dev/null 2>&1
+	) || {
+		_topo_err "openssl could not make the identity of $2"
+		return 1
+	}
+	chmod 0644 "$1/$2.crt"
+}
+
+# SHA256: and the lowercase hex of SHA-256 over the DER certificate.
+site_fingerprint() {
+	_h=$(openssl x509 -in "$1" -outform DER |
+	    openssl dgst -sha256 -r | cut -d' ' -f1) || return 1
+	[ -n "$_h" ] || return 1
+	echo "SHA256:$_h"
+}
+
+# site_conf SITE FILE CERT KEY PEER_FPR [PREF1 PREF2 [IFNAME PORT]]
+# writes the marconid.conf of site a or b (mode 0600: it names a key).
+site_conf() {
+	_s=$1
+	_f=$2
+	_pref1=${6:-10}
+	_pref2=${7:-20}
+	_if=${8:-tap0}
+	_port=${9:-7455}
+	case "$_s" in
+	a)	_o=b; _me=1 ;;
+	b)	_o=a; _me=2 ;;
+	*)	_topo_err "site_conf: site a or b, not \"$_s\""; return 1 ;;
+	esac
+	(
+		umask 077
+		cat > "$_f" <<EOF
+# marconid.conf of site $_s
+
+port $_port
+certificate "$3"
+key "$4"
+
+interface $_if { address 198.19.0.$_me/24  address 2001:db8:19::$_me/64 }
+
+uplink isp1 { local 198.18.$(_topo_net "$_s" 1).2 }
+uplink isp2 { local 198.18.$(_topo_net "$_s" 2).2 }
+
+peer site-$_o {
+	fingerprint "$5"
+	mode failover
+	pipe isp1 remote 198.18.$(_topo_net "$_o" 1).2 preference $_pref1
+	pipe isp2 remote 198.18.$(_topo_net "$_o" 2).2 preference $_pref2
+}
+EOF
+	) || return 1
+	chmod 0600 "$_f"
+}
