@@ -134,6 +134,7 @@ static void		 pipe_begin(const char *, int);
 static void		 pipe_end(void);
 static void		 discard_current(void);
 static void		 conf_check(void);
+static int		 path_absolute(char *, const char *, size_t);
 static void		 check_readable(const void *, const char *,
 			    const char *);
 
@@ -1654,8 +1655,47 @@ conf_check(void)
 			conf_warn(up, "uplink \"%s\" is not used by any peer",
 			    up->name);
 
-	check_readable(conf->cert, "certificate", conf->cert);
-	check_readable(conf->key, "key", conf->key);
+	if (path_absolute(conf->cert, "certificate", sizeof(conf->cert)) == 0)
+		check_readable(conf->cert, "certificate", conf->cert);
+	if (path_absolute(conf->key, "key", sizeof(conf->key)) == 0)
+		check_readable(conf->key, "key", conf->key);
+}
+
+/*
+ * A relative path is taken from the directory of the configuration
+ * file: the daemon runs from / and reloads from there, so the path is
+ * made absolute once, here, and means the same at every reload.
+ */
+static int
+path_absolute(char *path, const char *what, size_t size)
+{
+	char	 dir[PATH_MAX], *p, *slash;
+	char	 res[PATH_MAX];
+
+	if (path[0] == '/')
+		return (0);
+	if (strlcpy(dir, conf->conffile, sizeof(dir)) >= sizeof(dir))
+		goto toolong;
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		strlcpy(dir, ".", sizeof(dir));
+	if ((p = realpath(dir, NULL)) == NULL) {
+		conf_error(path, "%s \"%s\": directory of %s: %s", what,
+		    path, conf->conffile, strerror(errno));
+		return (-1);
+	}
+	if ((size_t)snprintf(res, sizeof(res), "%s%s%s", p,
+	    strcmp(p, "/") == 0 ? "" : "/", path) >= sizeof(res) ||
+	    strlcpy(path, res, size) >= size) {
+		free(p);
+		goto toolong;
+	}
+	free(p);
+	return (0);
+ toolong:
+	conf_error(path, "%s \"%s\": path too long", what, path);
+	return (-1);
 }
 
 /*
