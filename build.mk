@@ -9,7 +9,6 @@ BINDIR=		$(PREFIX)/sbin
 MANDIR=		$(PREFIX)/$(MANSUBDIR)
 EXAMPLEDIR=	$(PREFIX)/share/examples/marconid
 
-CFLAGS?=	-O2 -g
 CPPFLAGS=	-Icommon -Imarconid -Imarconictl $(OS_CFLAGS) $(PKG_CFLAGS)
 ALL_CFLAGS=	$(CFLAGS) $(WARNFLAGS) $(CPPFLAGS)
 

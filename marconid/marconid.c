@@ -275,7 +275,8 @@ start_child(enum marconid_process proc, const char *uplink, int fd)
 	} else if (fcntl(fd, F_SETFD, 0) == -1)
 		fatal("%s: fcntl", __func__);
 
-	argv[argc++] = argv0;
+	/* a short argv[0] leaves setproctitle() room without padding */
+	argv[argc++] = "marconid";
 	argv[argc++] = "-P";
 	argv[argc++] = proc == PROC_ENGINE ? "engine" : "pipe";
 	argv[argc++] = "-U";
@@ -292,8 +293,8 @@ start_child(enum marconid_process proc, const char *uplink, int fd)
 		argv[argc++] = "-v";
 	argv[argc++] = NULL;
 
-	execvp(argv0, argv);
-	fatal("%s: execvp %s", __func__, argv0);
+	execv(argv0, argv);
+	fatal("%s: execv %s", __func__, argv0);
 }
 
 static void
@@ -694,6 +695,7 @@ parent_reload(uint32_t id)
 	struct iface_conf	*ifc, *oifc;
 	struct child		*c;
 	char			*msg = NULL;
+	uint16_t		 oport;
 
 	if ((nconf = parse_config(conffile, verbose ?
 	    MARCONID_OPT_VERBOSE : 0)) == NULL) {
@@ -742,6 +744,7 @@ parent_reload(uint32_t id)
 	}
 
 	/* swap, then bring the processes in line with the new config */
+	oport = conf->port;
 	config_free(conf);
 	conf = nconf;
 
@@ -760,7 +763,9 @@ parent_reload(uint32_t id)
 				    0, -1, NULL, 0);
 			continue;
 		}
-		if (!uplink_equal(up, &c->bound)) {
+		/* an uplink without a port of its own follows the global one */
+		if (!uplink_equal(up, &c->bound) ||
+		    (up->port == 0 && conf->port != oport)) {
 			/* bound differently: a fresh process, new sockets */
 			log_info("uplink %s changed, restarting its process",
 			    c->uplink);
