@@ -174,8 +174,7 @@ main(int argc, char *argv[])
 	if (noaction) {
 		if (verbose)
 			print_config(conf);
-		else
-			fprintf(stderr, "configuration OK\n");
+		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
 
