@@ -89,3 +89,23 @@ ctl_result_text(int code)
 	}
 	return ("unknown error");
 }
+
+const char *
+ctl_drop_name(int reason)
+{
+	static const char *names[DROP_MAX] = {
+		"short",
+		"badtype",
+		"nosession",
+		"stalekey",
+		"auth",
+		"replay",
+		"frag",
+		"nopipe",
+		"toobig",
+	};
+
+	if (reason < 0 || reason >= DROP_MAX)
+		return ("unknown");
+	return (names[reason]);
+}

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		1
+#define CTL_VERSION		2
 
 #define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
 #define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
@@ -77,6 +77,20 @@ enum ctl_pipe_state {
 	PIPE_STATE_DEGRADED,		/* up, probes show loss or delay */
 	PIPE_STATE_DISABLED,		/* operator said so */
 	PIPE_STATE_NOPROC,		/* uplink process dead, restarting */
+};
+
+/* why the data path dropped a datagram or a frame, counted per pipe */
+enum ctl_drop {
+	DROP_SHORT = 0,		/* shorter than the outer header and tag */
+	DROP_BADTYPE,		/* unknown version or type */
+	DROP_NOSESSION,		/* no session with that receiver id */
+	DROP_STALEKEY,		/* key id not current nor previous */
+	DROP_AUTH,		/* forged or corrupted: tag did not verify */
+	DROP_REPLAY,		/* counter seen before or behind the window */
+	DROP_FRAG,		/* malformed, oversized or expired fragment */
+	DROP_NOPIPE,		/* frame with no pipe up to send it on */
+	DROP_TOOBIG,		/* frame larger than the segment's MTU */
+	DROP_MAX
 };
 
 enum ctl_mode {
@@ -135,7 +149,13 @@ struct ctl_pipe {
 	uint64_t	ibytes;
 	uint64_t	obytes;
 	uint64_t	drops;		/* all reasons */
+	uint64_t	drop[DROP_MAX];	/* by reason, enum ctl_drop */
 	int64_t		last_change;	/* seconds since the state changed */
+	int64_t		key_age;	/* seconds since the last rekey, -1 */
+	uint32_t	rekeys;		/* completed in this session */
+	uint32_t	pmtu;		/* largest datagram that crosses */
+	int32_t		initiator;	/* we opened the TLS session */
+	struct sockaddr_storage	learned; /* peer's UDP address in use */
 };
 
 struct ctl_peer {
@@ -156,5 +176,6 @@ const char	*ctl_pipe_state_name(int);
 const char	*ctl_mode_name(int);
 const char	*ctl_iftype_name(int);
 const char	*ctl_result_text(int);
+const char	*ctl_drop_name(int);
 
 #endif /* CTL_H */

@@ -199,6 +199,12 @@ struct pipe_state {
 	char			 peer[MARCONID_NAMELEN];
 	char			 uplink[MARCONID_NAMELEN];
 	int32_t			 state;	/* enum ctl_pipe_state */
+	int64_t			 key_age;	/* seconds, -1: no keys */
+	uint32_t		 rekeys;
+	uint32_t		 pmtu;
+	int32_t			 initiator;
+	struct sockaddr_storage	 learned;
+	uint64_t		 drop[DROP_MAX];
 	uint32_t		 rtt_us;
 	uint32_t		 jitter_us;
 	uint32_t		 loss_ppm;
@@ -217,6 +223,80 @@ struct imsgev {
 	short			 events;
 	void			*data;	/* owner's, e.g. the uplink */
 };
+
+/* The data channel: see doc/wire.md. */
+
+#define WIRE_VERSION		1
+#define WIRE_HDRLEN		16	/* outer header, the AEAD's AAD */
+#define WIRE_TAGLEN		16
+#define WIRE_TYPE_DATA		1	/* a frame or a fragment of one */
+#define WIRE_TYPE_KEEPALIVE	2	/* empty: address learning, NAT */
+
+struct wire_hdr {
+	uint8_t			 version;	/* WIRE_VERSION */
+	uint8_t			 type;		/* WIRE_TYPE_* */
+	uint8_t			 keyid;		/* key generation, mod 256 */
+	uint8_t			 reserved;	/* zero */
+	uint32_t		 rxid;		/* receiver's session id */
+	uint64_t		 counter;	/* nonce, never repeats */
+} __attribute__((__packed__));		/* network byte order */
+
+#define AEAD_KEYLEN		32
+#define REPLAY_WINDOW		4096	/* packets, a multiple of 64 */
+
+struct replay {
+	uint64_t		 top;	/* highest counter accepted */
+	uint64_t		 bits[REPLAY_WINDOW / 64];
+};
+
+struct aead_key {
+	void			*ctx;	/* EVP_CIPHER_CTX, opaque here */
+	uint8_t			 key[AEAD_KEYLEN];
+	uint8_t			 id;
+	int			 valid;
+	int64_t			 installed;	/* getmonotime() */
+	uint64_t		 counter;	/* tx: next to use */
+	struct replay		 replay;	/* rx */
+};
+
+/* crypto.c */
+int		 crypto_hkdf(const uint8_t *, size_t, const uint8_t *, size_t,
+		    const uint8_t *, size_t, uint8_t *, size_t);
+void		 crypto_derive(const uint8_t *, const uint8_t *, uint8_t,
+		    uint8_t *, uint8_t *);
+int		 aead_init(struct aead_key *, const uint8_t *, uint8_t);
+void		 aead_wipe(struct aead_key *);
+ssize_t		 aead_seal(struct aead_key *, uint64_t, const uint8_t *,
+		    size_t, const uint8_t *, size_t, uint8_t *, size_t);
+ssize_t		 aead_open(struct aead_key *, uint64_t, const uint8_t *,
+		    size_t, const uint8_t *, size_t, uint8_t *, size_t);
+int		 replay_check(const struct replay *, uint64_t);
+void		 replay_update(struct replay *, uint64_t);
+
+/* frag.c */
+#define FRAG_HDRLEN		8
+#define FRAG_MAXFRAME		(MARCONID_MAXMTU + 32)	/* + Ethernet, VLAN */
+#define FRAG_SLOTS		32	/* frames being reassembled at once */
+#define FRAG_TIMEOUT		1000	/* ms for all pieces of a frame */
+
+struct reasm;
+struct reasm_stats {
+	uint64_t		 malformed;	/* bad header or bounds */
+	uint64_t		 oversize;	/* total above FRAG_MAXFRAME */
+	uint64_t		 timeouts;	/* incomplete when expired */
+	uint64_t		 evicted;	/* pushed out by newer frames */
+	uint64_t		 duplicates;	/* piece already there */
+};
+
+size_t		 frag_count(size_t, size_t);
+ssize_t		 frag_build(uint32_t, const uint8_t *, size_t, size_t, size_t,
+		    uint8_t *, size_t);
+struct reasm	*reasm_new(void);
+void		 reasm_free(struct reasm *);
+int		 reasm_input(struct reasm *, const uint8_t *, size_t, int64_t,
+		    const uint8_t **, size_t *);
+void		 reasm_expire(struct reasm *, int64_t);
+const struct reasm_stats *reasm_stats(const struct reasm *);
 
 /* marconid.c */
 void		 child_privdrop(const char *);
@@ -288,8 +368,13 @@ int		 tun_reconfigure(int, struct iface_conf *,
 		    struct iface_conf *);
 void		 tun_close(int, struct iface_conf *);
 
-/* uplink-*.c: one per OS */
+/* uplink.c, with uplink-*.c: one per OS */
 int		 uplink_socket(struct uplink_conf *, int, uint16_t,
+		    struct sockaddr_storage *);
+int		 uplink_connect(struct uplink_conf *,
+		    const struct sockaddr_storage *);
+int		 uplink_os_setup(int, struct uplink_conf *, int);
+int		 uplink_os_local(struct uplink_conf *,
 		    struct sockaddr_storage *);
 
 /* util.c */
