@@ -16,7 +16,8 @@ COMMON_SRCS=	common/log.c common/ctl.c $(COMPAT_SRCS)
 
 MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/engine.c marconid/pipe.c marconid/parse.c \
-		marconid/printconf.c marconid/util.c \
+		marconid/printconf.c marconid/util.c marconid/crypto.c \
+		marconid/frag.c marconid/session.c marconid/uplink.c \
 		$(OS_SRCS) $(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
@@ -33,8 +34,16 @@ PARSER_TEST_SRCS= regress/ctl/parser_test.c marconictl/parser.c \
 		$(COMMON_SRCS)
 PARSER_TEST_OBJS= $(PARSER_TEST_SRCS:.c=.o)
 
+CRYPTO_TEST_SRCS= regress/crypto/crypto_test.c marconid/crypto.c \
+		marconid/util.c common/log.c
+CRYPTO_TEST_OBJS= $(CRYPTO_TEST_SRCS:.c=.o)
+
+FRAG_TEST_SRCS=	regress/frag/frag_test.c marconid/frag.c common/log.c
+FRAG_TEST_OBJS=	$(FRAG_TEST_SRCS:.c=.o)
+
 PROGS=		marconid/marconid marconictl/marconictl
-TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test
+TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
+		regress/crypto/crypto_test regress/frag/frag_test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -71,6 +80,19 @@ regress/ctl/parser_test.o: regress/ctl/parser_test.c
 
 regress/ctl/parser_test: $(PARSER_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(PARSER_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/crypto/crypto_test.o: regress/crypto/crypto_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) \
+	    -c regress/crypto/crypto_test.c -o $@
+
+regress/crypto/crypto_test: $(CRYPTO_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(CRYPTO_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/frag/frag_test.o: regress/frag/frag_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/frag/frag_test.c -o $@
+
+regress/frag/frag_test: $(FRAG_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(FRAG_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
 tests: $(PROGS) $(TESTPROGS)
 

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/tree.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -58,6 +59,7 @@ struct eng_pipe {
 
 struct eng_peer {
 	TAILQ_ENTRY(eng_peer)	 entry;
+	uint32_t		 index;	/* in the configuration */
 	char			 name[MARCONID_NAMELEN];
 	char			 fingerprint[MARCONID_FPRLEN];
 	enum peer_mode		 mode;
@@ -92,6 +94,37 @@ static TAILQ_HEAD(, eng_uplink)		 uplinks =
 				    TAILQ_HEAD_INITIALIZER(uplinks);
 static TAILQ_HEAD(, eng_peer)		 peers = TAILQ_HEAD_INITIALIZER(peers);
 static struct eng_iface			 iface = { .fd = -1 };
+
+/*
+ * Which peer an Ethernet address sits behind, learned from the frames
+ * that come out of the pipes, so that unicast goes to one peer only.
+ */
+#define MAC_MAX		4096
+#define MAC_AGE		300000	/* ms */
+
+struct mac_entry {
+	RB_ENTRY(mac_entry)	 entry;
+	uint8_t			 mac[6];
+	uint32_t		 peer;	/* index */
+	int64_t			 seen;
+};
+RB_HEAD(mac_tree, mac_entry);
+
+int		 mac_cmp(struct mac_entry *, struct mac_entry *);
+RB_PROTOTYPE(mac_tree, mac_entry, entry, mac_cmp);
+RB_GENERATE(mac_tree, mac_entry, entry, mac_cmp)
+
+static struct mac_tree	 macs = RB_INITIALIZER(&macs);
+static uint32_t		 n_macs;
+static uint64_t		 iface_drops;	/* frames with nowhere to go */
+static enum iface_type	 iface_type = IFACE_TAP;
+
+static void	 mac_flush(void);
+static void	 mac_learn(const uint8_t *, uint32_t);
+static int	 mac_lookup(const uint8_t *, uint32_t *);
+static void	 frame_to_peer(struct eng_peer *, const uint8_t *, size_t);
+static void	 frame_from_pipe(uint32_t, const uint8_t *, size_t);
+static struct eng_pipe *pipe_choose(struct eng_peer *);
 static pid_t				 parent_pid;
 static int64_t				 start_time;
 static int64_t				 reload_time;
@@ -270,6 +303,7 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 	struct eng_pipe		*ep;
 	struct pipe_state	 ps;
 	struct imsg		 imsg;
+	struct ibuf		 ib;
 	ssize_t			 n;
 
 	if (imsgev_read(iev, event) == 0) {
@@ -311,6 +345,12 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 				ep->last_change = getmonotime();
 			}
 			ep->st = ps;
+			break;
+		case IMSG_FRAME:
+			if (imsg_get_ibuf(&imsg, &ib) == -1)
+				fatalx("%s: bad IMSG_FRAME", __func__);
+			frame_from_pipe(imsg_get_id(&imsg), ibuf_data(&ib),
+			    ibuf_size(&ib));
 			break;
 		default:
 			/*
@@ -378,10 +418,12 @@ engine_apply_config(struct marconid_conf *c)
 	struct eng_pipe		*ep, *oep;
 	struct eng_uplink	*eu, *neu;
 	int64_t			 now = getmonotime();
+	uint32_t		 index = 0;
 
 	TAILQ_FOREACH(pc, &c->peers, entry) {
 		if ((pe = calloc(1, sizeof(*pe))) == NULL)
 			fatal("%s", __func__);
+		pe->index = index++;
 		strlcpy(pe->name, pc->name, sizeof(pe->name));
 		strlcpy(pe->fingerprint, pc->fingerprint,
 		    sizeof(pe->fingerprint));
@@ -402,6 +444,7 @@ engine_apply_config(struct marconid_conf *c)
 			strlcpy(ep->st.uplink, pic->uplink,
 			    sizeof(ep->st.uplink));
 			ep->st.state = PIPE_STATE_DOWN;
+			ep->st.key_age = -1;
 			ep->last_change = now;
 			if ((oep = pipe_get(pe->name, pic->uplink)) != NULL) {
 				ep->st = oep->st;
@@ -421,6 +464,8 @@ engine_apply_config(struct marconid_conf *c)
 		free(ope);
 	}
 	TAILQ_CONCAT(&peers, &npeers, entry);
+	/* peer indexes may have moved */
+	mac_flush();
 
 	/* uplinks that left the configuration, once their process is gone */
 	TAILQ_FOREACH_SAFE(eu, &uplinks, entry, neu) {
@@ -431,6 +476,8 @@ engine_apply_config(struct marconid_conf *c)
 		}
 	}
 
+	if (!TAILQ_EMPTY(&c->ifaces))
+		iface_type = TAILQ_FIRST(&c->ifaces)->type;
 	if (conf != NULL) {
 		config_free(conf);
 		reload_time = now;
@@ -441,29 +488,150 @@ engine_apply_config(struct marconid_conf *c)
 }
 
 /*
- * Frames from the device.  No pipe carries data yet, so they are
- * counted and dropped; the pipes work hooks in here.
+ * Frames from the device: to the peer behind the destination address,
+ * or to every peer when it is not known (broadcast, multicast, a tun).
  */
 static void
 iface_read(int fd, short event, void *arg)
 {
-	char	 buf[MARCONID_MAXMTU + 64];
-	ssize_t	 n;
-	int	 i;
+	struct eng_peer	*pe;
+	uint8_t		 buf[FRAG_MAXFRAME];
+	uint32_t	 index;
+	ssize_t		 n;
+	int		 i;
 
 	/* a bounded batch so that one busy device cannot starve the rest */
 	for (i = 0; i < 64; i++) {
 		if ((n = read(fd, buf, sizeof(buf))) == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			log_warn("%s: read %s", __func__, iface.name);
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("%s: read %s", __func__, iface.name);
 			return;
 		}
 		if (n == 0)
 			return;
 		iface.ipackets++;
 		iface.ibytes += n;
+
+		if (iface_type == IFACE_TAP && n >= 14 &&
+		    mac_lookup(buf, &index) == 0) {
+			TAILQ_FOREACH(pe, &peers, entry)
+				if (pe->index == index)
+					break;
+			if (pe != NULL) {
+				frame_to_peer(pe, buf, n);
+				continue;
+			}
+		}
+		TAILQ_FOREACH(pe, &peers, entry)
+			frame_to_peer(pe, buf, n);
 	}
+}
+
+/* The most preferred pipe that is up; the next work adds hold-down. */
+static struct eng_pipe *
+pipe_choose(struct eng_peer *pe)
+{
+	struct eng_pipe	*ep, *best = NULL;
+
+	TAILQ_FOREACH(ep, &pe->pipes, entry) {
+		if (pipe_effective_state(ep) != PIPE_STATE_UP)
+			continue;
+		if (best == NULL || ep->conf.preference <
+		    best->conf.preference)
+			best = ep;
+	}
+	return (best);
+}
+
+#define FRAME_QUEUE_MAX	4096	/* imsgs waiting for an uplink process */
+
+static void
+frame_to_peer(struct eng_peer *pe, const uint8_t *frame, size_t len)
+{
+	struct eng_pipe		*ep;
+	struct eng_uplink	*eu;
+
+	if ((ep = pipe_choose(pe)) == NULL ||
+	    (eu = uplink_get(ep->conf.uplink, 0)) == NULL ||
+	    eu->iev.handler == NULL ||
+	    imsgbuf_queuelen(&eu->iev.ibuf) > FRAME_QUEUE_MAX) {
+		iface_drops++;
+		return;
+	}
+	imsg_compose_event(&eu->iev, IMSG_FRAME, pe->index, 0, -1, frame,
+	    len);
+}
+
+static void
+frame_from_pipe(uint32_t index, const uint8_t *frame, size_t len)
+{
+	if (iface.fd == -1 || len == 0)
+		return;
+	if (iface_type == IFACE_TAP && len >= 14)
+		mac_learn(frame + 6, index);
+	if (write(iface.fd, frame, len) == -1) {
+		if (errno != EAGAIN && errno != EINVAL)
+			log_warn("%s: write %s", __func__, iface.name);
+		iface_drops++;
+		return;
+	}
+	iface.opackets++;
+	iface.obytes += len;
+}
+
+int
+mac_cmp(struct mac_entry *a, struct mac_entry *b)
+{
+	return (memcmp(a->mac, b->mac, sizeof(a->mac)));
+}
+
+static void
+mac_flush(void)
+{
+	struct mac_entry	*m;
+
+	while ((m = RB_MIN(mac_tree, &macs)) != NULL) {
+		RB_REMOVE(mac_tree, &macs, m);
+		free(m);
+	}
+	n_macs = 0;
+}
+
+static void
+mac_learn(const uint8_t *mac, uint32_t index)
+{
+	struct mac_entry	 key, *m;
+
+	/* group addresses are never a source; ignore forged ones */
+	if (mac[0] & 0x01)
+		return;
+	memcpy(key.mac, mac, sizeof(key.mac));
+	if ((m = RB_FIND(mac_tree, &macs, &key)) == NULL) {
+		if (n_macs >= MAC_MAX)
+			mac_flush();	/* a flood: start learning over */
+		if ((m = calloc(1, sizeof(*m))) == NULL)
+			return;
+		memcpy(m->mac, mac, sizeof(m->mac));
+		RB_INSERT(mac_tree, &macs, m);
+		n_macs++;
+	}
+	m->peer = index;
+	m->seen = getmonotime();
+}
+
+static int
+mac_lookup(const uint8_t *mac, uint32_t *index)
+{
+	struct mac_entry	 key, *m;
+
+	if (mac[0] & 0x01)
+		return (-1);
+	memcpy(key.mac, mac, sizeof(key.mac));
+	if ((m = RB_FIND(mac_tree, &macs, &key)) == NULL ||
+	    getmonotime() - m->seen > MAC_AGE)
+		return (-1);
+	*index = m->peer;
+	return (0);
 }
 
 /* The process of an uplink died or came back: its pipes changed state. */
@@ -588,7 +756,6 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			    sizeof(cp.uplink));
 			cp.state = pipe_effective_state(ep);
 			cp.preference = ep->conf.preference;
-			cp.active = 0;
 			if ((eu = uplink_get(ep->conf.uplink, 0)) != NULL) {
 				cp.pid = eu->pid;
 				cp.restarts = eu->restarts;
@@ -609,6 +776,13 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			cp.ibytes = ep->st.ibytes;
 			cp.obytes = ep->st.obytes;
 			cp.drops = ep->st.drops;
+			memcpy(cp.drop, ep->st.drop, sizeof(cp.drop));
+			cp.key_age = ep->st.key_age;
+			cp.rekeys = ep->st.rekeys;
+			cp.pmtu = ep->st.pmtu;
+			cp.initiator = ep->st.initiator;
+			cp.learned = ep->st.learned;
+			cp.active = ep == pipe_choose(pe);
 			cp.last_change = (now - ep->last_change) / 1000;
 			imsg_compose_event(iev, IMSG_CTL_SHOW_PIPES, id, 0,
 			    -1, &cp, sizeof(cp));
@@ -642,6 +816,8 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			cp.ibytes += ep->st.ibytes;
 			cp.obytes += ep->st.obytes;
 		}
+		if ((ep = pipe_choose(pe)) != NULL)
+			strlcpy(cp.active, ep->conf.uplink, sizeof(cp.active));
 		cp.last_change = (now - pe->last_change) / 1000;
 		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,
 		    sizeof(cp));

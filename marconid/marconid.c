@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <tls.h>
 #include <unistd.h>
 
 #include "marconid.h"
@@ -72,6 +73,9 @@ static void		 child_reap(void);
 static int		 iface_open_all(struct marconid_conf *);
 static void		 iface_send(struct iface_conf *, int);
 static void		 parent_reload(uint32_t);
+static int		 tls_load_identity(struct marconid_conf *);
+static void		 pipe_send_identity(struct child *);
+static int		 pipe_connect(struct child *, struct connect_req *);
 static void		 reload_reply(uint32_t, int, const char *);
 static void		 parent_shutdown(int) __attribute__((__noreturn__));
 
@@ -86,6 +90,8 @@ static int			 verbose;
 static int			 iface_fd = -1;
 static int			 control_fd = -1;
 static int			 shutting_down;
+static uint8_t			*tls_cert, *tls_key;
+static size_t			 tls_certlen, tls_keylen;
 
 static void
 usage(void)
@@ -180,6 +186,8 @@ main(int argc, char *argv[])
 
 	if (geteuid() != 0)
 		errx(1, "need root privileges");
+	if (tls_load_identity(conf) == -1)
+		exit(1);
 	if ((pw = getpwnam(conf->user)) == NULL)
 		errx(1, "unknown user %s (create it, see marconid(8))",
 		    conf->user);
@@ -408,6 +416,7 @@ pipe_start(struct child *c)
 	log_debug("uplink %s: process %d started", c->uplink, (int)c->pid);
 
 	config_send(&c->iev, conf);
+	pipe_send_identity(c);
 	imsg_compose_event(&c->iev, IMSG_PIPE_CHANNEL, 0, 0, ev[1],
 	    c->uplink, sizeof(c->uplink));
 	imsg_compose_event(&engine.iev, IMSG_PIPE_CHANNEL, 0, 0, ev[0],
@@ -623,6 +632,7 @@ parent_dispatch_pipe(int fd, short event, void *arg)
 	struct imsgev	*iev = arg;
 	struct child	*c = iev->data;
 	struct imsg	 imsg;
+	struct connect_req cr;
 	ssize_t		 n;
 
 	if (imsgev_read(iev, event) == 0) {
@@ -636,19 +646,94 @@ parent_dispatch_pipe(int fd, short event, void *arg)
 			fatal("%s: imsg_get", __func__);
 		if (n == 0)
 			break;
+		if (imsg_get_type(&imsg) == IMSG_CONNECT &&
+		    imsg_get_data(&imsg, &cr, sizeof(cr)) == 0 &&
+		    pipe_connect(c, &cr) == 0) {
+			imsg_free(&imsg);
+			continue;
+		}
 		/*
-		 * An uplink process has nothing to ask of the parent yet:
-		 * anything it sends means it is confused or compromised,
-		 * so it is ended and restarted like a crashed one.
+		 * Anything else from an uplink process means it is
+		 * confused or compromised: it is ended and restarted like
+		 * a crashed one.
 		 */
-		log_warnx("uplink %s: unexpected %s, restarting its process",
-		    c->uplink, imsg_type_name(imsg_get_type(&imsg)));
+		log_warnx("uplink %s: unexpected or bad %s, restarting its "
+		    "process", c->uplink,
+		    imsg_type_name(imsg_get_type(&imsg)));
 		imsg_free(&imsg);
 		kill(c->pid, SIGKILL);
 		imsgev_clear(iev);
 		return;
 	}
 	imsg_event_add(iev);
+}
+
+/*
+ * The site's certificate and key, read here as root: the uplink
+ * processes get them over imsg since they cannot open files.
+ */
+static int
+tls_load_identity(struct marconid_conf *c)
+{
+	uint8_t	*cert, *key;
+	size_t	 certlen, keylen;
+
+	if ((cert = tls_load_file(c->cert, &certlen, NULL)) == NULL) {
+		log_warn("certificate %s", c->cert);
+		return (-1);
+	}
+	if ((key = tls_load_file(c->key, &keylen, NULL)) == NULL) {
+		log_warn("key %s", c->key);
+		free(cert);
+		return (-1);
+	}
+	free(tls_cert);
+	tls_unload_file(tls_key, tls_keylen);
+	tls_cert = cert;
+	tls_certlen = certlen;
+	tls_key = key;
+	tls_keylen = keylen;
+	return (0);
+}
+
+static void
+pipe_send_identity(struct child *c)
+{
+	imsg_compose_event(&c->iev, IMSG_CFG_TLS_CERT, 0, 0, -1, tls_cert,
+	    tls_certlen);
+	imsg_compose_event(&c->iev, IMSG_CFG_TLS_KEY, 0, 0, -1, tls_key,
+	    tls_keylen);
+}
+
+/*
+ * An uplink process asks for a socket to a peer: only to an address
+ * the configuration gives for a pipe of that peer on that uplink.
+ */
+static int
+pipe_connect(struct child *c, struct connect_req *cr)
+{
+	struct peer_conf	*pc;
+	struct pipe_conf	*pic;
+	struct uplink_conf	*up;
+	int			 fd;
+
+	cr->peer[sizeof(cr->peer) - 1] = '\0';
+	if ((pc = config_find_peer(conf, cr->peer)) == NULL ||
+	    (up = config_find_uplink(conf, c->uplink)) == NULL)
+		return (-1);
+	TAILQ_FOREACH(pic, &pc->pipes, entry) {
+		if (strcmp(pic->uplink, c->uplink) != 0)
+			continue;
+		if (pic->remote.ss_family == AF_UNSPEC)
+			return (-1);
+		if (sa_cmp(&pic->remote, &cr->remote) != 0)
+			return (-1);
+		fd = uplink_connect(up, &cr->remote);
+		imsg_compose_event(&c->iev, IMSG_CONNECT, 0, 0, fd, cr,
+		    sizeof(*cr));
+		return (0);
+	}
+	return (-1);
 }
 
 static void
@@ -705,6 +790,17 @@ parent_reload(uint32_t id)
 			msg = NULL;
 		reload_reply(id, CTL_RES_CONFIG, msg);
 		free(msg);
+		return;
+	}
+
+	/* a certificate or key that cannot be read fails the reload */
+	if (tls_load_identity(nconf) == -1) {
+		if (asprintf(&msg, "config file %s: certificate or key "
+		    "cannot be loaded, not reloading", conffile) == -1)
+			msg = NULL;
+		reload_reply(id, CTL_RES_CONFIG, msg);
+		free(msg);
+		config_free(nconf);
 		return;
 	}
 
@@ -778,8 +874,10 @@ parent_reload(uint32_t id)
 				pipe_start(c);
 			continue;
 		}
-		if (c->pid != 0)
+		if (c->pid != 0) {
 			config_send(&c->iev, conf);
+			pipe_send_identity(c);
+		}
 	}
 	TAILQ_FOREACH(up, &conf->uplinks, entry) {
 		if ((c = pipe_find(up->name)) == NULL || c->removed) {
@@ -974,6 +1072,10 @@ imsg_type_name(uint32_t type)
 		"IMSG_UPLINK_SOCKET",
 		"IMSG_PIPE_STATE",
 		"IMSG_SHUTDOWN",
+		"IMSG_CFG_TLS_CERT",
+		"IMSG_CFG_TLS_KEY",
+		"IMSG_CONNECT",
+		"IMSG_FRAME",
 	};
 	static char	 buf[32];
 

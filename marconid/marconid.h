@@ -93,6 +93,16 @@ enum imsg_type {
 	IMSG_UPLINK_SOCKET,		/* parent -> pipe: struct uplink_sock */
 	IMSG_PIPE_STATE,		/* pipe -> engine: struct pipe_state */
 	IMSG_SHUTDOWN,			/* parent -> pipe: uplink removed */
+	IMSG_CFG_TLS_CERT,		/* parent -> pipe: PEM certificate */
+	IMSG_CFG_TLS_KEY,		/* parent -> pipe: PEM private key */
+	IMSG_CONNECT,			/* pipe <-> parent: struct connect_req */
+	IMSG_FRAME,			/* engine <-> pipe: a frame, peerid */
+};
+
+/* A pipe asks the parent for a socket bound to its uplink. */
+struct connect_req {
+	char			 peer[MARCONID_NAMELEN];
+	struct sockaddr_storage	 remote;
 };
 
 /* Configuration, as parsed by the parent and mirrored in the children. */

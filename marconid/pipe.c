@@ -18,6 +18,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
+#include <endian.h>
 #include <errno.h>
 #include <event.h>
 #include <imsg.h>
@@ -29,46 +32,57 @@
 #include <unistd.h>
 
 #include "marconid.h"
+#include "pipe.h"
 
 /*
  * An uplink process: one per uplink, holding the sockets bound to it.
- * It reports the state of each of its pipes (one per peer reachable
- * over this uplink) to the engine.  Sessions and data come with the
- * pipes work; until then every pipe is down and what arrives on the
- * sockets is counted as dropped.
+ * For each peer with a pipe on this uplink it keeps a TLS session
+ * (session.c) and the data keys agreed over it, seals the engine's
+ * frames into UDP datagrams and opens what arrives.  It reports the
+ * state and figures of each pipe to the engine.
  */
 
-#define PIPE_REPORT_INTERVAL	1	/* seconds between state reports */
-
-struct pipe_peer {
-	TAILQ_ENTRY(pipe_peer)	 entry;
-	struct pipe_conf	 conf;
-	struct pipe_state	 st;
-	int			 dirty;	/* to report */
-};
+#define PIPE_TICK		100	/* ms */
+#define PIPE_REPORT_INTERVAL	1000	/* ms between state reports */
+#define DGRAM_MAX		(FRAG_MAXFRAME + 256)
+#define IPV4_UDP_OVERHEAD	28
+#define IPV6_UDP_OVERHEAD	48
+#define UNDERLAY_MTU		1500	/* safe default for the path */
 
 static void	 pipe_sig(int, short, void *);
 static void	 pipe_dispatch_parent(int, short, void *);
 static void	 pipe_dispatch_engine(int, short, void *);
 static void	 pipe_apply_config(struct marconid_conf *);
 static void	 pipe_report(int);
-static void	 pipe_report_timeout(int, short, void *);
+static void	 pipe_tick(int, short, void *);
+static void	 pipe_frame(struct pipe_peer *, const uint8_t *, size_t);
+static int	 pipe_seal_send(struct pipe_peer *, uint8_t, const uint8_t *,
+		    size_t);
 static void	 udp_read(int, short, void *);
+static void	 udp_input(const uint8_t *, size_t,
+		    struct sockaddr_storage *);
 static void	 tcp_accept(int, short, void *);
+static void	 pipe_peer_free(struct pipe_peer *);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
+
+struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
+uint64_t			 pipe_instance;
 
 static struct imsgev		 iev_parent;
 static struct imsgev		 iev_engine;
 static struct marconid_conf	*conf, *nconf;
-static TAILQ_HEAD(, pipe_peer)	 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
 static const char		*uplink;
 static int			 udp_fd = -1, tcp_fd = -1;
-static struct event		 udp_ev, tcp_ev, report_ev;
+static struct event		 udp_ev, tcp_ev, tick_ev;
+static uint8_t			*tls_cert;
+static size_t			 tls_certlen;
+static int64_t			 last_report;
 
 void
 pipe_main(int debug, int verbose, const char *user, const char *name)
 {
 	struct event	 ev_sigint, ev_sigterm;
+	struct timeval	 tv = { 0, PIPE_TICK * 1000 };
 	static char	 procname[MARCONID_NAMELEN + 8];
 
 	uplink = name;
@@ -78,7 +92,11 @@ pipe_main(int debug, int verbose, const char *user, const char *name)
 	log_procinit(procname);
 	setproctitle("%s", procname);
 
+	/* a new instance id tells the peers that we restarted */
+	arc4random_buf(&pipe_instance, sizeof(pipe_instance));
+
 	event_init();
+	session_init();
 	child_privdrop(user);
 	sandbox_init(PROC_PIPE);
 
@@ -91,9 +109,10 @@ pipe_main(int debug, int verbose, const char *user, const char *name)
 
 	imsgev_init(&iev_parent, PARENT_SOCK_FILENO, pipe_dispatch_parent,
 	    NULL);
-	/* the channel to the engine and the uplink's sockets */
+	/* the channel to the engine, the uplink's sockets, connections */
 	imsgbuf_allow_fdpass(&iev_parent.ibuf);
-	evtimer_set(&report_ev, pipe_report_timeout, NULL);
+	evtimer_set(&tick_ev, pipe_tick, NULL);
+	evtimer_add(&tick_ev, &tv);
 
 	event_dispatch();
 	pipe_shutdown();
@@ -108,6 +127,13 @@ pipe_sig(int sig, short event, void *arg)
 static void
 pipe_shutdown(void)
 {
+	struct pipe_peer	*pp;
+
+	/* no key outlives the process in its memory */
+	while ((pp = TAILQ_FIRST(&ppeers)) != NULL) {
+		TAILQ_REMOVE(&ppeers, pp, entry);
+		pipe_peer_free(pp);
+	}
 	log_debug("exiting");
 	exit(0);
 }
@@ -119,6 +145,9 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 	struct imsg		 imsg;
 	struct uplink_sock	 us;
 	struct ctl_request	 req;
+	struct connect_req	 cr;
+	struct pipe_peer	*pp;
+	struct ibuf		 ib;
 	char			 name[MARCONID_NAMELEN];
 	char			 host[NI_MAXHOST];
 	ssize_t			 n;
@@ -148,6 +177,47 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 				pipe_apply_config(nconf);
 				nconf = NULL;
 			}
+			break;
+		case IMSG_CFG_TLS_CERT:
+			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
+			    ibuf_size(&ib) == 0)
+				fatalx("%s: bad IMSG_CFG_TLS_CERT", __func__);
+			free(tls_cert);
+			tls_certlen = ibuf_size(&ib);
+			if ((tls_cert = malloc(tls_certlen)) == NULL)
+				fatal("%s", __func__);
+			memcpy(tls_cert, ibuf_data(&ib), tls_certlen);
+			break;
+		case IMSG_CFG_TLS_KEY:
+			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
+			    ibuf_size(&ib) == 0 || tls_cert == NULL)
+				fatalx("%s: bad IMSG_CFG_TLS_KEY", __func__);
+			if (session_tls_config(tls_cert, tls_certlen,
+			    ibuf_data(&ib), ibuf_size(&ib)) == -1)
+				log_warnx("certificate or key refused: no "
+				    "sessions until it is fixed");
+			/* the library has its own copy now */
+			explicit_bzero(ibuf_data(&ib), ibuf_size(&ib));
+			break;
+		case IMSG_CONNECT:
+			if (imsg_get_data(&imsg, &cr, sizeof(cr)) == -1)
+				fatalx("%s: bad IMSG_CONNECT", __func__);
+			cr.peer[sizeof(cr.peer) - 1] = '\0';
+			newfd = imsg_get_fd(&imsg);
+			TAILQ_FOREACH(pp, &ppeers, entry)
+				if (strcmp(pp->st.peer, cr.peer) == 0)
+					break;
+			if (pp == NULL || pp->sess != NULL ||
+			    pp->pending != NULL) {
+				if (newfd != -1)
+					close(newfd);
+				break;
+			}
+			if (newfd == -1) {
+				pipe_session_down(pp);
+				break;
+			}
+			session_connected(pp, newfd);
 			break;
 		case IMSG_PIPE_CHANNEL:
 			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
@@ -205,9 +275,12 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 static void
 pipe_dispatch_engine(int fd, short event, void *arg)
 {
-	struct imsgev	*iev = arg;
-	struct imsg	 imsg;
-	ssize_t		 n;
+	struct imsgev		*iev = arg;
+	struct imsg		 imsg;
+	struct pipe_peer	*pp;
+	struct ibuf		 ib;
+	uint32_t		 index;
+	ssize_t			 n;
 
 	if (imsgev_read(iev, event) == 0) {
 		/* the engine dropped us or died: the parent sorts it out */
@@ -220,47 +293,98 @@ pipe_dispatch_engine(int fd, short event, void *arg)
 			fatal("%s: imsg_get", __func__);
 		if (n == 0)
 			break;
-		/* the engine sends nothing to a pipe yet */
-		fatalx("%s: unexpected %s from the engine", __func__,
-		    imsg_type_name(imsg_get_type(&imsg)));
+
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_FRAME:
+			index = imsg_get_id(&imsg);
+			if (imsg_get_ibuf(&imsg, &ib) == -1)
+				fatalx("%s: bad IMSG_FRAME", __func__);
+			TAILQ_FOREACH(pp, &ppeers, entry)
+				if ((uint32_t)pp->index == index)
+					break;
+			/* a reload may have moved peers: drop, not guess */
+			if (pp != NULL)
+				pipe_frame(pp, ibuf_data(&ib), ibuf_size(&ib));
+			break;
+		default:
+			fatalx("%s: unexpected %s from the engine", __func__,
+			    imsg_type_name(imsg_get_type(&imsg)));
+		}
+		imsg_free(&imsg);
 	}
 	imsg_event_add(iev);
 }
 
-/* Keep the pipes on this uplink; the counters of those that stay. */
+static void
+pipe_peer_free(struct pipe_peer *pp)
+{
+	session_peer_gone(pp);
+	aead_wipe(&pp->tx);
+	aead_wipe(&pp->rx);
+	aead_wipe(&pp->rx_prev);
+	aead_wipe(&pp->tx_next);
+	explicit_bzero(pp->rekey_random, sizeof(pp->rekey_random));
+	if (pp->reasm != NULL)
+		reasm_free(pp->reasm);
+	free(pp);
+}
+
+/*
+ * Keep the pipes on this uplink: those that stay keep their session,
+ * keys and counters; a peer whose fingerprint changed starts over.
+ */
 static void
 pipe_apply_config(struct marconid_conf *c)
 {
-	TAILQ_HEAD(, pipe_peer)	 nlist = TAILQ_HEAD_INITIALIZER(nlist);
+	struct pipe_peers	 nlist = TAILQ_HEAD_INITIALIZER(nlist);
 	struct peer_conf	*pc;
 	struct pipe_conf	*pic;
-	struct pipe_peer	*pp, *opp;
+	struct pipe_peer	*pp;
+	int			 index = 0;
 
 	TAILQ_FOREACH(pc, &c->peers, entry) {
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
 			if (strcmp(pic->uplink, uplink) != 0)
 				continue;
-			if ((pp = calloc(1, sizeof(*pp))) == NULL)
-				fatal("%s", __func__);
-			pp->conf = *pic;
-			strlcpy(pp->st.peer, pc->name, sizeof(pp->st.peer));
-			strlcpy(pp->st.uplink, uplink, sizeof(pp->st.uplink));
-			pp->st.state = PIPE_STATE_DOWN;
-			TAILQ_FOREACH(opp, &ppeers, entry)
-				if (strcmp(opp->st.peer, pc->name) == 0) {
-					pp->st = opp->st;
+			TAILQ_FOREACH(pp, &ppeers, entry)
+				if (strcmp(pp->st.peer, pc->name) == 0)
 					break;
-				}
+			if (pp != NULL) {
+				TAILQ_REMOVE(&ppeers, pp, entry);
+				if (strcmp(pp->fingerprint,
+				    pc->fingerprint) != 0)
+					session_peer_gone(pp);
+			} else {
+				if ((pp = calloc(1, sizeof(*pp))) == NULL)
+					fatal("%s", __func__);
+				if ((pp->reasm = reasm_new()) == NULL)
+					fatal("%s", __func__);
+				strlcpy(pp->st.peer, pc->name,
+				    sizeof(pp->st.peer));
+				strlcpy(pp->st.uplink, uplink,
+				    sizeof(pp->st.uplink));
+				pp->st.state = PIPE_STATE_DOWN;
+				pp->st.key_age = -1;
+				pp->backoff = SESS_BACKOFF_MIN;
+				pp->frame_id = arc4random();
+			}
+			pp->index = index;
+			strlcpy(pp->fingerprint, pc->fingerprint,
+			    sizeof(pp->fingerprint));
+			pp->conf = *pic;
 			if (sa_port(&pp->conf.remote) == 0 &&
 			    pp->conf.remote.ss_family != AF_UNSPEC)
 				sa_set_port(&pp->conf.remote, c->port);
+			if (pp->sess == NULL)
+				pp->dest = pp->conf.remote;
 			pp->dirty = 1;
 			TAILQ_INSERT_TAIL(&nlist, pp, entry);
 		}
+		index++;
 	}
-	while ((opp = TAILQ_FIRST(&ppeers)) != NULL) {
-		TAILQ_REMOVE(&ppeers, opp, entry);
-		free(opp);
+	while ((pp = TAILQ_FIRST(&ppeers)) != NULL) {
+		TAILQ_REMOVE(&ppeers, pp, entry);
+		pipe_peer_free(pp);
 	}
 	TAILQ_CONCAT(&ppeers, &nlist, entry);
 
@@ -270,46 +394,178 @@ pipe_apply_config(struct marconid_conf *c)
 	pipe_report(1);
 }
 
-/* Tell the engine what changed, or everything when asked to. */
-static void
-pipe_report(int all)
+struct pipe_peer *
+pipe_peer_by_fpr(const char *fpr)
 {
 	struct pipe_peer	*pp;
-	struct timeval		 tv = { PIPE_REPORT_INTERVAL, 0 };
 
-	if (iev_engine.handler == NULL)
-		return;
-	TAILQ_FOREACH(pp, &ppeers, entry) {
-		if (!all && !pp->dirty)
-			continue;
-		imsg_compose_event(&iev_engine, IMSG_PIPE_STATE, 0, 0, -1,
-		    &pp->st, sizeof(pp->st));
-		pp->dirty = 0;
-	}
-	if (!evtimer_pending(&report_ev, NULL))
-		evtimer_add(&report_ev, &tv);
-}
-
-static void
-pipe_report_timeout(int fd, short event, void *arg)
-{
-	pipe_report(0);
+	TAILQ_FOREACH(pp, &ppeers, entry)
+		if (strcmp(pp->fingerprint, fpr) == 0)
+			return (pp);
+	return (NULL);
 }
 
 /*
- * Datagrams: no session exists yet to open them, so each is dropped,
- * counted against the peer it came from when it is one of ours.
+ * The largest datagram we send or accept on this uplink: the underlay's
+ * MTU less the IP and UDP headers of the remote's family.
  */
+size_t
+pipe_local_maxdgram(struct pipe_peer *pp)
+{
+	int	 af = pp->dest.ss_family;
+
+	if (af == AF_UNSPEC)
+		af = pp->conf.remote.ss_family;
+	return (UNDERLAY_MTU - (af == AF_INET ? IPV4_UDP_OVERHEAD :
+	    IPV6_UDP_OVERHEAD));
+}
+
+void
+pipe_session_up(struct pipe_peer *pp)
+{
+	char	 host[NI_MAXHOST];
+
+	pp->backoff = SESS_BACKOFF_MIN;
+	pp->st.state = PIPE_STATE_UP;
+	pp->dirty = 1;
+	log_info("peer %s uplink %s: session up as %s, data to %s, "
+	    "datagrams up to %zu bytes", pp->st.peer, uplink,
+	    pp->st.initiator ? "initiator" : "responder",
+	    pp->dest.ss_family == AF_UNSPEC ? "(to be learned)" :
+	    print_host(&pp->dest, host, sizeof(host)), pp->maxdgram);
+	/* so that a passive side learns where we are at once */
+	pipe_keepalive(pp);
+	pipe_report(0);
+}
+
+void
+pipe_session_down(struct pipe_peer *pp)
+{
+	int64_t	 now = getmonotime();
+
+	aead_wipe(&pp->tx);
+	aead_wipe(&pp->rx);
+	aead_wipe(&pp->rx_prev);
+	aead_wipe(&pp->tx_next);
+	pp->rekey_pending = 0;
+	pp->rxid = pp->peer_rxid = 0;
+	pp->dest = pp->conf.remote;
+	pp->st.key_age = -1;
+	pp->st.state = pp->pending != NULL ? PIPE_STATE_CONNECTING :
+	    PIPE_STATE_DOWN;
+	pp->dirty = 1;
+	if (pp->next_connect <= now) {
+		pp->next_connect = now + pp->backoff;
+		pp->backoff *= 2;
+		if (pp->backoff > SESS_BACKOFF_MAX)
+			pp->backoff = SESS_BACKOFF_MAX;
+	}
+	pipe_report(0);
+}
+
+/* Ask the parent for a socket to the peer, bound to our uplink. */
+void
+pipe_request_connect(struct pipe_peer *pp)
+{
+	struct connect_req	 cr;
+
+	memset(&cr, 0, sizeof(cr));
+	strlcpy(cr.peer, pp->st.peer, sizeof(cr.peer));
+	cr.remote = pp->conf.remote;
+	imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1, &cr,
+	    sizeof(cr));
+	pp->st.state = PIPE_STATE_CONNECTING;
+	pp->dirty = 1;
+}
+
+void
+pipe_keepalive(struct pipe_peer *pp)
+{
+	(void)pipe_seal_send(pp, WIRE_TYPE_KEEPALIVE, NULL, 0);
+}
+
+/* A frame from the engine: in pieces that fit, each sealed and sent. */
+static void
+pipe_frame(struct pipe_peer *pp, const uint8_t *frame, size_t len)
+{
+	uint8_t	 piece[DGRAM_MAX];
+	size_t	 room, count, i;
+	ssize_t	 plen;
+	uint32_t id;
+
+	if (pp->sess == NULL || !pp->tx.valid ||
+	    pp->dest.ss_family == AF_UNSPEC) {
+		pp->st.drop[DROP_NOPIPE]++;
+		pp->st.drops++;
+		pp->dirty = 1;
+		return;
+	}
+	room = pp->maxdgram - WIRE_HDRLEN - WIRE_TAGLEN;
+	if ((count = frag_count(len, room)) == 0) {
+		pp->st.drop[DROP_TOOBIG]++;
+		pp->st.drops++;
+		pp->dirty = 1;
+		return;
+	}
+	id = pp->frame_id++;
+	for (i = 0; i < count; i++) {
+		if ((plen = frag_build(id, frame, len, room, i, piece,
+		    sizeof(piece))) == -1)
+			fatalx("%s: frag_build", __func__);
+		if (pipe_seal_send(pp, WIRE_TYPE_DATA, piece, plen) == -1)
+			return;
+	}
+	pp->st.opackets++;
+	pp->st.obytes += len;
+	pp->dirty = 1;
+}
+
+static int
+pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
+    size_t len)
+{
+	struct wire_hdr	 hdr;
+	uint8_t		 dgram[DGRAM_MAX];
+	ssize_t		 n;
+	uint64_t	 ctr;
+
+	if (!pp->tx.valid || pp->dest.ss_family == AF_UNSPEC ||
+	    udp_fd == -1)
+		return (-1);
+	ctr = pp->tx.counter++;
+	hdr.version = WIRE_VERSION;
+	hdr.type = type;
+	hdr.keyid = pp->tx.id;
+	hdr.reserved = 0;
+	hdr.rxid = htonl(pp->peer_rxid);
+	hdr.counter = htobe64(ctr);
+	memcpy(dgram, &hdr, sizeof(hdr));
+	if ((n = aead_seal(&pp->tx, ctr, dgram, sizeof(hdr), plain, len,
+	    dgram + sizeof(hdr), sizeof(dgram) - sizeof(hdr))) == -1)
+		fatalx("%s: aead_seal", __func__);
+	n += sizeof(hdr);
+	if (sendto(udp_fd, dgram, n, 0, (struct sockaddr *)&pp->dest,
+	    sa_len((struct sockaddr *)&pp->dest)) == -1) {
+		/* the uplink is down or full: the probes will tell */
+		if (errno != EAGAIN && errno != ENOBUFS)
+			log_debug("%s: sendto: %s", __func__,
+			    strerror(errno));
+		return (-1);
+	}
+	pp->last_data_tx = getmonotime();
+	return (0);
+}
+
 static void
 udp_read(int fd, short event, void *arg)
 {
 	struct sockaddr_storage	 ss;
-	struct pipe_peer	*pp;
 	socklen_t		 slen;
-	char			 buf[MARCONID_MAXMTU + 128];
+	uint8_t			 buf[DGRAM_MAX];
 	ssize_t			 n;
 	int			 i;
 
+	/* a bounded batch so that a flood cannot starve the sessions */
 	for (i = 0; i < 64; i++) {
 		slen = sizeof(ss);
 		if ((n = recvfrom(fd, buf, sizeof(buf), 0,
@@ -318,29 +574,176 @@ udp_read(int fd, short event, void *arg)
 				log_warn("%s: recvfrom", __func__);
 			return;
 		}
-		TAILQ_FOREACH(pp, &ppeers, entry) {
-			if (sa_cmp(&ss, &pp->conf.remote) == 0) {
-				pp->st.drops++;
-				pp->dirty = 1;
-				break;
-			}
-		}
+		udp_input(buf, n, &ss);
 	}
+}
+
+/*
+ * Who to blame for a datagram that names no session: the pipe whose
+ * peer sent it, or the only pipe of this uplink.
+ */
+static struct pipe_peer *
+pipe_peer_by_addr(struct sockaddr_storage *ss)
+{
+	struct pipe_peer	*pp;
+
+	TAILQ_FOREACH(pp, &ppeers, entry)
+		if (sa_cmp(ss, &pp->dest) == 0)
+			return (pp);
+	pp = TAILQ_FIRST(&ppeers);
+	if (pp != NULL && TAILQ_NEXT(pp, entry) == NULL)
+		return (pp);
+	return (NULL);
+}
+
+static void
+pipe_drop(struct pipe_peer *pp, int reason)
+{
+	if (pp == NULL)
+		return;
+	pp->st.drop[reason]++;
+	pp->st.drops++;
+	pp->dirty = 1;
+}
+
+/*
+ * Cheap checks first, the replay window before the tag and updated
+ * only after it verified, and nothing unauthenticated changes state.
+ */
+static void
+udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
+{
+	struct wire_hdr		 hdr;
+	struct pipe_peer	*pp;
+	struct aead_key		*k;
+	uint8_t			 plain[DGRAM_MAX];
+	const uint8_t		*frame;
+	size_t			 flen;
+	ssize_t			 n;
+	uint64_t		 ctr;
+	char			 host[NI_MAXHOST];
+
+	if (len < WIRE_HDRLEN + WIRE_TAGLEN) {
+		pipe_drop(pipe_peer_by_addr(ss), DROP_SHORT);
+		return;
+	}
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (hdr.version != WIRE_VERSION || hdr.reserved != 0 ||
+	    (hdr.type != WIRE_TYPE_DATA && hdr.type != WIRE_TYPE_KEEPALIVE)) {
+		pipe_drop(pipe_peer_by_addr(ss), DROP_BADTYPE);
+		return;
+	}
+	TAILQ_FOREACH(pp, &ppeers, entry)
+		if (pp->rxid != 0 && pp->rxid == ntohl(hdr.rxid))
+			break;
+	if (pp == NULL || pp->sess == NULL) {
+		pipe_drop(pipe_peer_by_addr(ss), DROP_NOSESSION);
+		return;
+	}
+	if (pp->rx.valid && hdr.keyid == pp->rx.id)
+		k = &pp->rx;
+	else if (pp->rx_prev.valid && hdr.keyid == pp->rx_prev.id)
+		k = &pp->rx_prev;
+	else {
+		pipe_drop(pp, DROP_STALEKEY);
+		return;
+	}
+	ctr = be64toh(hdr.counter);
+	if (replay_check(&k->replay, ctr) == -1) {
+		pipe_drop(pp, DROP_REPLAY);
+		return;
+	}
+	if ((n = aead_open(k, ctr, buf, WIRE_HDRLEN, buf + WIRE_HDRLEN,
+	    len - WIRE_HDRLEN, plain, sizeof(plain))) == -1) {
+		pipe_drop(pp, DROP_AUTH);
+		return;
+	}
+	replay_update(&k->replay, ctr);
+
+	/* authenticated: this is where the peer is now (NAT, roaming) */
+	if (sa_cmp(ss, &pp->dest) != 0) {
+		log_info("peer %s uplink %s: data now from %s", pp->st.peer,
+		    uplink, print_host(ss, host, sizeof(host)));
+		pp->dest = *ss;
+		pp->st.learned = *ss;
+		pp->dirty = 1;
+	}
+	if (hdr.type == WIRE_TYPE_KEEPALIVE)
+		return;
+
+	switch (reasm_input(pp->reasm, plain, n, getmonotime(), &frame,
+	    &flen)) {
+	case -1:
+		pipe_drop(pp, DROP_FRAG);
+		return;
+	case 0:
+		return;
+	}
+	pp->st.ipackets++;
+	pp->st.ibytes += flen;
+	pp->dirty = 1;
+	if (iev_engine.handler != NULL)
+		imsg_compose_event(&iev_engine, IMSG_FRAME, pp->index, 0, -1,
+		    frame, flen);
 }
 
 static void
 tcp_accept(int fd, short event, void *arg)
 {
-	int	 s;
+	session_accept(fd);
+}
 
-	if ((s = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) ==
-	    -1) {
-		if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("%s: accept", __func__);
+/* Tell the engine what changed, or everything when asked to. */
+static void
+pipe_report(int all)
+{
+	struct pipe_peer	*pp;
+	int64_t			 now = getmonotime();
+
+	if (iev_engine.handler == NULL)
 		return;
+	TAILQ_FOREACH(pp, &ppeers, entry) {
+		if (!all && !pp->dirty)
+			continue;
+		pp->st.key_age = pp->tx.valid ?
+		    (now - pp->tx.installed) / 1000 : -1;
+		imsg_compose_event(&iev_engine, IMSG_PIPE_STATE, 0, 0, -1,
+		    &pp->st, sizeof(pp->st));
+		pp->dirty = 0;
 	}
-	/* no TLS sessions yet: refuse politely rather than hang */
-	log_debug("session attempt refused: sessions not implemented");
-	close(s);
+	last_report = now;
+}
+
+static void
+pipe_tick(int fd, short event, void *arg)
+{
+	struct pipe_peer	*pp;
+	struct timeval		 tv = { 0, PIPE_TICK * 1000 };
+	int64_t			 now = getmonotime();
+
+	session_tick(now);
+	TAILQ_FOREACH(pp, &ppeers, entry) {
+		reasm_expire(pp->reasm, now);
+		if (pp->sess != NULL) {
+			if (now - pp->last_data_tx >= DATA_KEEPALIVE)
+				pipe_keepalive(pp);
+			if (pp->rx_prev.valid &&
+			    now - pp->rx.installed > REKEY_OVERLAP)
+				aead_wipe(&pp->rx_prev);
+			continue;
+		}
+		/* either side with a remote connects; passive ones wait */
+		if (pp->pending == NULL &&
+		    pp->conf.remote.ss_family != AF_UNSPEC &&
+		    now >= pp->next_connect && tcp_fd != -1) {
+			pp->next_connect = now + pp->backoff;
+			pp->backoff *= 2;
+			if (pp->backoff > SESS_BACKOFF_MAX)
+				pp->backoff = SESS_BACKOFF_MAX;
+			pipe_request_connect(pp);
+		}
+	}
+	if (now - last_report >= PIPE_REPORT_INTERVAL)
+		pipe_report(0);
+	evtimer_add(&tick_ev, &tv);
 }

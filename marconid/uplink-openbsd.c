@@ -15,16 +15,16 @@
  */
 
 /*
- * The sockets of an uplink on OpenBSD, made in the parent.
+ * What is OpenBSD's own in the sockets of an uplink.
  *
  * The uplink's routing domain is the socket's routing table
  * (SO_RTABLE), which only root may choose.  A socket cannot be tied
  * to an interface on OpenBSD: an interface name without an address
  * binds to the interface's address, looked up each time the parent
  * (re)opens the sockets.  OpenBSD has no IPv4-mapped IPv6 addresses
- * (IPV6_V6ONLY is always on), so one socket cannot take both
- * families: an uplink without an address or interface listens on
- * IPv4.
+ * (IPV6_V6ONLY is always on, and setting it off fails), so one socket
+ * cannot take both families: an uplink without an address or
+ * interface listens on IPv4.
  */
 
 #include <sys/types.h>
@@ -35,75 +35,23 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
-#include <netdb.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "marconid.h"
 
 static int		 uplink_ifaddr(struct uplink_conf *,
 			    struct sockaddr_storage *);
-static const char	*uplink_addr_str(const struct sockaddr_storage *,
-			    char *, size_t);
 
 int
-uplink_socket(struct uplink_conf *up, int type, uint16_t port,
-    struct sockaddr_storage *bound)
+uplink_os_setup(int fd, struct uplink_conf *up, int type)
 {
-	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
-	socklen_t		 len;
-	char			 abuf[NI_MAXHOST + NI_MAXSERV + 4];
-	const char		*proto = type == SOCK_STREAM ? "tcp" : "udp";
-	int			 fd, on = 1, rtable;
+	int	 rtable;
 
-	memset(&ss, 0, sizeof(ss));
-	switch (up->local.ss_family) {
-	case AF_INET:
-		memcpy(&ss, &up->local, sizeof(struct sockaddr_in));
-		break;
-	case AF_INET6:
-		memcpy(&ss, &up->local, sizeof(struct sockaddr_in6));
-		break;
-	case AF_UNSPEC:
-		if (up->ifname[0] != '\0') {
-			if (uplink_ifaddr(up, &ss) == -1)
-				return (-1);
-			break;
-		}
-		sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		break;
-	default:
-		log_warnx("%s: uplink %s: address family %d unsupported",
-		    __func__, up->name, up->local.ss_family);
-		return (-1);
-	}
-	if (ss.ss_family == AF_INET) {
-		sin = (struct sockaddr_in *)&ss;
-		sin->sin_len = len = sizeof(*sin);
-		sin->sin_port = htons(port);
-	} else {
-		sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_len = len = sizeof(*sin6);
-		sin6->sin6_port = htons(port);
-	}
-	uplink_addr_str(&ss, abuf, sizeof(abuf));
-
-	if ((fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		log_warn("%s: uplink %s: %s socket", __func__, up->name, proto);
-		return (-1);
-	}
-
-	/* a restarted pipe binds again while old connections linger */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
-		log_warn("%s: uplink %s: SO_REUSEADDR", __func__, up->name);
-		goto fail;
-	}
+	/*
+	 * uplink.c sets IPV6_V6ONLY on for IPv6 sockets, which OpenBSD
+	 * takes as a no-op; off it would fail, and uplink_os_local()
+	 * never asks for it.
+	 */
 
 	/* routes, and the address to bind, come from the uplink's table */
 	if (up->rdomain >= 0) {
@@ -112,47 +60,48 @@ uplink_socket(struct uplink_conf *up, int type, uint16_t port,
 		    sizeof(rtable)) == -1) {
 			log_warn("%s: uplink %s: routing table %d", __func__,
 			    up->name, rtable);
-			goto fail;
+			return (-1);
 		}
 	}
-
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
-		/* EADDRNOTAVAIL: the uplink does not have the address yet */
-		log_warn("%s: uplink %s: %s bind %s", __func__, up->name,
-		    proto, abuf);
-		goto fail;
-	}
-	if (type == SOCK_STREAM && listen(fd, 16) == -1) {
-		log_warn("%s: uplink %s: listen %s", __func__, up->name, abuf);
-		goto fail;
-	}
-
-	len = sizeof(*bound);
-	memset(bound, 0, sizeof(*bound));
-	if (getsockname(fd, (struct sockaddr *)bound, &len) == -1) {
-		log_warn("%s: uplink %s: getsockname", __func__, up->name);
-		goto fail;
-	}
-
-	log_debug("%s: uplink %s: %s bound to %s", __func__, up->name, proto,
-	    uplink_addr_str(bound, abuf, sizeof(abuf)));
-	return (fd);
-
- fail:
-	close(fd);
-	return (-1);
+	return (0);
 }
 
 /*
- * The address of the uplink's interface: IPv4 first, else a global
- * IPv6 address (a link-local one would need the peer on the link).
+ * *ss is the configured address, or for an uplink without one any
+ * address of the family wanted (AF_UNSPEC: either).
+ */
+int
+uplink_os_local(struct uplink_conf *up, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin;
+
+	if (up->local.ss_family == AF_UNSPEC) {
+		if (up->ifname[0] != '\0') {
+			if (uplink_ifaddr(up, ss) == -1)
+				return (-1);
+		} else if (ss->ss_family == AF_UNSPEC) {
+			/* no mapped addresses: IPv4, not both */
+			sin = (struct sockaddr_in *)ss;
+			sin->sin_family = AF_INET;
+			sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		}
+	}
+	/* the configured address comes without one */
+	ss->ss_len = sa_len((struct sockaddr *)ss);
+	return (0);
+}
+
+/*
+ * The address of the uplink's interface in the family of *ss: for
+ * AF_UNSPEC IPv4 first, else a global IPv6 address (a link-local one
+ * would need the peer on the link).
  */
 static int
 uplink_ifaddr(struct uplink_conf *up, struct sockaddr_storage *ss)
 {
 	struct ifaddrs		*ifap, *ifa;
 	struct sockaddr_in6	*sin6;
-	int			 found = 0;
+	int			 af = ss->ss_family, found = 0;
 
 	if (getifaddrs(&ifap) == -1) {
 		log_warn("%s: uplink %s: getifaddrs", __func__, up->name);
@@ -161,6 +110,8 @@ uplink_ifaddr(struct uplink_conf *up, struct sockaddr_storage *ss)
 	for (ifa = ifap; ifa != NULL; ifa = ifa->ifa_next) {
 		if (ifa->ifa_addr == NULL ||
 		    strcmp(ifa->ifa_name, up->ifname) != 0)
+			continue;
+		if (af != AF_UNSPEC && ifa->ifa_addr->sa_family != af)
 			continue;
 		if (ifa->ifa_addr->sa_family == AF_INET) {
 			memcpy(ss, ifa->ifa_addr, sizeof(struct sockaddr_in));
@@ -185,23 +136,4 @@ uplink_ifaddr(struct uplink_conf *up, struct sockaddr_storage *ss)
 		return (-1);
 	}
 	return (0);
-}
-
-static const char *
-uplink_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char		 host[NI_MAXHOST], serv[NI_MAXSERV];
-	int		 error;
-
-	if ((error = getnameinfo((const struct sockaddr *)ss, ss->ss_len,
-	    host, sizeof(host), serv, sizeof(serv),
-	    NI_NUMERICHOST | NI_NUMERICSERV)) != 0) {
-		snprintf(buf, len, "(%s)", gai_strerror(error));
-		return (buf);
-	}
-	if (ss->ss_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%s", host, serv);
-	else
-		snprintf(buf, len, "%s:%s", host, serv);
-	return (buf);
 }

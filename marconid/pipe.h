@@ -1,0 +1,151 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * What the uplink process keeps: one struct pipe_peer per peer that has
+ * a pipe on this uplink, and its TLS sessions (session.c).  Only pipe.c
+ * and session.c include this.
+ */
+
+#ifndef PIPE_H
+#define PIPE_H
+
+#include <tls.h>
+
+#define SESS_MSG_HDRLEN		4
+#define SESS_MSG_MAXBODY	1024
+#define SESS_WBUFLEN		8192
+
+#define SESS_KEEPALIVE		5000	/* ms between keepalives */
+#define SESS_DEADTIME		20000	/* ms of silence that ends it */
+#define SESS_HANDSHAKE_MAX	10000	/* ms for TCP + TLS + HELLO */
+#define SESS_BACKOFF_MIN	1000	/* ms before reconnecting */
+#define SESS_BACKOFF_MAX	30000
+#define REKEY_INTERVAL		(600 * 1000)	/* ms */
+#define REKEY_PACKETS		(1ULL << 24)
+#define REKEY_OVERLAP		30000	/* ms the previous rx key stays */
+#define DATA_KEEPALIVE		2000	/* ms between data keepalives */
+
+/* control messages inside the TLS session, see doc/wire.md */
+enum sess_msg {
+	SMSG_HELLO = 1,
+	SMSG_REKEY,
+	SMSG_REKEY_ACK,
+	SMSG_REKEY_DONE,
+	SMSG_KEEPALIVE,
+};
+
+struct sess_hello {
+	uint32_t		 version;
+	uint32_t		 rxid;
+	uint64_t		 instance;
+	uint16_t		 mtu;
+	uint16_t		 reserved;
+	uint32_t		 caps;
+	uint8_t			 random[32];
+} __attribute__((__packed__));
+
+struct sess_rekey {
+	uint8_t			 keyid;
+	uint8_t			 zero[3];
+	uint8_t			 random[32];
+} __attribute__((__packed__));
+
+#define HELLO_CAP_FRAG		0x01
+
+enum sess_state {
+	SESS_CONNECT,		/* TCP connect in progress (initiator) */
+	SESS_TLS,		/* TLS handshake */
+	SESS_HELLO,		/* our HELLO sent, waiting for theirs */
+	SESS_UP,		/* keys in place */
+};
+
+struct pipe_peer;
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct pipe_peer	*pp;	/* NULL until the peer is known */
+	struct tls		*tls;
+	int			 fd;
+	struct event		 ev;
+	short			 evflags;
+	enum sess_state		 state;
+	int			 initiator;
+	int64_t			 started;
+	int64_t			 last_rx;
+	int64_t			 last_tx;
+	struct sockaddr_storage	 addr;	/* TCP peer address */
+	uint8_t			 rbuf[SESS_MSG_HDRLEN + SESS_MSG_MAXBODY];
+	size_t			 rlen;
+	uint8_t			 wbuf[SESS_WBUFLEN];
+	size_t			 wlen;
+	struct sess_hello	 mine;	/* as sent, host order */
+	struct sess_hello	 theirs;
+};
+TAILQ_HEAD(sessions, session);
+
+struct pipe_peer {
+	TAILQ_ENTRY(pipe_peer)	 entry;
+	int			 index;	/* of the peer in the config */
+	char			 fingerprint[MARCONID_FPRLEN];
+	struct pipe_conf	 conf;
+	struct pipe_state	 st;
+	int			 dirty;	/* to report to the engine */
+
+	struct session		*sess;	/* the established one */
+	struct session		*pending;	/* our connect in progress */
+	int64_t			 next_connect;
+	int64_t			 backoff;
+
+	struct sockaddr_storage	 dest;	/* where data goes, AF_UNSPEC */
+	uint32_t		 rxid;	/* ours: in datagrams to us */
+	uint32_t		 peer_rxid;
+	uint64_t		 peer_instance;
+	size_t			 maxdgram;	/* largest datagram to send */
+	struct aead_key		 tx;
+	struct aead_key		 rx;	/* current */
+	struct aead_key		 rx_prev;	/* until REKEY_OVERLAP */
+	struct aead_key		 tx_next;	/* responder, until DONE */
+	uint8_t			 rekey_random[32];	/* initiator */
+	int			 rekey_pending;
+	int64_t			 last_data_tx;
+	uint32_t		 frame_id;
+	struct reasm		*reasm;
+};
+TAILQ_HEAD(pipe_peers, pipe_peer);
+
+/* pipe.c */
+extern struct pipe_peers	 ppeers;
+extern uint64_t			 pipe_instance;
+struct pipe_peer	*pipe_peer_by_fpr(const char *);
+void		 pipe_session_up(struct pipe_peer *);
+void		 pipe_session_down(struct pipe_peer *);
+void		 pipe_keepalive(struct pipe_peer *);
+void		 pipe_request_connect(struct pipe_peer *);
+size_t		 pipe_local_maxdgram(struct pipe_peer *);
+
+/* session.c */
+void		 session_init(void);
+int		 session_tls_config(const uint8_t *, size_t, const uint8_t *,
+		    size_t);
+void		 session_accept(int);
+void		 session_connected(struct pipe_peer *, int);
+void		 session_close(struct session *, const char *);
+void		 session_tick(int64_t);
+void		 session_peer_gone(struct pipe_peer *);
+int		 session_alive(struct session *);
+
+#endif /* PIPE_H */
