@@ -48,7 +48,8 @@ TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
 
-HEADERS=	marconid/marconid.h common/ctl.h common/log.h config.mk
+HEADERS=	marconid/marconid.h marconid/pipe.h common/ctl.h common/log.h \
+		marconictl/marconictl.h marconictl/parser.h config.mk
 
 .SUFFIXES: .c .o .y
 

@@ -220,6 +220,7 @@ request_type(enum actions action)
 	case SHOW_INTERFACES:
 		return (IMSG_CTL_SHOW_INTERFACES);
 	case SHOW_PIPES:
+	case SHOW_PIPES_DETAIL:
 		return (IMSG_CTL_SHOW_PIPES);
 	case SHOW_PEERS:
 		return (IMSG_CTL_SHOW_PEERS);
@@ -242,6 +243,7 @@ reply_type(enum actions action)
 	case SHOW_SUMMARY:
 	case SHOW_INTERFACES:
 	case SHOW_PIPES:
+	case SHOW_PIPES_DETAIL:
 	case SHOW_PEERS:
 		return (request_type(action));
 	default:

@@ -27,6 +27,9 @@
 
 #include "marconictl.h"
 
+#define AF_SET(ss)	((ss)->ss_family == AF_INET || \
+			    (ss)->ss_family == AF_INET6)
+
 /*
  * The text back-end.  Rows are kept until the end marker so that the
  * name columns can be as wide as the longest name; every other column
@@ -39,6 +42,7 @@ static void	 show_iface(const struct ctl_iface *);
 static void	 show_pipe(const struct ctl_pipe *);
 static void	 show_peer(const struct ctl_peer *);
 static void	 show_tail(const struct parse_result *);
+static void	 show_pipe_detail(const struct ctl_pipe *);
 static int	 show_result(const struct parse_result *,
 		    const struct ctl_result *, const char *);
 static void	*add_row(void *, size_t *, size_t, const void *);
@@ -111,7 +115,7 @@ static void
 show_tail(const struct parse_result *res)
 {
 	char	 b1[16], b2[16], b3[16], b4[16], b5[16], b6[16], b7[16];
-	char	 b8[16], b9[16];
+	char	 b8[16], b9[16], b10[16];
 	size_t	 i;
 	int	 w1, w2;
 
@@ -144,9 +148,10 @@ show_tail(const struct parse_result *res)
 			w2 = width(w2, pipes[i].uplink);
 		}
 		printf("%-*s %-*s %-10s %4s %3s %7s %7s %6s %8s %8s %8s %9s "
-		    "%6s %11s\n", w1, "PEER", w2, "UPLINK", "STATE", "PREF",
-		    "ACT", "RTT", "JITTER", "LOSS", "IN-PKTS", "OUT-PKTS",
-		    "IN-BYTES", "OUT-BYTES", "DROPS", "LAST-CHANGE");
+		    "%6s %8s %11s\n", w1, "PEER", w2, "UPLINK", "STATE",
+		    "PREF", "ACT", "RTT", "JITTER", "LOSS", "IN-PKTS",
+		    "OUT-PKTS", "IN-BYTES", "OUT-BYTES", "DROPS", "KEY",
+		    "LAST-CHANGE");
 		for (i = 0; i < n_pipes; i++) {
 			struct ctl_pipe *p = &pipes[i];
 			int		 measured;
@@ -155,7 +160,8 @@ show_tail(const struct parse_result *res)
 			measured = p->state == PIPE_STATE_UP ||
 			    p->state == PIPE_STATE_DEGRADED;
 			printf("%-*s %-*s %-10s %4d %3s %7s %7s %6s %8s %8s "
-			    "%8s %9s %6s %11s\n", w1, p->peer, w2, p->uplink,
+			    "%8s %9s %6s %8s %11s\n", w1, p->peer, w2,
+			    p->uplink,
 			    ctl_pipe_state_name(p->state), p->preference,
 			    p->active ? "* " : "",
 			    measured ? fmt_usec(p->rtt_us, b1, sizeof(b1)) :
@@ -169,7 +175,15 @@ show_tail(const struct parse_result *res)
 			    fmt_count(p->ibytes, 1024, b6, sizeof(b6)),
 			    fmt_count(p->obytes, 1024, b7, sizeof(b7)),
 			    fmt_count(p->drops, 1000, b8, sizeof(b8)),
-			    fmt_timeframe(p->last_change, b9, sizeof(b9)));
+			    fmt_timeframe(p->key_age, b9, sizeof(b9)),
+			    fmt_timeframe(p->last_change, b10, sizeof(b10)));
+		}
+		break;
+	case SHOW_PIPES_DETAIL:
+		for (i = 0; i < n_pipes; i++) {
+			if (i > 0)
+				putchar('\n');
+			show_pipe_detail(&pipes[i]);
 		}
 		break;
 	case SHOW_PEERS:
@@ -197,6 +211,65 @@ show_tail(const struct parse_result *res)
 		break;
 	default:
 		break;
+	}
+}
+
+/*
+ * show pipes detail: every field of a pipe, one "key: value" line
+ * each, counters in full.
+ */
+static void
+show_pipe_detail(const struct ctl_pipe *p)
+{
+	char		 buf[NI_MAXHOST + NI_MAXSERV + 4];
+	int		 i, measured, session;
+
+	measured = p->state == PIPE_STATE_UP ||
+	    p->state == PIPE_STATE_DEGRADED;
+	/* down, disabled or without a process, there is no session */
+	session = measured || p->state == PIPE_STATE_CONNECTING;
+
+	printf("%-15s %s\n", "peer:", p->peer);
+	printf("%-15s %s\n", "uplink:", p->uplink);
+	printf("%-15s %s\n", "state:", ctl_pipe_state_name(p->state));
+	printf("%-15s %s\n", "last change:", fmt_timeframe(p->last_change,
+	    buf, sizeof(buf)));
+	printf("%-15s %d\n", "preference:", p->preference);
+	printf("%-15s %s\n", "active:", p->active ? "yes" : "no");
+	if (p->pid != 0)
+		printf("%-15s pid %d\n", "process:", p->pid);
+	else
+		printf("%-15s none\n", "process:");
+	printf("%-15s %u\n", "restarts:", p->restarts);
+	printf("%-15s %s\n", "local:", AF_SET(&p->local) ?
+	    fmt_addr(&p->local, buf, sizeof(buf)) : "unbound");
+	printf("%-15s %s\n", "remote:", AF_SET(&p->remote) ?
+	    fmt_addr(&p->remote, buf, sizeof(buf)) : "passive");
+	printf("%-15s %s\n", "learned:", AF_SET(&p->learned) ?
+	    fmt_addr(&p->learned, buf, sizeof(buf)) : "none");
+	printf("%-15s %s\n", "session:", !session ? "none" :
+	    p->initiator ? "initiator" : "responder");
+	printf("%-15s %s\n", "key age:", p->key_age < 0 ? "no keys" :
+	    fmt_timeframe(p->key_age, buf, sizeof(buf)));
+	printf("%-15s %u\n", "rekeys:", p->rekeys);
+	if (p->pmtu != 0)
+		printf("%-15s %u\n", "path MTU:", p->pmtu);
+	else
+		printf("%-15s unknown\n", "path MTU:");
+	printf("%-15s %s\n", "rtt:", measured ? fmt_usec(p->rtt_us, buf,
+	    sizeof(buf)) : "-");
+	printf("%-15s %s\n", "jitter:", measured ? fmt_usec(p->jitter_us,
+	    buf, sizeof(buf)) : "-");
+	printf("%-15s %s\n", "loss:", measured ? fmt_ppm(p->loss_ppm, buf,
+	    sizeof(buf)) : "-");
+	printf("%-15s %llu packets, %llu bytes\n", "in:",
+	    (unsigned long long)p->ipackets, (unsigned long long)p->ibytes);
+	printf("%-15s %llu packets, %llu bytes\n", "out:",
+	    (unsigned long long)p->opackets, (unsigned long long)p->obytes);
+	printf("%-15s %llu\n", "drops:", (unsigned long long)p->drops);
+	for (i = 0; i < DROP_MAX; i++) {
+		snprintf(buf, sizeof(buf), "  %s:", ctl_drop_name(i));
+		printf("%-15s %llu\n", buf, (unsigned long long)p->drop[i]);
 	}
 }
 

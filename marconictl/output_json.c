@@ -86,6 +86,8 @@ json_head(const struct parse_result *res)
 		json_array("interfaces");
 		break;
 	case SHOW_PIPES:
+	case SHOW_PIPES_DETAIL:
+		/* the rows hold every field already */
 		json_array("pipes");
 		break;
 	case SHOW_PEERS:
@@ -148,6 +150,8 @@ json_iface(const struct ctl_iface *i)
 static void
 json_pipe(const struct ctl_pipe *p)
 {
+	int	 i;
+
 	json_object(NULL);
 	json_string("peer", p->peer);
 	json_string("uplink", p->uplink);
@@ -158,6 +162,14 @@ json_pipe(const struct ctl_pipe *p)
 	json_uint("restarts", p->restarts);
 	json_addr("local", &p->local);
 	json_addr("remote", &p->remote);
+	json_addr("learned", &p->learned);
+	json_bool("initiator", p->initiator);
+	if (p->key_age >= 0)
+		json_int("key_age_sec", p->key_age);
+	else
+		json_null("key_age_sec");
+	json_uint("rekeys", p->rekeys);
+	json_uint("pmtu", p->pmtu);
 	json_uint("rtt_us", p->rtt_us);
 	json_uint("jitter_us", p->jitter_us);
 	json_uint("loss_ppm", p->loss_ppm);
@@ -166,6 +178,10 @@ json_pipe(const struct ctl_pipe *p)
 	json_uint("in_bytes", p->ibytes);
 	json_uint("out_bytes", p->obytes);
 	json_uint("drops", p->drops);
+	json_object("drop");
+	for (i = 0; i < DROP_MAX; i++)
+		json_uint(ctl_drop_name(i), p->drop[i]);
+	json_end();
 	json_int("last_change_sec", p->last_change);
 	json_end();
 }

@@ -35,14 +35,22 @@ static const struct token t_end[] = {
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
 
-static const struct token t_peername[] = {
-	{ PEERNAME,	"",		NONE,		t_end,		NULL },
+/* show pipes [peer name] [detail]: the filter first, then the form */
+static const struct token t_pipes_detail[] = {
+	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
+	{ KEYWORD,	"detail",	SHOW_PIPES_DETAIL, t_end,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_pipes_peer[] = {
+	{ PEERNAME,	"",		NONE,		t_pipes_detail,	NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
 
 static const struct token t_show_pipes[] = {
 	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
-	{ KEYWORD,	"peer",		NONE,		t_peername,	NULL },
+	{ KEYWORD,	"detail",	SHOW_PIPES_DETAIL, t_end,	NULL },
+	{ KEYWORD,	"peer",		NONE,		t_pipes_peer,	NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
 

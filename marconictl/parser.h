@@ -28,6 +28,7 @@ enum actions {
 	SHOW_SUMMARY,
 	SHOW_INTERFACES,
 	SHOW_PIPES,
+	SHOW_PIPES_DETAIL,	/* same request, one block per pipe */
 	SHOW_PEERS,
 	RELOAD,
 	LOG_VERBOSE,

@@ -41,6 +41,8 @@
 #define MARCONID_MTU		1500	/* of the tap/tun interface */
 #define MARCONID_MAXMTU		9000
 #define MARCONID_MINMTU		576
+#define UPLINK_MTU		1500	/* the underlay's, when not given */
+#define UPLINK_MINMTU		1280	/* IPv6's minimum */
 
 /* probe defaults, all in milliseconds */
 #define PROBE_INTERVAL		100
@@ -135,6 +137,7 @@ struct uplink_conf {
 	char			 ifname[IFNAMSIZ];	/* "" : any */
 	int			 rdomain;	/* -1: default table */
 	uint16_t		 port;	/* 0: the global port */
+	uint32_t		 mtu;	/* of the path, 0: UPLINK_MTU */
 };
 TAILQ_HEAD(uplink_confs, uplink_conf);
 

@@ -447,6 +447,14 @@ uplinkopt	: LOCAL STRING			{
 				curuplink->rdomain = $2;
 		}
 		| PORT port			{ curuplink->port = $2; }
+		| MTU NUMBER			{
+			if ($2 < UPLINK_MINMTU || $2 > MARCONID_MAXMTU)
+				yyerror_at($<lineno>2, "uplink mtu %lld out of "
+				    "range (%d-%d)", (long long)$2,
+				    UPLINK_MINMTU, MARCONID_MAXMTU);
+			else
+				curuplink->mtu = $2;
+		}
 		;
 
 peer		: peerhead peerbody		{ peer_end(); }

@@ -47,7 +47,6 @@
 #define DGRAM_MAX		(FRAG_MAXFRAME + 256)
 #define IPV4_UDP_OVERHEAD	28
 #define IPV6_UDP_OVERHEAD	48
-#define UNDERLAY_MTU		1500	/* safe default for the path */
 
 static void	 pipe_sig(int, short, void *);
 static void	 pipe_dispatch_parent(int, short, void *);
@@ -412,11 +411,16 @@ pipe_peer_by_fpr(const char *fpr)
 size_t
 pipe_local_maxdgram(struct pipe_peer *pp)
 {
-	int	 af = pp->dest.ss_family;
+	struct uplink_conf	*up;
+	uint32_t		 mtu = UPLINK_MTU;
+	int			 af = pp->dest.ss_family;
 
+	if (conf != NULL && (up = config_find_uplink(conf, uplink)) != NULL &&
+	    up->mtu != 0)
+		mtu = up->mtu;
 	if (af == AF_UNSPEC)
 		af = pp->conf.remote.ss_family;
-	return (UNDERLAY_MTU - (af == AF_INET ? IPV4_UDP_OVERHEAD :
+	return (mtu - (af == AF_INET ? IPV4_UDP_OVERHEAD :
 	    IPV6_UDP_OVERHEAD));
 }
 

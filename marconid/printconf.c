@@ -145,6 +145,8 @@ print_uplink(struct uplink_conf *up)
 		printf("\tinterface \"%s\"\n", up->ifname);
 	if (up->rdomain != -1)
 		printf("\trdomain %d\n", up->rdomain);
+	if (up->mtu != 0)
+		printf("\tmtu %u\n", up->mtu);
 	if (up->port != 0)
 		printf("\tport %u\n", up->port);
 	printf("}\n");

@@ -84,6 +84,12 @@ ATF_TC_BODY(full_words, tc)
 	CHECK_OK("show pipes peer site-b", SHOW_PIPES);
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b");
+	CHECK_OK("show pipes detail", SHOW_PIPES_DETAIL);
+	ATF_CHECK_STREQ(res.peer, "");
+	ATF_CHECK_STREQ(res.command, "show pipes detail");
+	CHECK_OK("show pipes peer site-b detail", SHOW_PIPES_DETAIL);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.command, "show pipes peer site-b detail");
 	CHECK_OK("show peers", SHOW_PEERS);
 	CHECK_OK("reload", RELOAD);
 	ATF_CHECK_STREQ(res.command, "reload");
@@ -118,9 +124,20 @@ ATF_TC_BODY(prefixes, tc)
 	CHECK_OK("l v", LOG_VERBOSE);
 	ATF_CHECK_STREQ(res.command, "log verbose");
 	CHECK_OK("lo b", LOG_BRIEF);
+	CHECK_OK("s p d", SHOW_PIPES_DETAIL);
+	ATF_CHECK_STREQ(res.command, "show pipes detail");
+	CHECK_OK("s p det", SHOW_PIPES_DETAIL);
+	CHECK_OK("s p p site-b d", SHOW_PIPES_DETAIL);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.command, "show pipes peer site-b detail");
 	/* a value is taken as it is, never expanded */
 	CHECK_OK("s p peer s", SHOW_PIPES);
 	ATF_CHECK_STREQ(res.peer, "s");
+	/* nor taken for a keyword: a peer may be called detail */
+	CHECK_OK("s p p detail", SHOW_PIPES);
+	ATF_CHECK_STREQ(res.peer, "detail");
+	CHECK_OK("s p p d d", SHOW_PIPES_DETAIL);
+	ATF_CHECK_STREQ(res.peer, "d");
 }
 
 /*
@@ -194,7 +211,11 @@ ATF_TC_BODY(unknown_word, tc)
 	CHECK_ERR("log loud", "unknown argument \"loud\" after \"log\"; "
 	    "valid arguments: brief, verbose");
 	CHECK_ERR("show pipes site-b", "unknown argument \"site-b\" after "
-	    "\"show pipes\"; valid arguments: peer");
+	    "\"show pipes\"; valid arguments: detail, peer");
+	CHECK_ERR("show pipes peer site-b x", "unknown argument \"x\" "
+	    "after \"show pipes peer site-b\"; valid arguments: detail");
+	CHECK_ERR("s p dx", "unknown argument \"dx\" after \"show pipes\"; "
+	    "valid arguments: detail, peer");
 }
 
 ATF_TC(missing_argument);
@@ -227,8 +248,11 @@ ATF_TC_BODY(extra_arguments, tc)
 	    "\"show peers\"");
 	CHECK_ERR("log verbose 2", "unexpected argument \"2\" after "
 	    "\"log verbose\"");
-	CHECK_ERR("show pipes peer a b", "unexpected argument \"b\" after "
-	    "\"show pipes peer a\"");
+	CHECK_ERR("show pipes peer a detail b", "unexpected argument \"b\" "
+	    "after \"show pipes peer a detail\"");
+	/* the filter comes before the form, as in the synopsis */
+	CHECK_ERR("show pipes detail peer a", "unexpected argument \"peer\" "
+	    "after \"show pipes detail\"");
 }
 
 ATF_TC(peer_name);
