@@ -489,9 +489,13 @@ session_establish(struct session *s)
 			return;
 		}
 	}
-	if (pp->pending != NULL && pp->pending != s)
-		session_close(pp->pending, "another session came up first");
-	pp->pending = NULL;
+	/*
+	 * A connect of ours still in progress is left to finish: when
+	 * both sides connect at once, each must see both sessions to make
+	 * the same choice above.
+	 */
+	if (pp->pending == s)
+		pp->pending = NULL;
 	pp->sess = s;
 	s->state = SESS_UP;
 
