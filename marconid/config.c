@@ -47,6 +47,8 @@ config_new_empty(void)
 	conf->probe.interval = PROBE_INTERVAL;
 	conf->probe.timeout = PROBE_TIMEOUT;
 	conf->probe.holddown = PROBE_HOLDDOWN;
+	conf->rekey_interval = REKEY_INTERVAL;
+	conf->rekey_packets = REKEY_PACKETS;
 	TAILQ_INIT(&conf->ifaces);
 	TAILQ_INIT(&conf->uplinks);
 	TAILQ_INIT(&conf->peers);

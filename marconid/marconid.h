@@ -49,6 +49,8 @@
 #define PROBE_TIMEOUT		500	/* silence after which a pipe is down */
 #define PROBE_HOLDDOWN		10000	/* healthy this long to be preferred */
 #define PREFERENCE_DEFAULT	100
+#define REKEY_INTERVAL		(600 * 1000)	/* ms between rekeys */
+#define REKEY_PACKETS		(1ULL << 24)	/* datagrams per key */
 
 /* the child's channel to the parent, set up before exec */
 #define PARENT_SOCK_FILENO	3
@@ -179,6 +181,8 @@ struct marconid_conf {
 	char			 key[PATH_MAX];
 	uint16_t		 port;
 	struct probe_conf	 probe;	/* always set after parsing */
+	uint32_t		 rekey_interval;	/* ms */
+	uint64_t		 rekey_packets;
 	int			 opts;
 	struct iface_confs	 ifaces;
 	struct uplink_confs	 uplinks;

@@ -49,6 +49,9 @@
 #define TIMEOUT_MAX		60000
 #define HOLDDOWN_MIN		10
 #define HOLDDOWN_MAX		3600000
+#define REKEY_MIN		1000
+#define REKEY_MAX		86400000
+#define REKEY_PACKETS_MIN	1000
 #define TIME_MAX		86400000	/* longer is a typo */
 #define PREFERENCE_MAX		65535
 
@@ -169,7 +172,8 @@ typedef struct {
 
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
 %token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL MODE MTU PEER PIPE
-%token	PORT PREFERENCE PROBE RDOMAIN REMOTE SOCKET TAP TIMEOUT TUN TYPE
+%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE SOCKET TAP TIMEOUT
+%token	TUN TYPE
 %token	UPLINK USER
 %token	ERROR
 %token	<v.string>	STRING
@@ -327,6 +331,26 @@ main		: PORT port			{
 			if (time_check("holddown", $2, HOLDDOWN_MIN,
 			    HOLDDOWN_MAX, $<lineno>1) == 0)
 				conf->probe.holddown = $2;
+		}
+		| REKEY rekeyopts
+		;
+
+rekeyopts	: rekeyopts rekeyopt
+		| rekeyopt
+		;
+
+rekeyopt	: INTERVAL time			{
+			if (time_check("rekey interval", $2, REKEY_MIN,
+			    REKEY_MAX, $<lineno>1) == 0)
+				conf->rekey_interval = $2;
+		}
+		| PACKETS NUMBER		{
+			if ($2 < REKEY_PACKETS_MIN || $2 > UINT32_MAX)
+				yyerror_at($<lineno>2, "rekey packets %lld out "
+				    "of range (%d-%u)", (long long)$2,
+				    REKEY_PACKETS_MIN, UINT32_MAX);
+			else
+				conf->rekey_packets = $2;
 		}
 		;
 
@@ -699,12 +723,14 @@ lookup(const char *s)
 		{ "local",		LOCAL },
 		{ "mode",		MODE },
 		{ "mtu",		MTU },
+		{ "packets",		PACKETS },
 		{ "peer",		PEER },
 		{ "pipe",		PIPE },
 		{ "port",		PORT },
 		{ "preference",		PREFERENCE },
 		{ "probe",		PROBE },
 		{ "rdomain",		RDOMAIN },
+		{ "rekey",		REKEY },
 		{ "remote",		REMOTE },
 		{ "socket",		SOCKET },
 		{ "tap",		TAP },

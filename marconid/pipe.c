@@ -66,6 +66,8 @@ static void	 pipe_shutdown(void) __attribute__((__noreturn__));
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
 uint64_t			 pipe_instance;
+int64_t				 rekey_interval = REKEY_INTERVAL;
+uint64_t			 rekey_packets = REKEY_PACKETS;
 
 static struct imsgev		 iev_parent;
 static struct imsgev		 iev_engine;
@@ -387,6 +389,8 @@ pipe_apply_config(struct marconid_conf *c)
 	}
 	TAILQ_CONCAT(&ppeers, &nlist, entry);
 
+	rekey_interval = c->rekey_interval;
+	rekey_packets = c->rekey_packets;
 	if (conf != NULL)
 		config_free(conf);
 	conf = c;

@@ -34,8 +34,6 @@
 #define SESS_HANDSHAKE_MAX	10000	/* ms for TCP + TLS + HELLO */
 #define SESS_BACKOFF_MIN	1000	/* ms before reconnecting */
 #define SESS_BACKOFF_MAX	30000
-#define REKEY_INTERVAL		(600 * 1000)	/* ms */
-#define REKEY_PACKETS		(1ULL << 24)
 #define REKEY_OVERLAP		30000	/* ms the previous rx key stays */
 #define DATA_KEEPALIVE		2000	/* ms between data keepalives */
 
@@ -130,6 +128,8 @@ TAILQ_HEAD(pipe_peers, pipe_peer);
 /* pipe.c */
 extern struct pipe_peers	 ppeers;
 extern uint64_t			 pipe_instance;
+extern int64_t			 rekey_interval;
+extern uint64_t			 rekey_packets;
 struct pipe_peer	*pipe_peer_by_fpr(const char *);
 void		 pipe_session_up(struct pipe_peer *);
 void		 pipe_session_down(struct pipe_peer *);

@@ -115,6 +115,9 @@ print_globals(struct marconid_conf *conf)
 	    print_ms(conf->probe.timeout, t2, sizeof(t2)));
 	printf("holddown %s\n",
 	    print_ms(conf->probe.holddown, t1, sizeof(t1)));
+	printf("rekey interval %s packets %llu\n",
+	    print_ms(conf->rekey_interval, t1, sizeof(t1)),
+	    (unsigned long long)conf->rekey_packets);
 }
 
 static void

@@ -684,8 +684,8 @@ session_tick(int64_t now)
 		pp = s->pp;
 		if (pp->sess != s || !s->initiator || pp->rekey_pending)
 			continue;
-		if (now - pp->tx.installed < REKEY_INTERVAL &&
-		    pp->tx.counter < REKEY_PACKETS)
+		if (now - pp->tx.installed < rekey_interval &&
+		    pp->tx.counter < rekey_packets)
 			continue;
 		memset(&r, 0, sizeof(r));
 		r.keyid = pp->tx.id + 1;
