@@ -502,7 +502,7 @@ iface_read(int fd, short event, void *arg)
 
 	/* a bounded batch so that one busy device cannot starve the rest */
 	for (i = 0; i < 64; i++) {
-		if ((n = read(fd, buf, sizeof(buf))) == -1) {
+		if ((n = tun_recv(fd, iface_type, buf, sizeof(buf))) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("%s: read %s", __func__, iface.name);
 			return;
@@ -569,7 +569,7 @@ frame_from_pipe(uint32_t index, const uint8_t *frame, size_t len)
 		return;
 	if (iface_type == IFACE_TAP && len >= 14)
 		mac_learn(frame + 6, index);
-	if (write(iface.fd, frame, len) == -1) {
+	if (tun_send(iface.fd, iface_type, frame, len) == -1) {
 		if (errno != EAGAIN && errno != EINVAL)
 			log_warn("%s: write %s", __func__, iface.name);
 		iface_drops++;

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <net/if.h>
 #include <net/if_tun.h>
@@ -648,4 +649,64 @@ tun_addr_str(struct iface_addr *ia, char *buf, size_t len)
 		strlcpy(host, "?", sizeof(host));
 	snprintf(buf, len, "%s/%u", host, ia->prefixlen);
 	return (buf);
+}
+
+/*
+ * A BSD tun puts the address family in front of every packet (4 bytes,
+ * network order; TUNSIFHEAD on FreeBSD).  The engine and the peers see
+ * bare IP packets, as on Linux, so that sites on different systems
+ * understand each other: the header is stripped here and made again
+ * from the IP version on the way out.  A tap carries plain Ethernet.
+ */
+ssize_t
+tun_recv(int fd, enum iface_type type, void *buf, size_t len)
+{
+	struct iovec	 iov[2];
+	uint32_t	 af;
+	ssize_t		 n;
+
+	if (type == IFACE_TAP)
+		return (read(fd, buf, len));
+	iov[0].iov_base = &af;
+	iov[0].iov_len = sizeof(af);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = len;
+	if ((n = readv(fd, iov, 2)) == -1)
+		return (-1);
+	if (n < (ssize_t)sizeof(af))
+		return (0);
+	return (n - sizeof(af));
+}
+
+ssize_t
+tun_send(int fd, enum iface_type type, const void *buf, size_t len)
+{
+	struct iovec	 iov[2];
+	uint32_t	 af;
+	ssize_t		 n;
+
+	if (type == IFACE_TAP)
+		return (write(fd, buf, len));
+	if (len < 1) {
+		errno = EINVAL;
+		return (-1);
+	}
+	switch (((const uint8_t *)buf)[0] >> 4) {
+	case 4:
+		af = htonl(AF_INET);
+		break;
+	case 6:
+		af = htonl(AF_INET6);
+		break;
+	default:
+		errno = EINVAL;
+		return (-1);
+	}
+	iov[0].iov_base = &af;
+	iov[0].iov_len = sizeof(af);
+	iov[1].iov_base = (void *)(uintptr_t)buf;
+	iov[1].iov_len = len;
+	if ((n = writev(fd, iov, 2)) == -1)
+		return (-1);
+	return (n - sizeof(af));
 }

@@ -503,3 +503,19 @@ tun_addr_str(struct iface_addr *ia, char *buf, size_t len)
 	snprintf(buf, len, "%s/%u", host, ia->prefixlen);
 	return (buf);
 }
+
+/*
+ * Frames as the engine sees them: Ethernet for a tap, a bare IP packet
+ * for a tun (opened with IFF_NO_PI), so nothing to add or strip here.
+ */
+ssize_t
+tun_recv(int fd, enum iface_type type, void *buf, size_t len)
+{
+	return (read(fd, buf, len));
+}
+
+ssize_t
+tun_send(int fd, enum iface_type type, const void *buf, size_t len)
+{
+	return (write(fd, buf, len));
+}
