@@ -36,6 +36,20 @@
 #	site_fingerprint CERT		prints SHA256:<hex> of the certificate
 #	site_conf SITE FILE CERT KEY FPR [PREF1 PREF2 [IFNAME PORT]]
 #					writes marconid.conf of site a or b
+#	site_conf1 SITE FILE CERT KEY FPR [REMOTE]
+#					the same with uplink isp1 only; REMOTE
+#					"-" makes its pipe passive
+#	isp_nat PREFIX N SITE		ISP N puts SITE behind a NAT: it
+#					masquerades what SITE sends to the
+#					other site and lets nothing new in
+#	isp_nat_packets PREFIX N	prints how many connections ISP N
+#					has masqueraded
+#	isp_dup PREFIX N SITE PORT	ISP N forwards every UDP datagram to
+#					SITE's port PORT twice
+#	isp_nodup PREFIX N		and once again
+#	isp_count_fragments PREFIX N	ISP N counts the IPv4 and IPv6
+#					fragments that reach it, from 0
+#	isp_fragments PREFIX N		prints that count
 #
 # Every loop here is bounded in count and in time.
 
@@ -347,4 +361,139 @@ peer site-$_o {
 EOF
 	) || return 1
 	chmod 0600 "$_f"
+}
+
+# site_conf1 SITE FILE CERT KEY PEER_FPR [REMOTE]: as site_conf, with
+# uplink isp1 only and one pipe over it, to the other site's isp1
+# address unless REMOTE says otherwise; "-" makes the pipe passive (it
+# waits for the peer to connect, as a site facing a peer behind NAT).
+site_conf1() {
+	_s=$1
+	_f=$2
+	case "$_s" in
+	a)	_o=b; _me=1 ;;
+	b)	_o=a; _me=2 ;;
+	*)	_topo_err "site_conf1: site a or b, not \"$_s\""; return 1 ;;
+	esac
+	case "${6:-}" in
+	"")	_remote=" remote 198.18.$(_topo_net "$_o" 1).2" ;;
+	-)	_remote="" ;;
+	*)	_remote=" remote $6" ;;
+	esac
+	(
+		umask 077
+		cat > "$_f" <<EOF
+# marconid.conf of site $_s, over ISP 1 only
+
+certificate "$3"
+key "$4"
+
+interface tap0 { address 198.19.0.$_me/24  address 2001:db8:19::$_me/64 }
+
+uplink isp1 { local 198.18.$(_topo_net "$_s" 1).2 }
+
+peer site-$_o {
+	fingerprint "$5"
+	pipe isp1$_remote
+}
+EOF
+	) || return 1
+	chmod 0600 "$_f"
+}
+
+# isp_nat PREFIX N SITE: ISP N hides SITE behind its own address on
+# the link to the other site, as a NAT gateway does: what SITE sends
+# there leaves with the ISP's address (and a port of the ISP's choosing
+# when its own is taken), only the answers come back, and nothing the
+# other site starts reaches SITE.
+isp_nat() {
+	_topo_check_prefix "$1" || return 1
+	case "$3" in
+	a)	_o=b ;;
+	b)	_o=a ;;
+	*)	_topo_err "isp_nat: site a or b, not \"$3\""; return 1 ;;
+	esac
+	_net=$(_topo_net "$3" "$2")
+	_topo_in "$1isp$2" nft -f - <<EOF
+table inet marconi_nat
+delete table inet marconi_nat
+table inet marconi_nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "site$_o" ip saddr 198.18.$_net.0/24 counter masquerade
+		oifname "site$_o" ip6 saddr 2001:db8:$_net::/64 counter masquerade
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname "site$_o" oifname "site$3" ct state new counter drop
+	}
+}
+EOF
+}
+
+# The first packets of the connections masqueraded so far (a NAT chain
+# sees only those), IPv4 and IPv6 added up.
+isp_nat_packets() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" nft list table inet marconi_nat 2>/dev/null |
+	    awk '/masquerade/ { for (i = 1; i < NF; i++)
+		if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+}
+
+# isp_dup PREFIX N SITE PORT: ISP N sends every UDP datagram bound for
+# port PORT of SITE's uplink N twice, as a faulty link or an attacker
+# replaying what it saw would.
+isp_dup() {
+	_topo_check_prefix "$1" || return 1
+	case "$3" in
+	a|b)	;;
+	*)	_topo_err "isp_dup: site a or b, not \"$3\""; return 1 ;;
+	esac
+	_net=$(_topo_net "$3" "$2")
+	# the copy goes straight out of the link to the site
+	_topo_in "$1isp$2" nft -f - <<EOF
+table ip marconi_dup
+delete table ip marconi_dup
+table ip marconi_dup {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ip daddr 198.18.$_net.2 udp dport $4 counter \
+		    dup to 198.18.$_net.2 device "site$3"
+	}
+}
+EOF
+}
+
+isp_nodup() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" nft -f - <<EOF
+table ip marconi_dup
+delete table ip marconi_dup
+EOF
+}
+
+# Counts the IP fragments (IPv4 with more-fragments or an offset, IPv6
+# with a fragment header) that reach ISP N: a tunnel that fits its
+# datagrams to the path makes none.  They are counted as they come in,
+# before connection tracking (when a NAT needs it) puts them together.
+isp_count_fragments() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" nft -f - <<EOF
+table inet marconi_frag
+delete table inet marconi_frag
+table inet marconi_frag {
+	chain prerouting {
+		type filter hook prerouting priority -450; policy accept;
+		ip frag-off & 0x3fff != 0 counter
+		exthdr frag exists counter
+	}
+}
+EOF
+}
+
+isp_fragments() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" nft list table inet marconi_frag 2>/dev/null |
+	    awk '{ for (i = 1; i < NF; i++)
+		if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
 }
