@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		2
+#define CTL_VERSION		3
 
 #define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
 #define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
@@ -65,6 +65,8 @@ struct ctl_result {
 struct ctl_request {
 	uint32_t	version;	/* CTL_VERSION */
 	uint32_t	verbose;	/* IMSG_CTL_LOG_VERBOSE: new level */
+	int32_t		value;		/* PREFERENCE: the preference; MODE:
+					   enum ctl_mode; PREFER: 1 set, 0 clear */
 	char		peer[MARCONID_NAMELEN];	/* filters, "" for all */
 	char		uplink[MARCONID_NAMELEN];
 };
@@ -152,6 +154,10 @@ struct ctl_pipe {
 	uint64_t	drop[DROP_MAX];	/* by reason, enum ctl_drop */
 	int64_t		last_change;	/* seconds since the state changed */
 	int64_t		key_age;	/* seconds since the last rekey, -1 */
+	int32_t		admin_down;	/* marconictl pipe ... down */
+	int32_t		pref_override;	/* preference set at run time */
+	int32_t		preferred;	/* marconictl prefer */
+	int64_t		up_for;		/* seconds up, -1 when not up */
 	uint32_t	rekeys;		/* completed in this session */
 	uint32_t	pmtu;		/* largest datagram that crosses */
 	int32_t		initiator;	/* we opened the TLS session */
@@ -165,6 +171,8 @@ struct ctl_peer {
 	uint32_t	n_pipes;
 	uint32_t	n_pipes_up;
 	char		active[MARCONID_NAMELEN];	/* uplink, "" if none */
+	int32_t		mode_override;	/* mode set at run time */
+	uint32_t	holddown_ms;
 	uint64_t	ipackets;
 	uint64_t	opackets;
 	uint64_t	ibytes;
@@ -177,5 +185,15 @@ const char	*ctl_mode_name(int);
 const char	*ctl_iftype_name(int);
 const char	*ctl_result_text(int);
 const char	*ctl_drop_name(int);
+
+/* IMSG_CTL_MONITOR_EVENT: one state change, as it happens */
+struct ctl_event {
+	int64_t		time_ms;	/* wall clock, ms since the epoch */
+	char		peer[MARCONID_NAMELEN];
+	char		uplink[MARCONID_NAMELEN];	/* "" for a peer event */
+	int32_t		old_state;	/* enum ctl_pipe_state */
+	int32_t		new_state;
+	char		reason[96];
+};
 
 #endif /* CTL_H */

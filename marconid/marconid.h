@@ -83,6 +83,14 @@ enum imsg_type {
 	IMSG_CTL_LOG_VERBOSE,
 	IMSG_CTL_RESULT,
 	IMSG_CTL_END,
+	IMSG_CTL_PREFER,		/* peer, uplink, value 1/0 */
+	IMSG_CTL_PREFERENCE,		/* peer, uplink, value */
+	IMSG_CTL_PIPE_DOWN,		/* peer, uplink */
+	IMSG_CTL_PIPE_UP,		/* peer, uplink */
+	IMSG_CTL_MODE,			/* peer, value */
+	IMSG_CTL_MONITOR,		/* then IMSG_CTL_MONITOR_EVENT rows */
+	IMSG_CTL_MONITOR_EVENT,
+	IMSG_CTL_RESET,			/* peer: drop its run-time changes */
 	IMSG_CFG_GLOBAL,		/* struct marconid_conf, lists empty */
 	IMSG_CFG_IFACE,			/* struct iface_conf */
 	IMSG_CFG_IFACE_ADDR,		/* struct iface_addr, to the last iface */
