@@ -45,6 +45,7 @@ struct ctl_conn {
 	uint32_t		 id;
 	struct imsgev		 iev;
 	int			 waiting;	/* for the parent's answer */
+	int			 monitor;	/* gets every state change */
 };
 
 static void	 control_accept(int, short, void *);
@@ -277,8 +278,10 @@ control_dispatch(int fd, short event, void *arg)
 	struct ctl_conn		*c = iev->data;
 	struct imsg		 imsg;
 	struct ctl_request	 req;
+	char			 msg[256];
 	uint32_t		 type;
 	ssize_t			 n;
+	int			 code;
 
 	if (imsgev_read(iev, event) == 0) {
 		control_close(c);
@@ -330,6 +333,18 @@ control_dispatch(int fd, short event, void *arg)
 			c->waiting = 1;
 			engine_compose_parent(IMSG_CTL_RELOAD, c->id, NULL, 0);
 			break;
+		case IMSG_CTL_PREFER:
+		case IMSG_CTL_PREFERENCE:
+		case IMSG_CTL_PIPE_DOWN:
+		case IMSG_CTL_PIPE_UP:
+		case IMSG_CTL_MODE:
+		case IMSG_CTL_RESET:
+			code = engine_ctl_change(type, &req, msg, sizeof(msg));
+			control_result(c, code, msg[0] != '\0' ? msg : NULL);
+			break;
+		case IMSG_CTL_MONITOR:
+			c->monitor = 1;
+			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			log_setverbose(req.verbose);
 			engine_compose_parent(IMSG_CTL_LOG_VERBOSE, 0, &req,
@@ -342,4 +357,21 @@ control_dispatch(int fd, short event, void *arg)
 		}
 	}
 	imsg_event_add(iev);
+}
+
+/* A state change, to every client that runs marconictl monitor. */
+void
+control_event(struct ctl_event *ev)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry) {
+		if (!c->monitor)
+			continue;
+		/* a client that does not read loses events, not memory */
+		if (imsgbuf_queuelen(&c->iev.ibuf) > 1024)
+			continue;
+		imsg_compose_event(&c->iev, IMSG_CTL_MONITOR_EVENT, 0, 0, -1,
+		    ev, sizeof(*ev));
+	}
 }

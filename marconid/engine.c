@@ -20,6 +20,7 @@
 #include <sys/tree.h>
 #include <sys/uio.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <event.h>
 #include <imsg.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "marconid.h"
@@ -55,6 +57,12 @@ struct eng_pipe {
 	struct pipe_conf	 conf;
 	struct pipe_state	 st;
 	int64_t			 last_change;
+	int			 state;		/* effective, as last seen */
+	int64_t			 up_since;	/* ms, 0: not up */
+	/* run-time changes, until the next reload or reset */
+	int			 admin_down;
+	int			 pref_override;	/* -1: the configured one */
+	int			 preferred;
 };
 
 struct eng_peer {
@@ -63,8 +71,17 @@ struct eng_peer {
 	char			 name[MARCONID_NAMELEN];
 	char			 fingerprint[MARCONID_FPRLEN];
 	enum peer_mode		 mode;
+	enum peer_mode		 conf_mode;
+	int			 mode_override;
+	uint32_t		 holddown;	/* ms */
 	TAILQ_HEAD(, eng_pipe)	 pipes;
+	struct eng_pipe		*active;	/* failover: carries traffic */
 	int64_t			 last_change;
+	uint64_t		 tx_seq;	/* frames sent to this peer */
+	uint32_t		 rx_epoch;	/* of the peer's engine */
+	int			 rx_epoch_valid;
+	struct replay		 dedup;		/* frames seen from it */
+	uint64_t		 dups;		/* copies dropped */
 };
 
 struct eng_iface {
@@ -85,7 +102,7 @@ static struct eng_uplink *uplink_get(const char *, int);
 static struct eng_pipe	*pipe_get(const char *, const char *);
 static void	 iface_read(int, short, void *);
 static int	 pipe_effective_state(struct eng_pipe *);
-static void	 uplink_touch(const char *);
+static void	 uplink_touch(const char *, pid_t);
 static void	 engine_shutdown(void) __attribute__((__noreturn__));
 
 static struct imsgev			 iev_parent;
@@ -122,9 +139,19 @@ static enum iface_type	 iface_type = IFACE_TAP;
 static void	 mac_flush(void);
 static void	 mac_learn(const uint8_t *, uint32_t);
 static int	 mac_lookup(const uint8_t *, uint32_t *);
-static void	 frame_to_peer(struct eng_peer *, const uint8_t *, size_t);
+static void	 frame_to_peer(struct eng_peer *, uint8_t *, size_t);
+static int	 frame_to_pipe(struct eng_peer *, struct eng_pipe *,
+		    const uint8_t *, size_t);
 static void	 frame_from_pipe(uint32_t, const uint8_t *, size_t);
 static struct eng_pipe *pipe_choose(struct eng_peer *);
+static int	 pipe_pref(struct eng_pipe *);
+static void	 pipe_refresh(struct eng_pipe *, const char *);
+static void	 peer_select(struct eng_peer *, const char *);
+static void	 engine_event(struct eng_peer *, struct eng_pipe *, int, int,
+		    const char *);
+static void	 engine_tick(int, short, void *);
+static struct event	 tick_ev;
+static uint32_t		 engine_epoch;
 static pid_t				 parent_pid;
 static int64_t				 start_time;
 static int64_t				 reload_time;
@@ -154,6 +181,15 @@ engine_main(int debug, int verbose, const char *user)
 	signal_add(&ev_sigterm, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+
+	/* a new epoch tells the peers to forget our frame numbers */
+	engine_epoch = arc4random();
+	evtimer_set(&tick_ev, engine_tick, NULL);
+	{
+		struct timeval	tv = { 0, 100 * 1000 };
+
+		evtimer_add(&tick_ev, &tv);
+	}
 
 	imsgev_init(&iev_parent, PARENT_SOCK_FILENO, engine_dispatch_parent,
 	    NULL);
@@ -268,14 +304,13 @@ engine_dispatch_parent(int fd, short event, void *arg)
 				fatalx("%s: bad IMSG_PIPE_PROC", __func__);
 			pp.uplink[sizeof(pp.uplink) - 1] = '\0';
 			eu = uplink_get(pp.uplink, 1);
-			if ((eu->pid == 0) != (pp.pid == 0))
-				uplink_touch(eu->name);
 			eu->pid = pp.pid;
 			eu->restarts = pp.restarts;
 			if (eu->pid == 0) {
 				imsgev_clear(&eu->iev);
 				log_warnx("uplink %s: process died", eu->name);
 			}
+			uplink_touch(eu->name, eu->pid);
 			break;
 		case IMSG_CTL_RESULT:
 			control_relay_result(imsg_get_id(&imsg), &imsg);
@@ -337,14 +372,9 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 				    "%s", eu->name, ps.peer);
 				break;
 			}
-			if (ep->st.state != ps.state) {
-				log_info("peer %s uplink %s: %s -> %s",
-				    ps.peer, ps.uplink,
-				    ctl_pipe_state_name(ep->st.state),
-				    ctl_pipe_state_name(ps.state));
-				ep->last_change = getmonotime();
-			}
+			ps.reason[sizeof(ps.reason) - 1] = '\0';
 			ep->st = ps;
+			pipe_refresh(ep, ps.reason);
 			break;
 		case IMSG_FRAME:
 			if (imsg_get_ibuf(&imsg, &ib) == -1)
@@ -427,12 +457,24 @@ engine_apply_config(struct marconid_conf *c)
 		strlcpy(pe->name, pc->name, sizeof(pe->name));
 		strlcpy(pe->fingerprint, pc->fingerprint,
 		    sizeof(pe->fingerprint));
-		pe->mode = pc->mode;
+		pe->mode = pe->conf_mode = pc->mode;
+		pe->holddown = pc->probe.holddown != 0 ? pc->probe.holddown :
+		    c->probe.holddown;
 		pe->last_change = now;
 		TAILQ_INIT(&pe->pipes);
+		if (pe->mode == MODE_BALANCE)
+			log_warnx("peer %s: balance mode is not implemented "
+			    "yet, its traffic goes as in failover mode",
+			    pe->name);
 		TAILQ_FOREACH(ope, &peers, entry)
 			if (strcmp(ope->name, pe->name) == 0) {
+				/* frame numbers go on: the peer dedups */
 				pe->last_change = ope->last_change;
+				pe->tx_seq = ope->tx_seq;
+				pe->rx_epoch = ope->rx_epoch;
+				pe->rx_epoch_valid = ope->rx_epoch_valid;
+				pe->dedup = ope->dedup;
+				pe->dups = ope->dups;
 				break;
 			}
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
@@ -446,9 +488,15 @@ engine_apply_config(struct marconid_conf *c)
 			ep->st.state = PIPE_STATE_DOWN;
 			ep->st.key_age = -1;
 			ep->last_change = now;
+			ep->state = PIPE_STATE_DOWN;
+			ep->pref_override = -1;
 			if ((oep = pipe_get(pe->name, pic->uplink)) != NULL) {
 				ep->st = oep->st;
 				ep->last_change = oep->last_change;
+				ep->state = oep->state;
+				ep->up_since = oep->up_since;
+				if (ope != NULL && ope->active == oep)
+					pe->active = ep;
 			}
 			TAILQ_INSERT_TAIL(&pe->pipes, ep, entry);
 		}
@@ -466,6 +514,9 @@ engine_apply_config(struct marconid_conf *c)
 	TAILQ_CONCAT(&peers, &npeers, entry);
 	/* peer indexes may have moved */
 	mac_flush();
+	TAILQ_FOREACH(pe, &peers, entry)
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			pipe_refresh(ep, "configuration loaded");
 
 	/* uplinks that left the configuration, once their process is gone */
 	TAILQ_FOREACH_SAFE(eu, &uplinks, entry, neu) {
@@ -496,13 +547,15 @@ iface_read(int fd, short event, void *arg)
 {
 	struct eng_peer	*pe;
 	uint8_t		 buf[FRAG_MAXFRAME];
+	uint8_t		*frame = buf + sizeof(struct frame_hdr);
+	size_t		 room = sizeof(buf) - sizeof(struct frame_hdr);
 	uint32_t	 index;
 	ssize_t		 n;
 	int		 i;
 
 	/* a bounded batch so that one busy device cannot starve the rest */
 	for (i = 0; i < 64; i++) {
-		if ((n = tun_recv(fd, iface_type, buf, sizeof(buf))) == -1) {
+		if ((n = tun_recv(fd, iface_type, frame, room)) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("%s: read %s", __func__, iface.name);
 			return;
@@ -513,7 +566,7 @@ iface_read(int fd, short event, void *arg)
 		iface.ibytes += n;
 
 		if (iface_type == IFACE_TAP && n >= 14 &&
-		    mac_lookup(buf, &index) == 0) {
+		    mac_lookup(frame, &index) == 0) {
 			TAILQ_FOREACH(pe, &peers, entry)
 				if (pe->index == index)
 					break;
@@ -527,46 +580,85 @@ iface_read(int fd, short event, void *arg)
 	}
 }
 
-/* The most preferred pipe that is up; the next work adds hold-down. */
-static struct eng_pipe *
-pipe_choose(struct eng_peer *pe)
-{
-	struct eng_pipe	*ep, *best = NULL;
-
-	TAILQ_FOREACH(ep, &pe->pipes, entry) {
-		if (pipe_effective_state(ep) != PIPE_STATE_UP)
-			continue;
-		if (best == NULL || ep->conf.preference <
-		    best->conf.preference)
-			best = ep;
-	}
-	return (best);
-}
-
 #define FRAME_QUEUE_MAX	4096	/* imsgs waiting for an uplink process */
 
-static void
-frame_to_peer(struct eng_peer *pe, const uint8_t *frame, size_t len)
+static int
+frame_to_pipe(struct eng_peer *pe, struct eng_pipe *ep, const uint8_t *buf,
+    size_t len)
 {
-	struct eng_pipe		*ep;
 	struct eng_uplink	*eu;
 
-	if ((ep = pipe_choose(pe)) == NULL ||
-	    (eu = uplink_get(ep->conf.uplink, 0)) == NULL ||
+	if ((eu = uplink_get(ep->conf.uplink, 0)) == NULL ||
 	    eu->iev.handler == NULL ||
-	    imsgbuf_queuelen(&eu->iev.ibuf) > FRAME_QUEUE_MAX) {
+	    imsgbuf_queuelen(&eu->iev.ibuf) > FRAME_QUEUE_MAX)
+		return (-1);
+	imsg_compose_event(&eu->iev, IMSG_FRAME, pe->index, 0, -1, buf, len);
+	return (0);
+}
+
+/*
+ * buf has room for the frame header in front of the frame: numbered
+ * per peer, so that in duplicate mode the far side keeps one copy.
+ */
+static void
+frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len)
+{
+	struct frame_hdr	 fh;
+	struct eng_pipe		*ep;
+	int			 sent = 0;
+
+	fh.epoch = htonl(engine_epoch);
+	fh.zero = 0;
+	fh.seq = htobe64(pe->tx_seq);
+	memcpy(buf, &fh, sizeof(fh));
+	len += sizeof(fh);
+
+	if (pe->mode == MODE_DUPLICATE) {
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (ep->state == PIPE_STATE_UP &&
+			    frame_to_pipe(pe, ep, buf, len) == 0)
+				sent++;
+	} else if ((ep = pe->active) != NULL &&
+	    frame_to_pipe(pe, ep, buf, len) == 0)
+		sent++;
+	if (sent == 0) {
 		iface_drops++;
 		return;
 	}
-	imsg_compose_event(&eu->iev, IMSG_FRAME, pe->index, 0, -1, frame,
-	    len);
+	pe->tx_seq++;
 }
 
 static void
-frame_from_pipe(uint32_t index, const uint8_t *frame, size_t len)
+frame_from_pipe(uint32_t index, const uint8_t *buf, size_t len)
 {
-	if (iface.fd == -1 || len == 0)
+	struct frame_hdr	 fh;
+	struct eng_peer		*pe;
+	const uint8_t		*frame;
+	uint64_t		 seq;
+
+	if (iface.fd == -1 || len <= sizeof(fh))
 		return;
+	TAILQ_FOREACH(pe, &peers, entry)
+		if (pe->index == index)
+			break;
+	if (pe == NULL)
+		return;		/* a reload moved the peers */
+	memcpy(&fh, buf, sizeof(fh));
+	if (!pe->rx_epoch_valid || ntohl(fh.epoch) != pe->rx_epoch) {
+		/* the peer's engine started again: numbering starts over */
+		memset(&pe->dedup, 0, sizeof(pe->dedup));
+		pe->rx_epoch = ntohl(fh.epoch);
+		pe->rx_epoch_valid = 1;
+	}
+	seq = be64toh(fh.seq);
+	if (replay_check(&pe->dedup, seq) == -1) {
+		pe->dups++;
+		return;
+	}
+	replay_update(&pe->dedup, seq);
+	frame = buf + sizeof(fh);
+	len -= sizeof(fh);
+
 	if (iface_type == IFACE_TAP && len >= 14)
 		mac_learn(frame + 6, index);
 	if (tun_send(iface.fd, iface_type, frame, len) == -1) {
@@ -636,16 +728,20 @@ mac_lookup(const uint8_t *mac, uint32_t *index)
 
 /* The process of an uplink died or came back: its pipes changed state. */
 static void
-uplink_touch(const char *uplink)
+uplink_touch(const char *uplink, pid_t pid)
 {
 	struct eng_peer	*pe;
 	struct eng_pipe	*ep;
-	int64_t		 now = getmonotime();
 
 	TAILQ_FOREACH(pe, &peers, entry)
-		TAILQ_FOREACH(ep, &pe->pipes, entry)
-			if (strcmp(ep->conf.uplink, uplink) == 0)
-				ep->last_change = now;
+		TAILQ_FOREACH(ep, &pe->pipes, entry) {
+			if (strcmp(ep->conf.uplink, uplink) != 0)
+				continue;
+			/* a new process starts with no session */
+			ep->st.state = PIPE_STATE_DOWN;
+			pipe_refresh(ep, pid == 0 ? "uplink process died" :
+			    "uplink process started");
+		}
 }
 
 static int
@@ -655,7 +751,212 @@ pipe_effective_state(struct eng_pipe *ep)
 
 	if ((eu = uplink_get(ep->conf.uplink, 0)) == NULL || eu->pid == 0)
 		return (PIPE_STATE_NOPROC);
+	if (ep->admin_down)
+		return (PIPE_STATE_DISABLED);
 	return (ep->st.state);
+}
+
+static int
+pipe_pref(struct eng_pipe *ep)
+{
+	return (ep->pref_override >= 0 ? ep->pref_override :
+	    ep->conf.preference);
+}
+
+/* See whether a pipe's state changed, say so, and choose again. */
+static void
+pipe_refresh(struct eng_pipe *ep, const char *why)
+{
+	int64_t	 now = getmonotime();
+	int	 state = pipe_effective_state(ep);
+
+	if (state != ep->state) {
+		log_info("peer %s uplink %s: %s -> %s (%s)", ep->peer->name,
+		    ep->conf.uplink, ctl_pipe_state_name(ep->state),
+		    ctl_pipe_state_name(state), why);
+		engine_event(ep->peer, ep, ep->state, state, why);
+		ep->state = state;
+		ep->last_change = now;
+		ep->up_since = state == PIPE_STATE_UP ? now : 0;
+	}
+	peer_select(ep->peer, why);
+}
+
+/*
+ * Failover: the pipe the operator preferred if it is up; otherwise stay
+ * on the active pipe unless a more preferred one has been up for the
+ * hold-down, so that a flapping ISP does not bounce the traffic; when
+ * the active pipe is gone, the best that has been up for the hold-down,
+ * or failing that the best that is up at all.
+ */
+static struct eng_pipe *
+pipe_choose(struct eng_peer *pe)
+{
+	struct eng_pipe	*ep, *cur, *preferred = NULL, *best = NULL;
+	struct eng_pipe	*held = NULL;
+	int64_t		 now = getmonotime();
+
+	TAILQ_FOREACH(ep, &pe->pipes, entry) {
+		if (ep->state != PIPE_STATE_UP)
+			continue;
+		if (ep->preferred)
+			preferred = ep;
+		if (best == NULL || pipe_pref(ep) < pipe_pref(best))
+			best = ep;
+		if (now - ep->up_since >= pe->holddown &&
+		    (held == NULL || pipe_pref(ep) < pipe_pref(held)))
+			held = ep;
+	}
+	if (preferred != NULL)
+		return (preferred);
+	cur = pe->active;
+	if (cur == NULL || cur->state != PIPE_STATE_UP)
+		return (held != NULL ? held : best);
+	if (held != NULL && pipe_pref(held) < pipe_pref(cur))
+		return (held);
+	return (cur);
+}
+
+static void
+peer_select(struct eng_peer *pe, const char *why)
+{
+	struct eng_pipe	*ep;
+	char		 msg[192];
+
+	ep = pipe_choose(pe);
+	if (ep == pe->active)
+		return;
+	if (ep != NULL && pe->active != NULL &&
+	    pe->active->state == PIPE_STATE_UP && !ep->preferred)
+		why = "more preferred and up for the hold-down";
+	snprintf(msg, sizeof(msg), "traffic %s -> %s (%s)",
+	    pe->active != NULL ? pe->active->conf.uplink : "none",
+	    ep != NULL ? ep->conf.uplink : "none", why);
+	log_info("peer %s: %s", pe->name, msg);
+	engine_event(pe, NULL, 0, 0, msg);
+	pe->active = ep;
+	pe->last_change = getmonotime();
+}
+
+static void
+engine_event(struct eng_peer *pe, struct eng_pipe *ep, int old, int new,
+    const char *why)
+{
+	struct ctl_event	 ev;
+	struct timespec		 ts;
+
+	memset(&ev, 0, sizeof(ev));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	strlcpy(ev.peer, pe->name, sizeof(ev.peer));
+	if (ep != NULL)
+		strlcpy(ev.uplink, ep->conf.uplink, sizeof(ev.uplink));
+	ev.old_state = old;
+	ev.new_state = new;
+	strlcpy(ev.reason, why, sizeof(ev.reason));
+	control_event(&ev);
+}
+
+/* The hold-down ends without any event: look again now and then. */
+static void
+engine_tick(int fd, short event, void *arg)
+{
+	struct eng_peer	*pe;
+	struct timeval	 tv = { 0, 100 * 1000 };
+
+	TAILQ_FOREACH(pe, &peers, entry)
+		peer_select(pe, "hold-down over");
+	evtimer_add(&tick_ev, &tv);
+}
+
+static struct eng_peer *
+peer_find(const char *name)
+{
+	struct eng_peer	*pe;
+
+	TAILQ_FOREACH(pe, &peers, entry)
+		if (strcmp(pe->name, name) == 0)
+			return (pe);
+	return (NULL);
+}
+
+/* Run-time changes from marconictl; they last until a reload. */
+int
+engine_ctl_change(uint32_t type, struct ctl_request *req, char *msg,
+    size_t msglen)
+{
+	struct eng_peer	*pe;
+	struct eng_pipe	*ep = NULL, *o;
+	const char	*why = "changed by marconictl";
+
+	msg[0] = '\0';
+	if ((pe = peer_find(req->peer)) == NULL) {
+		snprintf(msg, msglen, "no peer \"%s\"", req->peer);
+		return (CTL_RES_NOSUCHPEER);
+	}
+	if (type == IMSG_CTL_PREFER || type == IMSG_CTL_PREFERENCE ||
+	    type == IMSG_CTL_PIPE_DOWN || type == IMSG_CTL_PIPE_UP) {
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (strcmp(ep->conf.uplink, req->uplink) == 0)
+				break;
+		if (ep == NULL) {
+			snprintf(msg, msglen, "peer %s has no pipe on uplink "
+			    "\"%s\"", pe->name, req->uplink);
+			return (CTL_RES_NOSUCHPIPE);
+		}
+	}
+
+	switch (type) {
+	case IMSG_CTL_PREFER:
+		TAILQ_FOREACH(o, &pe->pipes, entry)
+			o->preferred = 0;
+		ep->preferred = req->value != 0;
+		why = "preferred by marconictl";
+		break;
+	case IMSG_CTL_PREFERENCE:
+		if (req->value < 0 || req->value > 65535) {
+			snprintf(msg, msglen, "preference %d out of range "
+			    "(0-65535)", req->value);
+			return (CTL_RES_ERR);
+		}
+		ep->pref_override = req->value;
+		why = "preference changed by marconictl";
+		break;
+	case IMSG_CTL_PIPE_DOWN:
+		ep->admin_down = 1;
+		why = "taken down by marconictl";
+		break;
+	case IMSG_CTL_PIPE_UP:
+		ep->admin_down = 0;
+		why = "put back by marconictl";
+		break;
+	case IMSG_CTL_MODE:
+		if (req->value != MODE_FAILOVER &&
+		    req->value != MODE_DUPLICATE) {
+			snprintf(msg, msglen, "mode %s is not implemented yet",
+			    ctl_mode_name(req->value));
+			return (CTL_RES_ERR);
+		}
+		pe->mode = req->value;
+		pe->mode_override = pe->mode != pe->conf_mode;
+		log_info("peer %s: mode %s, set by marconictl", pe->name,
+		    ctl_mode_name(pe->mode));
+		break;
+	case IMSG_CTL_RESET:
+		pe->mode = pe->conf_mode;
+		pe->mode_override = 0;
+		TAILQ_FOREACH(o, &pe->pipes, entry) {
+			o->preferred = o->admin_down = 0;
+			o->pref_override = -1;
+		}
+		why = "run-time changes reset";
+		break;
+	default:
+		return (CTL_RES_ERR);
+	}
+	TAILQ_FOREACH(o, &pe->pipes, entry)
+		pipe_refresh(o, why);
+	return (CTL_RES_OK);
 }
 
 /* Answers to marconictl: rows, then IMSG_CTL_END. */
@@ -754,8 +1055,13 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			strlcpy(cp.peer, pe->name, sizeof(cp.peer));
 			strlcpy(cp.uplink, ep->conf.uplink,
 			    sizeof(cp.uplink));
-			cp.state = pipe_effective_state(ep);
-			cp.preference = ep->conf.preference;
+			cp.state = ep->state;
+			cp.preference = pipe_pref(ep);
+			cp.admin_down = ep->admin_down;
+			cp.pref_override = ep->pref_override >= 0;
+			cp.preferred = ep->preferred;
+			cp.up_for = ep->state == PIPE_STATE_UP ?
+			    (now - ep->up_since) / 1000 : -1;
 			if ((eu = uplink_get(ep->conf.uplink, 0)) != NULL) {
 				cp.pid = eu->pid;
 				cp.restarts = eu->restarts;
@@ -782,7 +1088,8 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			cp.pmtu = ep->st.pmtu;
 			cp.initiator = ep->st.initiator;
 			cp.learned = ep->st.learned;
-			cp.active = ep == pipe_choose(pe);
+			cp.active = pe->mode == MODE_DUPLICATE ?
+			    ep->state == PIPE_STATE_UP : ep == pe->active;
 			cp.last_change = (now - ep->last_change) / 1000;
 			imsg_compose_event(iev, IMSG_CTL_SHOW_PIPES, id, 0,
 			    -1, &cp, sizeof(cp));
@@ -809,15 +1116,21 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		cp.mode = pe->mode;
 		TAILQ_FOREACH(ep, &pe->pipes, entry) {
 			cp.n_pipes++;
-			if (pipe_effective_state(ep) == PIPE_STATE_UP)
+			if (ep->state == PIPE_STATE_UP)
 				cp.n_pipes_up++;
 			cp.ipackets += ep->st.ipackets;
 			cp.opackets += ep->st.opackets;
 			cp.ibytes += ep->st.ibytes;
 			cp.obytes += ep->st.obytes;
 		}
-		if ((ep = pipe_choose(pe)) != NULL)
-			strlcpy(cp.active, ep->conf.uplink, sizeof(cp.active));
+		if (pe->mode == MODE_DUPLICATE)
+			strlcpy(cp.active, cp.n_pipes_up > 0 ? "all up" : "",
+			    sizeof(cp.active));
+		else if (pe->active != NULL)
+			strlcpy(cp.active, pe->active->conf.uplink,
+			    sizeof(cp.active));
+		cp.mode_override = pe->mode_override;
+		cp.holddown_ms = pe->holddown;
 		cp.last_change = (now - pe->last_change) / 1000;
 		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,
 		    sizeof(cp));

@@ -46,8 +46,8 @@
 
 /* probe defaults, all in milliseconds */
 #define PROBE_INTERVAL		100
-#define PROBE_TIMEOUT		500	/* silence after which a pipe is down */
-#define PROBE_HOLDDOWN		10000	/* healthy this long to be preferred */
+#define PROBE_TIMEOUT		300	/* silence after which a pipe is down */
+#define PROBE_HOLDDOWN		5000	/* healthy this long to be preferred */
 #define PREFERENCE_DEFAULT	100
 #define REKEY_INTERVAL		(600 * 1000)	/* ms between rekeys */
 #define REKEY_PACKETS		(1ULL << 24)	/* datagrams per key */
@@ -230,6 +230,7 @@ struct pipe_state {
 	int32_t			 initiator;
 	struct sockaddr_storage	 learned;
 	uint64_t		 drop[DROP_MAX];
+	char			 reason[64];	/* of the last state change */
 	uint32_t		 rtt_us;
 	uint32_t		 jitter_us;
 	uint32_t		 loss_ppm;
@@ -256,6 +257,25 @@ struct imsgev {
 #define WIRE_TAGLEN		16
 #define WIRE_TYPE_DATA		1	/* a frame or a fragment of one */
 #define WIRE_TYPE_KEEPALIVE	2	/* empty: address learning, NAT */
+#define WIRE_TYPE_PROBE		3	/* struct wire_probe, to be echoed */
+#define WIRE_TYPE_PROBE_REPLY	4	/* the probe, echoed as it came */
+
+struct wire_probe {
+	uint32_t		 seq;
+	uint32_t		 zero;
+	uint64_t		 sent_us;	/* the sender's clock only */
+} __attribute__((__packed__));		/* network byte order */
+
+/*
+ * Between the engines of two sites, in front of every frame: which
+ * run of the sending engine (epoch) and the frame's number in it, so
+ * that the receiving engine drops the copies of duplicate mode.
+ */
+struct frame_hdr {
+	uint32_t		 epoch;
+	uint32_t		 zero;
+	uint64_t		 seq;
+} __attribute__((__packed__));		/* network byte order */
 
 struct wire_hdr {
 	uint8_t			 version;	/* WIRE_VERSION */
@@ -300,7 +320,7 @@ void		 replay_update(struct replay *, uint64_t);
 
 /* frag.c */
 #define FRAG_HDRLEN		8
-#define FRAG_MAXFRAME		(MARCONID_MAXMTU + 32)	/* + Ethernet, VLAN */
+#define FRAG_MAXFRAME		(MARCONID_MAXMTU + 64)	/* + Ethernet, VLAN, frame_hdr */
 #define FRAG_SLOTS		32	/* frames being reassembled at once */
 #define FRAG_TIMEOUT		1000	/* ms for all pieces of a frame */
 
@@ -357,6 +377,7 @@ void		 control_listen(int);
 void		 control_shutdown(void);
 void		 control_relay_result(uint32_t, struct imsg *);
 void		 control_notify_end(uint32_t);
+void		 control_event(struct ctl_event *);
 
 /* engine.c */
 int		 engine_compose_parent(uint32_t, uint32_t, const void *,
@@ -367,6 +388,8 @@ void		 engine_show_pipes(struct imsgev *, uint32_t,
 		    struct ctl_request *);
 void		 engine_show_peers(struct imsgev *, uint32_t,
 		    struct ctl_request *);
+int		 engine_ctl_change(uint32_t, struct ctl_request *, char *,
+		    size_t);
 __attribute__((__noreturn__)) void	engine_main(int, int, const char *);
 
 /* pipe.c */

@@ -22,6 +22,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <time.h>
 #include <event.h>
 #include <imsg.h>
 #include <signal.h>
@@ -42,7 +43,7 @@
  * state and figures of each pipe to the engine.
  */
 
-#define PIPE_TICK		100	/* ms */
+#define PIPE_TICK		10	/* ms: probes may be 20 ms apart */
 #define PIPE_REPORT_INTERVAL	1000	/* ms between state reports */
 #define DGRAM_MAX		(FRAG_MAXFRAME + 256)
 #define IPV4_UDP_OVERHEAD	28
@@ -62,6 +63,10 @@ static void	 udp_input(const uint8_t *, size_t,
 		    struct sockaddr_storage *);
 static void	 tcp_accept(int, short, void *);
 static void	 pipe_peer_free(struct pipe_peer *);
+static void	 probe_send(struct pipe_peer *, int64_t);
+static void	 probe_input(struct pipe_peer *, uint8_t, const uint8_t *,
+		    size_t);
+static void	 probe_check(struct pipe_peer *, int64_t);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
@@ -370,6 +375,10 @@ pipe_apply_config(struct marconid_conf *c)
 				pp->frame_id = arc4random();
 			}
 			pp->index = index;
+			pp->probe_interval = pc->probe.interval != 0 ?
+			    pc->probe.interval : c->probe.interval;
+			pp->probe_timeout = pc->probe.timeout != 0 ?
+			    pc->probe.timeout : c->probe.timeout;
 			strlcpy(pp->fingerprint, pc->fingerprint,
 			    sizeof(pp->fingerprint));
 			pp->conf = *pic;
@@ -434,8 +443,11 @@ pipe_session_up(struct pipe_peer *pp)
 	char	 host[NI_MAXHOST];
 
 	pp->backoff = SESS_BACKOFF_MIN;
-	pp->st.state = PIPE_STATE_UP;
-	pp->dirty = 1;
+	memset(pp->probes, 0, sizeof(pp->probes));
+	pp->probe_last_rx = 0;
+	pp->srtt_us = pp->jitter_us = pp->last_rtt_us = 0;
+	/* up once a probe has made the round trip over the data path */
+	pipe_set_state(pp, PIPE_STATE_CONNECTING, "session up, probing");
 	log_info("peer %s uplink %s: session up as %s, data to %s, "
 	    "datagrams up to %zu bytes", pp->st.peer, uplink,
 	    pp->st.initiator ? "initiator" : "responder",
@@ -443,6 +455,19 @@ pipe_session_up(struct pipe_peer *pp)
 	    print_host(&pp->dest, host, sizeof(host)), pp->maxdgram);
 	/* so that a passive side learns where we are at once */
 	pipe_keepalive(pp);
+	probe_send(pp, getmonotime());
+	pipe_report(0);
+}
+
+/* A state change goes to the engine at once: failover waits on it. */
+void
+pipe_set_state(struct pipe_peer *pp, int state, const char *reason)
+{
+	if (pp->st.state == state)
+		return;
+	pp->st.state = state;
+	strlcpy(pp->st.reason, reason, sizeof(pp->st.reason));
+	pp->dirty = 1;
 	pipe_report(0);
 }
 
@@ -459,9 +484,9 @@ pipe_session_down(struct pipe_peer *pp)
 	pp->rxid = pp->peer_rxid = 0;
 	pp->dest = pp->conf.remote;
 	pp->st.key_age = -1;
-	pp->st.state = pp->pending != NULL ? PIPE_STATE_CONNECTING :
-	    PIPE_STATE_DOWN;
-	pp->dirty = 1;
+	pp->st.rtt_us = pp->st.jitter_us = 0;
+	pipe_set_state(pp, pp->pending != NULL ? PIPE_STATE_CONNECTING :
+	    PIPE_STATE_DOWN, "no session");
 	if (pp->next_connect <= now) {
 		pp->next_connect = now + pp->backoff;
 		pp->backoff *= 2;
@@ -482,8 +507,7 @@ pipe_request_connect(struct pipe_peer *pp)
 	cr.remote = pp->conf.remote;
 	imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1, &cr,
 	    sizeof(cr));
-	pp->st.state = PIPE_STATE_CONNECTING;
-	pp->dirty = 1;
+	pipe_set_state(pp, PIPE_STATE_CONNECTING, "connecting");
 }
 
 void
@@ -637,7 +661,7 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	}
 	memcpy(&hdr, buf, sizeof(hdr));
 	if (hdr.version != WIRE_VERSION || hdr.reserved != 0 ||
-	    (hdr.type != WIRE_TYPE_DATA && hdr.type != WIRE_TYPE_KEEPALIVE)) {
+	    hdr.type < WIRE_TYPE_DATA || hdr.type > WIRE_TYPE_PROBE_REPLY) {
 		pipe_drop(pipe_peer_by_addr(ss), DROP_BADTYPE);
 		return;
 	}
@@ -678,6 +702,10 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	}
 	if (hdr.type == WIRE_TYPE_KEEPALIVE)
 		return;
+	if (hdr.type == WIRE_TYPE_PROBE || hdr.type == WIRE_TYPE_PROBE_REPLY) {
+		probe_input(pp, hdr.type, plain, n);
+		return;
+	}
 
 	switch (reasm_input(pp->reasm, plain, n, getmonotime(), &frame,
 	    &flen)) {
@@ -733,8 +761,9 @@ pipe_tick(int fd, short event, void *arg)
 	TAILQ_FOREACH(pp, &ppeers, entry) {
 		reasm_expire(pp->reasm, now);
 		if (pp->sess != NULL) {
-			if (now - pp->last_data_tx >= DATA_KEEPALIVE)
-				pipe_keepalive(pp);
+			if (now - pp->probe_last_tx >= pp->probe_interval)
+				probe_send(pp, now);
+			probe_check(pp, now);
 			if (pp->rx_prev.valid &&
 			    now - pp->rx.installed > REKEY_OVERLAP)
 				aead_wipe(&pp->rx_prev);
@@ -754,4 +783,116 @@ pipe_tick(int fd, short event, void *arg)
 	if (now - last_report >= PIPE_REPORT_INTERVAL)
 		pipe_report(0);
 	evtimer_add(&tick_ev, &tv);
+}
+
+/*
+ * Probes go all the time, idle or busy, sealed like data: a black hole
+ * in an ISP shows as probes that do not come back, whatever the link
+ * state says.  Only the sender's clock is involved.
+ */
+static void
+probe_send(struct pipe_peer *pp, int64_t now)
+{
+	struct wire_probe	 pr;
+	struct timespec		 ts;
+	int			 slot;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pr.seq = htonl(pp->probe_seq);
+	pr.zero = 0;
+	pr.sent_us = htobe64((uint64_t)ts.tv_sec * 1000000 +
+	    ts.tv_nsec / 1000);
+	slot = pp->probe_seq % PROBE_SLOTS;
+	pp->probes[slot].seq = pp->probe_seq;
+	pp->probes[slot].sent = now;
+	pp->probes[slot].answered = 0;
+	pp->probe_seq++;
+	pp->probe_last_tx = now;
+	(void)pipe_seal_send(pp, WIRE_TYPE_PROBE, (uint8_t *)&pr,
+	    sizeof(pr));
+}
+
+static void
+probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
+    size_t len)
+{
+	struct wire_probe	 pr;
+	struct timespec		 ts;
+	int64_t			 rtt, d;
+	uint32_t		 seq;
+	int			 slot;
+
+	if (len != sizeof(pr)) {
+		pipe_drop(pp, DROP_BADTYPE);
+		return;
+	}
+	if (type == WIRE_TYPE_PROBE) {
+		/* echo it: the sender measures with its own clock */
+		(void)pipe_seal_send(pp, WIRE_TYPE_PROBE_REPLY, buf, len);
+		return;
+	}
+	memcpy(&pr, buf, sizeof(pr));
+	seq = ntohl(pr.seq);
+	slot = seq % PROBE_SLOTS;
+	if (pp->probes[slot].sent == 0 || pp->probes[slot].seq != seq ||
+	    pp->probes[slot].answered)
+		return;		/* too old, or a copy */
+	pp->probes[slot].answered = 1;
+	pp->probe_last_rx = getmonotime();
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	rtt = (int64_t)((uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 -
+	    be64toh(pr.sent_us));
+	if (rtt < 0)
+		rtt = 0;
+	/* smoothed as TCP does; jitter as RTP does (RFC 3550) */
+	if (pp->srtt_us == 0)
+		pp->srtt_us = rtt;
+	else
+		pp->srtt_us += (rtt - pp->srtt_us) / 8;
+	if (pp->last_rtt_us != 0) {
+		d = rtt - pp->last_rtt_us;
+		if (d < 0)
+			d = -d;
+		pp->jitter_us += (d - pp->jitter_us) / 16;
+	}
+	pp->last_rtt_us = rtt;
+	pp->st.rtt_us = pp->srtt_us;
+	pp->st.jitter_us = pp->jitter_us;
+	pp->dirty = 1;
+	probe_check(pp, pp->probe_last_rx);
+}
+
+/* Loss over the probes old enough to have come back, and the state. */
+static void
+probe_check(struct pipe_peer *pp, int64_t now)
+{
+	char		 why[64];
+	uint32_t	 matured = 0, lost = 0, ppm;
+	int		 i;
+
+	for (i = 0; i < PROBE_SLOTS; i++) {
+		if (pp->probes[i].sent == 0 ||
+		    now - pp->probes[i].sent < pp->probe_timeout)
+			continue;
+		matured++;
+		if (!pp->probes[i].answered)
+			lost++;
+	}
+	ppm = matured ? (uint64_t)lost * 1000000 / matured : 0;
+	if (ppm != pp->st.loss_ppm) {
+		pp->st.loss_ppm = ppm;
+		pp->dirty = 1;
+	}
+
+	if (pp->probe_last_rx != 0 &&
+	    now - pp->probe_last_rx <= pp->probe_timeout) {
+		pipe_set_state(pp, PIPE_STATE_UP, "probes answered");
+		return;
+	}
+	if (pp->st.state == PIPE_STATE_UP) {
+		snprintf(why, sizeof(why), "no probe answered for %u ms",
+		    pp->probe_timeout);
+		pipe_set_state(pp, PIPE_STATE_DOWN, why);
+	}
 }

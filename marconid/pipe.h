@@ -30,12 +30,12 @@
 #define SESS_WBUFLEN		8192
 
 #define SESS_KEEPALIVE		5000	/* ms between keepalives */
-#define SESS_DEADTIME		20000	/* ms of silence that ends it */
+#define SESS_DEADTIME		60000	/* ms of silence that ends it */
 #define SESS_HANDSHAKE_MAX	10000	/* ms for TCP + TLS + HELLO */
 #define SESS_BACKOFF_MIN	1000	/* ms before reconnecting */
 #define SESS_BACKOFF_MAX	30000
 #define REKEY_OVERLAP		30000	/* ms the previous rx key stays */
-#define DATA_KEEPALIVE		2000	/* ms between data keepalives */
+#define PROBE_SLOTS		64	/* probes remembered for loss */
 
 /* control messages inside the TLS session, see doc/wire.md */
 enum sess_msg {
@@ -122,6 +122,21 @@ struct pipe_peer {
 	int64_t			 last_data_tx;
 	uint32_t		 frame_id;
 	struct reasm		*reasm;
+
+	/* probes: RTT, jitter and loss of this pipe, and its state */
+	uint32_t		 probe_interval;	/* ms */
+	uint32_t		 probe_timeout;		/* ms */
+	uint32_t		 probe_seq;
+	int64_t			 probe_last_tx;
+	int64_t			 probe_last_rx;	/* 0: none answered */
+	int64_t			 last_rtt_us;
+	int64_t			 srtt_us;
+	int64_t			 jitter_us;
+	struct {
+		uint32_t	 seq;
+		int64_t		 sent;	/* ms, 0: slot unused */
+		int		 answered;
+	}			 probes[PROBE_SLOTS];
 };
 TAILQ_HEAD(pipe_peers, pipe_peer);
 
@@ -134,6 +149,7 @@ struct pipe_peer	*pipe_peer_by_fpr(const char *);
 void		 pipe_session_up(struct pipe_peer *);
 void		 pipe_session_down(struct pipe_peer *);
 void		 pipe_keepalive(struct pipe_peer *);
+void		 pipe_set_state(struct pipe_peer *, int, const char *);
 void		 pipe_request_connect(struct pipe_peer *);
 size_t		 pipe_local_maxdgram(struct pipe_peer *);
 
