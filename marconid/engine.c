@@ -59,6 +59,7 @@ struct eng_pipe {
 	int64_t			 last_change;
 	int			 state;		/* effective, as last seen */
 	int64_t			 up_since;	/* ms, 0: not up */
+	int			 went_down;	/* hold-down applies */
 	/* run-time changes, until the next reload or reset */
 	int			 admin_down;
 	int			 pref_override;	/* -1: the configured one */
@@ -495,6 +496,7 @@ engine_apply_config(struct marconid_conf *c)
 				ep->last_change = oep->last_change;
 				ep->state = oep->state;
 				ep->up_since = oep->up_since;
+				ep->went_down = oep->went_down;
 				if (ope != NULL && ope->active == oep)
 					pe->active = ep;
 			}
@@ -775,6 +777,8 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 		    ep->conf.uplink, ctl_pipe_state_name(ep->state),
 		    ctl_pipe_state_name(state), why);
 		engine_event(ep->peer, ep, ep->state, state, why);
+		if (ep->state == PIPE_STATE_UP)
+			ep->went_down = 1;
 		ep->state = state;
 		ep->last_change = now;
 		ep->up_since = state == PIPE_STATE_UP ? now : 0;
@@ -803,7 +807,8 @@ pipe_choose(struct eng_peer *pe)
 			preferred = ep;
 		if (best == NULL || pipe_pref(ep) < pipe_pref(best))
 			best = ep;
-		if (now - ep->up_since >= pe->holddown &&
+		/* a pipe coming up for the first time is not flapping */
+		if ((!ep->went_down || now - ep->up_since >= pe->holddown) &&
 		    (held == NULL || pipe_pref(ep) < pipe_pref(held)))
 			held = ep;
 	}
@@ -946,8 +951,12 @@ engine_ctl_change(uint32_t type, struct ctl_request *req, char *msg,
 		pe->mode = pe->conf_mode;
 		pe->mode_override = 0;
 		TAILQ_FOREACH(o, &pe->pipes, entry) {
-			o->preferred = o->admin_down = 0;
+			o->preferred = 0;
 			o->pref_override = -1;
+			if (o->admin_down) {
+				o->admin_down = 0;
+				o->went_down = 1;
+			}
 		}
 		why = "run-time changes reset";
 		break;
