@@ -67,7 +67,8 @@ marconid/marconid: $(MARCONID_OBJS)
 marconictl/marconictl: $(MARCONICTL_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(MARCONICTL_OBJS) $(PKG_LIBS) $(LDFLAGS)
 
-$(MARCONID_OBJS) $(MARCONICTL_OBJS): $(HEADERS)
+$(MARCONID_OBJS) $(MARCONICTL_OBJS) $(PARSER_TEST_OBJS) $(CRYPTO_TEST_OBJS) \
+    $(FRAG_TEST_OBJS): $(HEADERS)
 
 regress/imsg/imsg_test.o: regress/imsg/imsg_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/imsg/imsg_test.c -o $@

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "marconid.h"
@@ -91,6 +92,9 @@ main(int argc, char *argv[])
 
 	fd = connect_daemon(sockname);
 
+	/* the monitor's local times, before the zone file is out of reach */
+	tzset();
+
 #ifdef __OpenBSD__
 	/* from here on only the connected socket and stdout */
 	if (pledge("stdio", NULL) == -1)
@@ -103,6 +107,7 @@ main(int argc, char *argv[])
 	memset(&req, 0, sizeof(req));
 	req.version = CTL_VERSION;
 	req.verbose = res.verbose;
+	req.value = res.value;
 	strlcpy(req.peer, res.peer, sizeof(req.peer));
 	strlcpy(req.uplink, res.uplink, sizeof(req.uplink));
 
@@ -123,14 +128,22 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_DFL);
 
 	while (!done) {
+		/* blocks as long as it takes: monitor has no time limit */
 		switch (imsgbuf_read(&ibuf)) {
 		case -1:
-			if (errno == ECONNRESET)
+			if (errno == EINTR)
+				continue;
+			if (errno != ECONNRESET)
+				err(1, "read from %s", sockname);
+			/* FALLTHROUGH */
+		case 0:
+			/* the end of an endless reply is no error */
+			if (res.action != MONITOR)
 				errx(1, "marconid closed the connection "
 				    "unexpectedly");
-			err(1, "read from %s", sockname);
-		case 0:
-			errx(1, "marconid closed the connection unexpectedly");
+			warnx("marconid closed the connection");
+			done = 1;
+			continue;
 		}
 		while (!done) {
 			if ((n = imsg_get(&ibuf, &imsg)) == -1)
@@ -229,6 +242,22 @@ request_type(enum actions action)
 	case LOG_VERBOSE:
 	case LOG_BRIEF:
 		return (IMSG_CTL_LOG_VERBOSE);
+	case PREFER:
+		return (IMSG_CTL_PREFER);
+	case PIPE_DOWN:
+		return (IMSG_CTL_PIPE_DOWN);
+	case PIPE_UP:
+		return (IMSG_CTL_PIPE_UP);
+	case PIPE_PREFERENCE:
+		return (IMSG_CTL_PREFERENCE);
+	case SET_MODE_FAILOVER:
+	case SET_MODE_DUPLICATE:
+	case SET_MODE_BALANCE:
+		return (IMSG_CTL_MODE);
+	case RESET:
+		return (IMSG_CTL_RESET);
+	case MONITOR:
+		return (IMSG_CTL_MONITOR);
 	case NONE:
 		break;
 	}
@@ -246,6 +275,8 @@ reply_type(enum actions action)
 	case SHOW_PIPES_DETAIL:
 	case SHOW_PEERS:
 		return (request_type(action));
+	case MONITOR:
+		return (IMSG_CTL_MONITOR_EVENT);
 	default:
 		return (IMSG_NONE);
 	}
@@ -253,7 +284,8 @@ reply_type(enum actions action)
 
 /*
  * One message of the reply.  Sets *done when the reply is complete and
- * returns the exit status so far.
+ * returns the exit status so far.  The events of monitor have no end
+ * marker: they come until the daemon or the user ends the connection.
  */
 static int
 dispatch(struct imsg *imsg, const struct parse_result *res,
@@ -264,6 +296,7 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 	struct ctl_iface	 iface;
 	struct ctl_pipe		 pipe;
 	struct ctl_peer		 peer;
+	struct ctl_event	 ev;
 	uint32_t		 type = imsg_get_type(imsg);
 	uint32_t		 rows = reply_type(res->action);
 
@@ -272,7 +305,8 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 		return (get_result(imsg, res, out));
 	}
 
-	if (rows == IMSG_NONE || (type != rows && type != IMSG_CTL_END))
+	if (rows == IMSG_NONE || (type != rows && (type != IMSG_CTL_END ||
+	    res->action == MONITOR)))
 		errx(1, "unexpected reply of type %u to \"%s\": marconictl "
 		    "and marconid are from different builds", type,
 		    res->command);
@@ -309,6 +343,16 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 		peer.fingerprint[sizeof(peer.fingerprint) - 1] = '\0';
 		peer.active[sizeof(peer.active) - 1] = '\0';
 		out->peer(&peer);
+		break;
+	case IMSG_CTL_MONITOR_EVENT:
+		get_row(imsg, &ev, sizeof(ev), "event");
+		ev.peer[sizeof(ev.peer) - 1] = '\0';
+		ev.uplink[sizeof(ev.uplink) - 1] = '\0';
+		ev.reason[sizeof(ev.reason) - 1] = '\0';
+		out->event(&ev);
+		/* one line as it happens, not a buffer full later */
+		if (fflush(stdout) == EOF)
+			err(1, "stdout");
 		break;
 	case IMSG_CTL_END:
 		out->tail(res);

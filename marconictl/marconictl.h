@@ -30,7 +30,9 @@
  * first row of a table reply (or before its end marker if there are no
  * rows), then one call per row, then tail().  A command answered with
  * IMSG_CTL_RESULT gets a single call to result() instead; it returns
- * the exit status.
+ * the exit status.  monitor gets head(), then event() for each event
+ * until the connection ends, and never tail(): every event must be
+ * complete on its own.
  */
 struct output {
 	void	(*head)(const struct parse_result *);
@@ -38,6 +40,7 @@ struct output {
 	void	(*iface)(const struct ctl_iface *);
 	void	(*pipe)(const struct ctl_pipe *);
 	void	(*peer)(const struct ctl_peer *);
+	void	(*event)(const struct ctl_event *);
 	void	(*tail)(const struct parse_result *);
 	int	(*result)(const struct parse_result *,
 		    const struct ctl_result *, const char *);
@@ -52,6 +55,8 @@ const char	*fmt_timeframe(int64_t, char *, size_t);
 const char	*fmt_usec(uint32_t, char *, size_t);
 const char	*fmt_ppm(uint32_t, char *, size_t);
 const char	*fmt_count(uint64_t, int, char *, size_t);
+const char	*fmt_msec(uint32_t, char *, size_t);
+const char	*fmt_time_ms(int64_t, int, char *, size_t);
 const char	*verbose_name(uint32_t, char *, size_t);
 
 #endif /* MARCONICTL_H */

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "marconictl.h"
 
@@ -41,10 +42,12 @@ static void	 show_summary(const struct ctl_summary *);
 static void	 show_iface(const struct ctl_iface *);
 static void	 show_pipe(const struct ctl_pipe *);
 static void	 show_peer(const struct ctl_peer *);
+static void	 show_event(const struct ctl_event *);
 static void	 show_tail(const struct parse_result *);
 static void	 show_pipe_detail(const struct ctl_pipe *);
 static int	 show_result(const struct parse_result *,
 		    const struct ctl_result *, const char *);
+static const char *pipe_flags(const struct ctl_pipe *, char *, size_t);
 static void	*add_row(void *, size_t *, size_t, const void *);
 static int	 width(int, const char *);
 
@@ -54,6 +57,7 @@ const struct output show_output = {
 	.iface = show_iface,
 	.pipe = show_pipe,
 	.peer = show_peer,
+	.event = show_event,
 	.tail = show_tail,
 	.result = show_result,
 };
@@ -111,13 +115,35 @@ show_peer(const struct ctl_peer *p)
 	peers = add_row(peers, &n_peers, sizeof(*p), p);
 }
 
+/*
+ * monitor: "2026-11-24 09:30:01.123 site-b isp1: up -> down (reason)"
+ * for a pipe, "... site-b: reason" for the peer as a whole.
+ */
+static void
+show_event(const struct ctl_event *e)
+{
+	char	 tbuf[32];
+
+	printf("%s %s", fmt_time_ms(e->time_ms, 0, tbuf, sizeof(tbuf)),
+	    e->peer);
+	if (e->uplink[0] == '\0') {
+		printf(": %s\n", e->reason);
+		return;
+	}
+	printf(" %s: %s -> %s", e->uplink, ctl_pipe_state_name(e->old_state),
+	    ctl_pipe_state_name(e->new_state));
+	if (e->reason[0] != '\0')
+		printf(" (%s)", e->reason);
+	putchar('\n');
+}
+
 static void
 show_tail(const struct parse_result *res)
 {
 	char	 b1[16], b2[16], b3[16], b4[16], b5[16], b6[16], b7[16];
-	char	 b8[16], b9[16], b10[16];
+	char	 b8[16], b9[16], b10[16], b11[16];
 	size_t	 i;
-	int	 w1, w2;
+	int	 w1, w2, overrides;
 
 	switch (res->action) {
 	case SHOW_INTERFACES:
@@ -147,9 +173,9 @@ show_tail(const struct parse_result *res)
 			w1 = width(w1, pipes[i].peer);
 			w2 = width(w2, pipes[i].uplink);
 		}
-		printf("%-*s %-*s %-10s %4s %3s %7s %7s %6s %8s %8s %8s %9s "
-		    "%6s %8s %11s\n", w1, "PEER", w2, "UPLINK", "STATE",
-		    "PREF", "ACT", "RTT", "JITTER", "LOSS", "IN-PKTS",
+		printf("%-*s %-*s %-10s %4s %3s %-5s %7s %7s %6s %8s %8s %8s "
+		    "%9s %6s %8s %11s\n", w1, "PEER", w2, "UPLINK", "STATE",
+		    "PREF", "ACT", "FLAGS", "RTT", "JITTER", "LOSS", "IN-PKTS",
 		    "OUT-PKTS", "IN-BYTES", "OUT-BYTES", "DROPS", "KEY",
 		    "LAST-CHANGE");
 		for (i = 0; i < n_pipes; i++) {
@@ -159,11 +185,12 @@ show_tail(const struct parse_result *res)
 			/* a pipe that is not up has nothing to measure */
 			measured = p->state == PIPE_STATE_UP ||
 			    p->state == PIPE_STATE_DEGRADED;
-			printf("%-*s %-*s %-10s %4d %3s %7s %7s %6s %8s %8s "
-			    "%8s %9s %6s %8s %11s\n", w1, p->peer, w2,
+			printf("%-*s %-*s %-10s %4d %3s %-5s %7s %7s %6s %8s "
+			    "%8s %8s %9s %6s %8s %11s\n", w1, p->peer, w2,
 			    p->uplink,
 			    ctl_pipe_state_name(p->state), p->preference,
 			    p->active ? "* " : "",
+			    pipe_flags(p, b11, sizeof(b11)),
 			    measured ? fmt_usec(p->rtt_us, b1, sizeof(b1)) :
 			    "-",
 			    measured ? fmt_usec(p->jitter_us, b2, sizeof(b2)) :
@@ -193,21 +220,30 @@ show_tail(const struct parse_result *res)
 			w1 = width(w1, peers[i].name);
 			w2 = width(w2, peers[i].active);
 		}
-		printf("%-*s %-9s %5s %-*s %8s %9s %11s\n", w1, "PEER", "MODE",
-		    "PIPES", w2, "ACTIVE", "IN-BYTES", "OUT-BYTES",
-		    "LAST-CHANGE");
+		printf("%-*s %-10s %5s %-*s %9s %8s %9s %11s\n", w1, "PEER",
+		    "MODE", "PIPES", w2, "ACTIVE", "HOLD-DOWN", "IN-BYTES",
+		    "OUT-BYTES", "LAST-CHANGE");
+		overrides = 0;
 		for (i = 0; i < n_peers; i++) {
 			struct ctl_peer *p = &peers[i];
 
+			/* a mode set with marconictl is marked, see below */
+			snprintf(b5, sizeof(b5), "%s%s", ctl_mode_name(p->mode),
+			    p->mode_override ? "*" : "");
+			if (p->mode_override)
+				overrides = 1;
 			snprintf(b1, sizeof(b1), "%u/%u", p->n_pipes_up,
 			    p->n_pipes);
-			printf("%-*s %-9s %5s %-*s %8s %9s %11s\n", w1,
-			    p->name, ctl_mode_name(p->mode), b1, w2,
+			printf("%-*s %-10s %5s %-*s %9s %8s %9s %11s\n", w1,
+			    p->name, b5, b1, w2,
 			    p->active[0] != '\0' ? p->active : "-",
+			    fmt_msec(p->holddown_ms, b6, sizeof(b6)),
 			    fmt_count(p->ibytes, 1024, b2, sizeof(b2)),
 			    fmt_count(p->obytes, 1024, b3, sizeof(b3)),
 			    fmt_timeframe(p->last_change, b4, sizeof(b4)));
 		}
+		if (overrides)
+			printf("* set at run time\n");
 		break;
 	default:
 		break;
@@ -234,7 +270,13 @@ show_pipe_detail(const struct ctl_pipe *p)
 	printf("%-15s %s\n", "state:", ctl_pipe_state_name(p->state));
 	printf("%-15s %s\n", "last change:", fmt_timeframe(p->last_change,
 	    buf, sizeof(buf)));
+	printf("%-15s %s\n", "up for:", p->up_for < 0 ? "not up" :
+	    fmt_timeframe(p->up_for, buf, sizeof(buf)));
 	printf("%-15s %d\n", "preference:", p->preference);
+	printf("%-15s %s\n", "pref override:", p->pref_override ?
+	    "yes, set at run time" : "no");
+	printf("%-15s %s\n", "preferred:", p->preferred ? "yes" : "no");
+	printf("%-15s %s\n", "admin down:", p->admin_down ? "yes" : "no");
 	printf("%-15s %s\n", "active:", p->active ? "yes" : "no");
 	if (p->pid != 0)
 		printf("%-15s pid %d\n", "process:", p->pid);
@@ -282,6 +324,14 @@ show_result(const struct parse_result *res, const struct ctl_result *cr,
 		case RELOAD:
 		case LOG_VERBOSE:
 		case LOG_BRIEF:
+		case PREFER:
+		case PIPE_DOWN:
+		case PIPE_UP:
+		case PIPE_PREFERENCE:
+		case SET_MODE_FAILOVER:
+		case SET_MODE_DUPLICATE:
+		case SET_MODE_BALANCE:
+		case RESET:
 			printf("%s: ok\n", res->command);
 			break;
 		default:
@@ -303,6 +353,20 @@ show_result(const struct parse_result *res, const struct ctl_result *cr,
 			fputc('\n', stderr);
 	}
 	return (1);
+}
+
+/*
+ * The run-time overrides of a pipe, "-" if none: P preferred with
+ * prefer, O preference overridden, D administratively down.
+ */
+static const char *
+pipe_flags(const struct ctl_pipe *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", p->preferred ? "P" : "",
+	    p->pref_override ? "O" : "", p->admin_down ? "D" : "");
+	if (buf[0] == '\0')
+		strlcpy(buf, "-", len);
+	return (buf);
 }
 
 static void *
@@ -396,6 +460,50 @@ fmt_usec(uint32_t us, char *buf, size_t len)
 		snprintf(buf, len, "%.0fms", us / 1000.0);
 	else
 		snprintf(buf, len, "%.1fs", us / 1000000.0);
+	return (buf);
+}
+
+/* 0, 800ms, 3s, 1.5s */
+const char *
+fmt_msec(uint32_t ms, char *buf, size_t len)
+{
+	if (ms == 0)
+		strlcpy(buf, "0", len);
+	else if (ms < 1000)
+		snprintf(buf, len, "%ums", ms);
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%us", ms / 1000);
+	else
+		snprintf(buf, len, "%.1fs", ms / 1000.0);
+	return (buf);
+}
+
+/*
+ * Milliseconds since the epoch as "2026-11-24 09:30:01.123" in local
+ * time, or with utc as "2026-11-24T09:30:01.123Z" (ISO 8601).
+ */
+const char *
+fmt_time_ms(int64_t ms, int utc, char *buf, size_t len)
+{
+	struct tm	*tm;
+	time_t		 t;
+	int		 frac;
+	char		 sec[24];
+
+	/* round towards the past, also before 1970 */
+	t = ms / 1000;
+	frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		t--;
+	}
+	if ((tm = utc ? gmtime(&t) : localtime(&t)) == NULL ||
+	    strftime(sec, sizeof(sec), utc ? "%Y-%m-%dT%H:%M:%S" :
+	    "%Y-%m-%d %H:%M:%S", tm) == 0) {
+		snprintf(buf, len, "@%lld.%03d", (long long)t, frac);
+		return (buf);
+	}
+	snprintf(buf, len, "%s.%03d%s", sec, frac, utc ? "Z" : "");
 	return (buf);
 }
 

@@ -28,7 +28,8 @@
 /*
  * The JSON back-end: one document per command, written as the rows
  * come in by a small streaming emitter that keeps only the stack of
- * open objects and arrays.
+ * open objects and arrays.  monitor is the exception: one compact
+ * object per line and per event (NDJSON), as the events never end.
  */
 
 /* the emitter */
@@ -53,6 +54,7 @@ static void	 json_summary(const struct ctl_summary *);
 static void	 json_iface(const struct ctl_iface *);
 static void	 json_pipe(const struct ctl_pipe *);
 static void	 json_peer(const struct ctl_peer *);
+static void	 json_event(const struct ctl_event *);
 static void	 json_tail(const struct parse_result *);
 static int	 json_result(const struct parse_result *,
 		    const struct ctl_result *, const char *);
@@ -66,6 +68,7 @@ static struct {
 	int	 members;	/* written so far */
 }		 stack[JSON_MAXDEPTH];
 static int	 depth = -1;
+static int	 compact;	/* no newlines nor indent: one line */
 
 const struct output json_output = {
 	.head = json_head,
@@ -73,6 +76,7 @@ const struct output json_output = {
 	.iface = json_iface,
 	.pipe = json_pipe,
 	.peer = json_peer,
+	.event = json_event,
 	.tail = json_tail,
 	.result = json_result,
 };
@@ -80,6 +84,9 @@ const struct output json_output = {
 static void
 json_head(const struct parse_result *res)
 {
+	/* each event is a document of its own */
+	if (res->action == MONITOR)
+		return;
 	json_start();
 	switch (res->action) {
 	case SHOW_INTERFACES:
@@ -183,6 +190,13 @@ json_pipe(const struct ctl_pipe *p)
 		json_uint(ctl_drop_name(i), p->drop[i]);
 	json_end();
 	json_int("last_change_sec", p->last_change);
+	json_bool("admin_down", p->admin_down);
+	json_bool("pref_override", p->pref_override);
+	json_bool("preferred", p->preferred);
+	if (p->up_for >= 0)
+		json_int("up_for_sec", p->up_for);
+	else
+		json_null("up_for_sec");
 	json_end();
 }
 
@@ -193,6 +207,8 @@ json_peer(const struct ctl_peer *p)
 	json_string("name", p->name);
 	json_string("fingerprint", p->fingerprint);
 	json_string("mode", ctl_mode_name(p->mode));
+	json_bool("mode_override", p->mode_override);
+	json_uint("holddown_ms", p->holddown_ms);
 	json_uint("pipes", p->n_pipes);
 	json_uint("pipes_up", p->n_pipes_up);
 	if (p->active[0] != '\0')
@@ -205,6 +221,30 @@ json_peer(const struct ctl_peer *p)
 	json_uint("out_bytes", p->obytes);
 	json_int("last_change_sec", p->last_change);
 	json_end();
+}
+
+/* A peer event has no uplink and no states: they are null. */
+static void
+json_event(const struct ctl_event *e)
+{
+	char	 buf[32];
+
+	compact = 1;
+	json_start();
+	json_int("time_ms", e->time_ms);
+	json_string("time", fmt_time_ms(e->time_ms, 1, buf, sizeof(buf)));
+	json_string("peer", e->peer);
+	if (e->uplink[0] != '\0') {
+		json_string("uplink", e->uplink);
+		json_string("old", ctl_pipe_state_name(e->old_state));
+		json_string("new", ctl_pipe_state_name(e->new_state));
+	} else {
+		json_null("uplink");
+		json_null("old");
+		json_null("new");
+	}
+	json_string("reason", e->reason);
+	json_finish();
 }
 
 static void
@@ -281,7 +321,7 @@ json_end(void)
 {
 	if (depth < 0)
 		errx(1, "%s: nothing open", __func__);
-	if (stack[depth].members > 0)
+	if (stack[depth].members > 0 && !compact)
 		printf("\n%*s", depth * 2, "");
 	putchar(stack[depth].close);
 	depth--;
@@ -350,10 +390,11 @@ json_member(const char *name)
 
 	if (stack[depth].members++ > 0)
 		putchar(',');
-	printf("\n%*s", (depth + 1) * 2, "");
+	if (!compact)
+		printf("\n%*s", (depth + 1) * 2, "");
 	if (name != NULL) {
 		json_quote(name);
-		fputs(": ", stdout);
+		fputs(compact ? ":" : ": ", stdout);
 	}
 }
 

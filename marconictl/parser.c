@@ -64,6 +64,64 @@ static const struct token t_show[] = {
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
 
+/* pipe peer uplink down | up | preference n */
+static const struct token t_pipe_pref[] = {
+	{ PREFERENCE,	"",		NONE,		t_end,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_pipe_op[] = {
+	{ KEYWORD,	"down",		PIPE_DOWN,	t_end,		NULL },
+	{ KEYWORD,	"preference",	PIPE_PREFERENCE, t_pipe_pref,	NULL },
+	{ KEYWORD,	"up",		PIPE_UP,	t_end,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_pipe_uplink[] = {
+	{ UPLINKNAME,	"",		NONE,		t_pipe_op,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_pipe[] = {
+	{ PEERNAME,	"",		NONE,		t_pipe_uplink,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+/* prefer peer uplink */
+static const struct token t_prefer_uplink[] = {
+	{ UPLINKNAME,	"",		NONE,		t_end,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_prefer[] = {
+	{ PEERNAME,	"",		NONE,		t_prefer_uplink, NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+/* peer name mode failover | duplicate | balance */
+static const struct token t_peer_mode[] = {
+	{ KEYWORD,	"balance",	SET_MODE_BALANCE, t_end,	NULL },
+	{ KEYWORD,	"duplicate",	SET_MODE_DUPLICATE, t_end,	NULL },
+	{ KEYWORD,	"failover",	SET_MODE_FAILOVER, t_end,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_peer_op[] = {
+	{ KEYWORD,	"mode",		NONE,		t_peer_mode,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_peer[] = {
+	{ PEERNAME,	"",		NONE,		t_peer_op,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+/* reset peer */
+static const struct token t_reset[] = {
+	{ PEERNAME,	"",		NONE,		t_end,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
 static const struct token t_log[] = {
 	{ KEYWORD,	"brief",	LOG_BRIEF,	t_end,		NULL },
 	{ KEYWORD,	"verbose",	LOG_VERBOSE,	t_end,		NULL },
@@ -72,7 +130,13 @@ static const struct token t_log[] = {
 
 static const struct token t_main[] = {
 	{ KEYWORD,	"log",		NONE,		t_log,		NULL },
-	{ KEYWORD,	"reload",	RELOAD,		t_end,		NULL },
+	{ KEYWORD,	"monitor",	MONITOR,	t_end,		NULL },
+	{ KEYWORD,	"peer",		NONE,		t_peer,		NULL },
+	{ KEYWORD,	"pipe",		NONE,		t_pipe,		NULL },
+	{ KEYWORD,	"prefer",	PREFER,		t_prefer,	NULL },
+	/* harmless and used often: r stays reload, never reset */
+	{ KEYWORD,	"reload",	RELOAD,		t_end,		"r" },
+	{ KEYWORD,	"reset",	RESET,		t_reset,	NULL },
 	{ KEYWORD,	"show",		SHOW_SUMMARY,	t_show,		NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
@@ -142,6 +206,18 @@ parse_table(const struct token *table, int argc, char *argv[],
 		break;
 	case LOG_BRIEF:
 		res->verbose = 0;
+		break;
+	case PREFER:
+		res->value = 1;
+		break;
+	case SET_MODE_FAILOVER:
+		res->value = CTL_MODE_FAILOVER;
+		break;
+	case SET_MODE_DUPLICATE:
+		res->value = CTL_MODE_DUPLICATE;
+		break;
+	case SET_MODE_BALANCE:
+		res->value = CTL_MODE_BALANCE;
 		break;
 	default:
 		break;
@@ -264,6 +340,10 @@ value_name(enum token_type type)
 	switch (type) {
 	case PEERNAME:
 		return ("peer name");
+	case UPLINKNAME:
+		return ("uplink name");
+	case PREFERENCE:
+		return ("preference");
 	default:
 		return ("argument");
 	}
@@ -293,18 +373,34 @@ static int
 set_value(const struct token *t, const char *word, struct parse_result *res,
     char *err, size_t errlen)
 {
+	const char	*errstr;
+	char		*name;
+	size_t		 len;
+
 	switch (t->type) {
 	case PEERNAME:
+	case UPLINKNAME:
+		name = t->type == PEERNAME ? res->peer : res->uplink;
+		len = t->type == PEERNAME ? sizeof(res->peer) :
+		    sizeof(res->uplink);
 		if (word[0] == '\0') {
 			snprintf(err, errlen, "empty %s after \"%s\"",
 			    value_name(t->type), res->command);
 			return (-1);
 		}
-		if (strlcpy(res->peer, word, sizeof(res->peer)) >=
-		    sizeof(res->peer)) {
+		if (strlcpy(name, word, len) >= len) {
 			snprintf(err, errlen, "%s too long (at most %zu "
 			    "characters): \"%s\"", value_name(t->type),
-			    sizeof(res->peer) - 1, word);
+			    len - 1, word);
+			return (-1);
+		}
+		break;
+	case PREFERENCE:
+		res->value = strtonum(word, 0, PREFERENCE_MAX, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, errlen, "%s \"%s\" is %s (valid: 0 to "
+			    "%d)", value_name(t->type), word, errstr,
+			    PREFERENCE_MAX);
 			return (-1);
 		}
 		break;

@@ -33,6 +33,15 @@ enum actions {
 	RELOAD,
 	LOG_VERBOSE,
 	LOG_BRIEF,
+	PREFER,
+	PIPE_DOWN,
+	PIPE_UP,
+	PIPE_PREFERENCE,
+	SET_MODE_FAILOVER,	/* one action per mode, as for log */
+	SET_MODE_DUPLICATE,
+	SET_MODE_BALANCE,
+	RESET,
+	MONITOR,
 };
 
 enum token_type {
@@ -40,7 +49,11 @@ enum token_type {
 	NOTOKEN,		/* the command may stop here */
 	KEYWORD,
 	PEERNAME,
+	UPLINKNAME,
+	PREFERENCE,		/* a number, 0 to PREFERENCE_MAX */
 };
+
+#define PREFERENCE_MAX		65535
 
 /*
  * One word of the grammar.  A KEYWORD matches any prefix of itself,
@@ -61,6 +74,7 @@ struct token {
 struct parse_result {
 	enum actions		 action;
 	uint32_t		 verbose;	/* LOG_VERBOSE, LOG_BRIEF */
+	int32_t			 value;		/* as in struct ctl_request */
 	char			 peer[MARCONID_NAMELEN];
 	char			 uplink[MARCONID_NAMELEN];
 	char			 command[128];	/* keywords in full */

@@ -141,8 +141,8 @@ ATF_TC_BODY(prefixes, tc)
 }
 
 /*
- * A grammar with the words the next commands will add at the top:
- * the real one has no ambiguous prefix yet.
+ * A grammar of its own, with a keyword that is a prefix of another
+ * (pipe, pipes), which the real one does not have.
  */
 static const struct token t_test_end[] = {
 	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
@@ -201,9 +201,11 @@ ATF_TC_HEAD(unknown_word, tc)
 ATF_TC_BODY(unknown_word, tc)
 {
 	CHECK_ERR("foo",
-	    "unknown command \"foo\"; valid commands: log, reload, show");
+	    "unknown command \"foo\"; valid commands: log, monitor, "
+	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("shows",
-	    "unknown command \"shows\"; valid commands: log, reload, show");
+	    "unknown command \"shows\"; valid commands: log, monitor, "
+	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("show foo", "unknown argument \"foo\" after \"show\"; "
 	    "valid arguments: interfaces, peers, pipes, summary");
 	CHECK_ERR("s x", "unknown argument \"x\" after \"show\"; "
@@ -226,7 +228,8 @@ ATF_TC_HEAD(missing_argument, tc)
 }
 ATF_TC_BODY(missing_argument, tc)
 {
-	CHECK_ERR("", "missing command; valid commands: log, reload, show");
+	CHECK_ERR("", "missing command; valid commands: log, monitor, "
+	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("log", "missing argument after \"log\"; "
 	    "valid arguments: brief, verbose");
 	CHECK_ERR("show pipes peer",
@@ -283,6 +286,205 @@ ATF_TC_BODY(peer_name, tc)
 	ATF_CHECK_STREQ(errbuf, "empty peer name after \"show pipes peer\"");
 }
 
+ATF_TC(control_full_words);
+ATF_TC_HEAD(control_full_words, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "The commands that change the "
+	    "daemon at run time, and monitor, spelled out");
+}
+ATF_TC_BODY(control_full_words, tc)
+{
+	CHECK_OK("prefer site-b isp1", PREFER);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.uplink, "isp1");
+	ATF_CHECK_EQ(res.value, 1);
+	ATF_CHECK_STREQ(res.command, "prefer site-b isp1");
+
+	CHECK_OK("pipe site-b isp1 down", PIPE_DOWN);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.uplink, "isp1");
+	ATF_CHECK_EQ(res.value, 0);
+	ATF_CHECK_STREQ(res.command, "pipe site-b isp1 down");
+	CHECK_OK("pipe site-b isp1 up", PIPE_UP);
+	ATF_CHECK_STREQ(res.uplink, "isp1");
+	CHECK_OK("pipe site-b isp2 preference 5", PIPE_PREFERENCE);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.uplink, "isp2");
+	ATF_CHECK_EQ(res.value, 5);
+	ATF_CHECK_STREQ(res.command, "pipe site-b isp2 preference 5");
+	CHECK_OK("pipe site-b isp2 preference 0", PIPE_PREFERENCE);
+	ATF_CHECK_EQ(res.value, 0);
+	CHECK_OK("pipe site-b isp2 preference 65535", PIPE_PREFERENCE);
+	ATF_CHECK_EQ(res.value, 65535);
+
+	CHECK_OK("peer site-b mode failover", SET_MODE_FAILOVER);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_EQ(res.value, CTL_MODE_FAILOVER);
+	ATF_CHECK_STREQ(res.command, "peer site-b mode failover");
+	CHECK_OK("peer site-b mode duplicate", SET_MODE_DUPLICATE);
+	ATF_CHECK_EQ(res.value, CTL_MODE_DUPLICATE);
+	CHECK_OK("peer site-b mode balance", SET_MODE_BALANCE);
+	ATF_CHECK_EQ(res.value, CTL_MODE_BALANCE);
+
+	CHECK_OK("reset site-b", RESET);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.uplink, "");
+	ATF_CHECK_STREQ(res.command, "reset site-b");
+	CHECK_OK("monitor", MONITOR);
+	ATF_CHECK_STREQ(res.peer, "");
+	ATF_CHECK_STREQ(res.command, "monitor");
+}
+
+ATF_TC(control_prefixes);
+ATF_TC_HEAD(control_prefixes, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Prefixes of the new commands; r "
+	    "stays reload and s p stays show pipes");
+}
+ATF_TC_BODY(control_prefixes, tc)
+{
+	CHECK_OK("pr site-b isp1", PREFER);
+	ATF_CHECK_STREQ(res.command, "prefer site-b isp1");
+	ATF_CHECK_EQ(res.value, 1);
+	CHECK_OK("pi site-b isp1 d", PIPE_DOWN);
+	ATF_CHECK_STREQ(res.command, "pipe site-b isp1 down");
+	CHECK_OK("pip site-b isp1 u", PIPE_UP);
+	ATF_CHECK_STREQ(res.command, "pipe site-b isp1 up");
+	CHECK_OK("pi site-b isp1 p 20", PIPE_PREFERENCE);
+	ATF_CHECK_STREQ(res.command, "pipe site-b isp1 preference 20");
+	ATF_CHECK_EQ(res.value, 20);
+	CHECK_OK("pe site-b m d", SET_MODE_DUPLICATE);
+	ATF_CHECK_STREQ(res.command, "peer site-b mode duplicate");
+	ATF_CHECK_EQ(res.value, CTL_MODE_DUPLICATE);
+	CHECK_OK("pe site-b mo b", SET_MODE_BALANCE);
+	CHECK_OK("pee site-b m f", SET_MODE_FAILOVER);
+	ATF_CHECK_EQ(res.value, CTL_MODE_FAILOVER);
+	CHECK_OK("res site-b", RESET);
+	ATF_CHECK_STREQ(res.command, "reset site-b");
+	CHECK_OK("m", MONITOR);
+	ATF_CHECK_STREQ(res.command, "monitor");
+	CHECK_OK("mon", MONITOR);
+
+	/* the short forms in use before these commands keep working */
+	CHECK_OK("r", RELOAD);
+	CHECK_OK("rel", RELOAD);
+	CHECK_OK("s p", SHOW_PIPES);
+	CHECK_OK("s pe", SHOW_PEERS);
+
+	/* names are never expanded nor taken for keywords */
+	CHECK_OK("pipe d u d", PIPE_DOWN);
+	ATF_CHECK_STREQ(res.peer, "d");
+	ATF_CHECK_STREQ(res.uplink, "u");
+	CHECK_OK("prefer mode down", PREFER);
+	ATF_CHECK_STREQ(res.peer, "mode");
+	ATF_CHECK_STREQ(res.uplink, "down");
+	CHECK_OK("peer mode mode f", SET_MODE_FAILOVER);
+	ATF_CHECK_STREQ(res.peer, "mode");
+}
+
+ATF_TC(control_ambiguous);
+ATF_TC_HEAD(control_ambiguous, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Prefixes the new commands made "
+	    "ambiguous");
+}
+ATF_TC_BODY(control_ambiguous, tc)
+{
+	CHECK_ERR("p site-b isp1", "ambiguous command \"p\"; it could be: "
+	    "peer, pipe, prefer");
+	CHECK_ERR("re site-b", "ambiguous command \"re\"; it could be: "
+	    "reload, reset");
+}
+
+ATF_TC(control_missing);
+ATF_TC_HEAD(control_missing, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "The new commands cut short");
+}
+ATF_TC_BODY(control_missing, tc)
+{
+	CHECK_ERR("prefer", "missing peer name after \"prefer\"");
+	CHECK_ERR("prefer site-b",
+	    "missing uplink name after \"prefer site-b\"");
+	CHECK_ERR("pipe", "missing peer name after \"pipe\"");
+	CHECK_ERR("pipe site-b", "missing uplink name after \"pipe site-b\"");
+	CHECK_ERR("pipe site-b isp1", "missing argument after "
+	    "\"pipe site-b isp1\"; valid arguments: down, preference, up");
+	CHECK_ERR("pi site-b isp1 p", "missing preference after "
+	    "\"pipe site-b isp1 preference\"");
+	CHECK_ERR("peer", "missing peer name after \"peer\"");
+	CHECK_ERR("peer site-b", "missing argument after \"peer site-b\"; "
+	    "valid arguments: mode");
+	CHECK_ERR("peer site-b mode", "missing argument after "
+	    "\"peer site-b mode\"; valid arguments: balance, duplicate, "
+	    "failover");
+	CHECK_ERR("reset", "missing peer name after \"reset\"");
+}
+
+ATF_TC(control_invalid);
+ATF_TC_HEAD(control_invalid, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Preferences out of range or not "
+	    "numbers, unknown modes and operations, long uplink names");
+}
+ATF_TC_BODY(control_invalid, tc)
+{
+	char	 name[MARCONID_NAMELEN + 1], line[128];
+
+	CHECK_ERR("pipe site-b isp1 preference 70000", "preference \"70000\" "
+	    "is too large (valid: 0 to 65535)");
+	CHECK_ERR("pipe site-b isp1 preference 65536", "preference \"65536\" "
+	    "is too large (valid: 0 to 65535)");
+	CHECK_ERR("pipe site-b isp1 preference -1", "preference \"-1\" "
+	    "is too small (valid: 0 to 65535)");
+	CHECK_ERR("pipe site-b isp1 preference ten", "preference \"ten\" "
+	    "is invalid (valid: 0 to 65535)");
+	CHECK_ERR("pipe site-b isp1 preference 10ms", "preference \"10ms\" "
+	    "is invalid (valid: 0 to 65535)");
+	CHECK_ERR("peer site-b mode foo", "unknown argument \"foo\" after "
+	    "\"peer site-b mode\"; valid arguments: balance, duplicate, "
+	    "failover");
+	CHECK_ERR("peer site-b speed fast", "unknown argument \"speed\" "
+	    "after \"peer site-b\"; valid arguments: mode");
+	CHECK_ERR("pipe site-b isp1 sideways", "unknown argument "
+	    "\"sideways\" after \"pipe site-b isp1\"; valid arguments: "
+	    "down, preference, up");
+
+	memset(name, 'u', sizeof(name));
+	name[MARCONID_NAMELEN - 1] = '\0';
+	snprintf(line, sizeof(line), "prefer site-b %s", name);
+	CHECK_OK(line, PREFER);
+	ATF_CHECK_STREQ(res.uplink, name);
+	name[MARCONID_NAMELEN - 1] = 'u';
+	name[MARCONID_NAMELEN] = '\0';
+	snprintf(line, sizeof(line), "pipe site-b %s down", name);
+	ATF_CHECK_EQ(run(line), -1);
+	ATF_CHECK_MSG(strstr(errbuf, "uplink name too long") != NULL, "%s",
+	    errbuf);
+}
+
+ATF_TC(control_extra);
+ATF_TC_HEAD(control_extra, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Words after a complete new command "
+	    "are an error");
+}
+ATF_TC_BODY(control_extra, tc)
+{
+	CHECK_ERR("prefer site-b isp1 now", "unexpected argument \"now\" "
+	    "after \"prefer site-b isp1\"");
+	CHECK_ERR("pipe site-b isp1 down now", "unexpected argument \"now\" "
+	    "after \"pipe site-b isp1 down\"");
+	CHECK_ERR("pipe site-b isp1 preference 10 20", "unexpected argument "
+	    "\"20\" after \"pipe site-b isp1 preference 10\"");
+	CHECK_ERR("peer site-b mode balance now", "unexpected argument "
+	    "\"now\" after \"peer site-b mode balance\"");
+	CHECK_ERR("reset site-b isp1", "unexpected argument \"isp1\" after "
+	    "\"reset site-b\"");
+	CHECK_ERR("monitor site-b", "unexpected argument \"site-b\" after "
+	    "\"monitor\"");
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, full_words);
@@ -292,5 +494,11 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, missing_argument);
 	ATF_TP_ADD_TC(tp, extra_arguments);
 	ATF_TP_ADD_TC(tp, peer_name);
+	ATF_TP_ADD_TC(tp, control_full_words);
+	ATF_TP_ADD_TC(tp, control_prefixes);
+	ATF_TP_ADD_TC(tp, control_ambiguous);
+	ATF_TP_ADD_TC(tp, control_missing);
+	ATF_TP_ADD_TC(tp, control_invalid);
+	ATF_TP_ADD_TC(tp, control_extra);
 	return (atf_no_error());
 }
