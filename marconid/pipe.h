@@ -83,6 +83,7 @@ struct session {
 	enum sess_state		 state;
 	int			 initiator;
 	int64_t			 started;
+	int64_t			 up_at;		/* keys installed, 0: not yet */
 	int64_t			 last_rx;
 	int64_t			 last_tx;
 	struct sockaddr_storage	 addr;	/* TCP peer address */

@@ -479,6 +479,13 @@ session_establish(struct session *s)
 	if ((old = pp->sess) != NULL && old != s) {
 		if (old->theirs.instance != s->theirs.instance)
 			session_close(old, "replaced: the peer restarted");
+		else if (getmonotime() - old->up_at > SESS_KEEPALIVE)
+			/*
+			 * The peer connects only when it has no session: an
+			 * old one that is not from a race just now is dead
+			 * on its side (a half-open connection).
+			 */
+			session_close(old, "replaced: the peer lost it");
 		else if (session_initiator_instance(s) <
 		    session_initiator_instance(old))
 			session_close(old, "replaced by the simultaneous "
@@ -498,6 +505,7 @@ session_establish(struct session *s)
 		pp->pending = NULL;
 	pp->sess = s;
 	s->state = SESS_UP;
+	s->up_at = getmonotime();
 
 	crand = s->initiator ? s->mine.random : s->theirs.random;
 	srand = s->initiator ? s->theirs.random : s->mine.random;
