@@ -815,6 +815,16 @@ pipe_choose(struct eng_peer *pe)
 	if (preferred != NULL)
 		return (preferred);
 	cur = pe->active;
+	if (best == NULL) {
+		/* nothing healthy: a degraded pipe beats none */
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (ep->state == PIPE_STATE_DEGRADED &&
+			    (best == NULL || pipe_pref(ep) < pipe_pref(best)))
+				best = ep;
+		if (cur != NULL && cur->state == PIPE_STATE_DEGRADED)
+			return (cur);
+		return (best);
+	}
 	if (cur == NULL || cur->state != PIPE_STATE_UP)
 		return (held != NULL ? held : best);
 	if (held != NULL && pipe_pref(held) < pipe_pref(cur))

@@ -169,6 +169,8 @@ struct probe_conf {
 	uint32_t		 interval;	/* ms, 0: inherit */
 	uint32_t		 timeout;	/* ms, 0: inherit */
 	uint32_t		 holddown;	/* ms, 0: inherit */
+	uint32_t		 max_loss;	/* percent: degraded above, 0: off */
+	uint32_t		 max_rtt;	/* ms: degraded above, 0: off */
 };
 
 struct peer_conf {

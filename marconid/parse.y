@@ -171,7 +171,8 @@ typedef struct {
 %}
 
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
-%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL MODE MTU PEER PIPE
+%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MODE MTU PEER
+%token	PIPE RTT
 %token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE SOCKET TAP TIMEOUT
 %token	TUN TYPE
 %token	UPLINK USER
@@ -380,6 +381,18 @@ probeopt	: INTERVAL time			{
 			    TIMEOUT_MAX, $<lineno>1) == 0)
 				curprobe->timeout = $2;
 			where_set(curprobe, $<lineno>1);
+		}
+		| LOSS NUMBER			{
+			if ($2 < 1 || $2 > 99)
+				yyerror_at($<lineno>2, "probe loss %lld out of "
+				    "range (1-99 percent)", (long long)$2);
+			else
+				curprobe->max_loss = $2;
+		}
+		| RTT time			{
+			if (time_check("probe rtt", $2, 1, TIMEOUT_MAX,
+			    $<lineno>1) == 0)
+				curprobe->max_rtt = $2;
 		}
 		;
 
@@ -721,6 +734,7 @@ lookup(const char *s)
 		{ "interval",		INTERVAL },
 		{ "key",		KEY },
 		{ "local",		LOCAL },
+		{ "loss",		LOSS },
 		{ "mode",		MODE },
 		{ "mtu",		MTU },
 		{ "packets",		PACKETS },
@@ -732,6 +746,7 @@ lookup(const char *s)
 		{ "rdomain",		RDOMAIN },
 		{ "rekey",		REKEY },
 		{ "remote",		REMOTE },
+		{ "rtt",		RTT },
 		{ "socket",		SOCKET },
 		{ "tap",		TAP },
 		{ "timeout",		TIMEOUT },

@@ -379,6 +379,10 @@ pipe_apply_config(struct marconid_conf *c)
 			    pc->probe.interval : c->probe.interval;
 			pp->probe_timeout = pc->probe.timeout != 0 ?
 			    pc->probe.timeout : c->probe.timeout;
+			pp->max_loss = pc->probe.max_loss != 0 ?
+			    pc->probe.max_loss : c->probe.max_loss;
+			pp->max_rtt = pc->probe.max_rtt != 0 ?
+			    pc->probe.max_rtt : c->probe.max_rtt;
 			strlcpy(pp->fingerprint, pc->fingerprint,
 			    sizeof(pp->fingerprint));
 			pp->conf = *pic;
@@ -887,10 +891,22 @@ probe_check(struct pipe_peer *pp, int64_t now)
 
 	if (pp->probe_last_rx != 0 &&
 	    now - pp->probe_last_rx <= pp->probe_timeout) {
-		pipe_set_state(pp, PIPE_STATE_UP, "probes answered");
+		/* answered, but worse than the operator accepts */
+		if (pp->max_loss != 0 && ppm > pp->max_loss * 10000) {
+			snprintf(why, sizeof(why), "loss %u.%u%% above %u%%",
+			    ppm / 10000, ppm % 10000 / 1000, pp->max_loss);
+			pipe_set_state(pp, PIPE_STATE_DEGRADED, why);
+		} else if (pp->max_rtt != 0 &&
+		    pp->srtt_us > (int64_t)pp->max_rtt * 1000) {
+			snprintf(why, sizeof(why), "rtt %lld ms above %u ms",
+			    (long long)(pp->srtt_us / 1000), pp->max_rtt);
+			pipe_set_state(pp, PIPE_STATE_DEGRADED, why);
+		} else
+			pipe_set_state(pp, PIPE_STATE_UP, "probes answered");
 		return;
 	}
-	if (pp->st.state == PIPE_STATE_UP) {
+	if (pp->st.state == PIPE_STATE_UP ||
+	    pp->st.state == PIPE_STATE_DEGRADED) {
 		snprintf(why, sizeof(why), "no probe answered for %u ms",
 		    pp->probe_timeout);
 		pipe_set_state(pp, PIPE_STATE_DOWN, why);

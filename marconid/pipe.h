@@ -127,6 +127,8 @@ struct pipe_peer {
 	/* probes: RTT, jitter and loss of this pipe, and its state */
 	uint32_t		 probe_interval;	/* ms */
 	uint32_t		 probe_timeout;		/* ms */
+	uint32_t		 max_loss;	/* percent, 0: off */
+	uint32_t		 max_rtt;	/* ms, 0: off */
 	uint32_t		 probe_seq;
 	int64_t			 probe_last_tx;
 	int64_t			 probe_last_rx;	/* 0: none answered */

@@ -110,9 +110,15 @@ print_globals(struct marconid_conf *conf)
 	printf("\nkey ");
 	print_quoted(conf->key);
 	printf("\n");
-	printf("probe interval %s timeout %s\n",
+	printf("probe interval %s timeout %s",
 	    print_ms(conf->probe.interval, t1, sizeof(t1)),
 	    print_ms(conf->probe.timeout, t2, sizeof(t2)));
+	if (conf->probe.max_loss != 0)
+		printf(" loss %u", conf->probe.max_loss);
+	if (conf->probe.max_rtt != 0)
+		printf(" rtt %s", print_ms(conf->probe.max_rtt, t1,
+		    sizeof(t1)));
+	printf("\n");
 	printf("holddown %s\n",
 	    print_ms(conf->probe.holddown, t1, sizeof(t1)));
 	printf("rekey interval %s packets %llu\n",
@@ -167,7 +173,8 @@ print_peer(struct peer_conf *peer)
 	if (peer->probe.holddown != 0)
 		printf("\tholddown %s\n",
 		    print_ms(peer->probe.holddown, t, sizeof(t)));
-	if (peer->probe.interval != 0 || peer->probe.timeout != 0) {
+	if (peer->probe.interval != 0 || peer->probe.timeout != 0 ||
+	    peer->probe.max_loss != 0 || peer->probe.max_rtt != 0) {
 		printf("\tprobe");
 		if (peer->probe.interval != 0)
 			printf(" interval %s",
@@ -175,6 +182,11 @@ print_peer(struct peer_conf *peer)
 		if (peer->probe.timeout != 0)
 			printf(" timeout %s",
 			    print_ms(peer->probe.timeout, t, sizeof(t)));
+		if (peer->probe.max_loss != 0)
+			printf(" loss %u", peer->probe.max_loss);
+		if (peer->probe.max_rtt != 0)
+			printf(" rtt %s",
+			    print_ms(peer->probe.max_rtt, t, sizeof(t)));
 		printf("\n");
 	}
 	TAILQ_FOREACH(pc, &peer->pipes, entry) {
