@@ -39,6 +39,11 @@
 #	site_conf1 SITE FILE CERT KEY FPR [REMOTE]
 #					the same with uplink isp1 only; REMOTE
 #					"-" makes its pipe passive
+#	site_conf_global FILE OPTION	adds a global OPTION (as "holddown
+#					3s") to a file that site_conf or
+#					site_conf1 wrote
+#	site_conf_peer FILE OPTION	adds OPTION to its peer block; a
+#					"mode" replaces the one there
 #	isp_nat PREFIX N SITE		ISP N puts SITE behind a NAT: it
 #					masquerades what SITE sends to the
 #					other site and lets nothing new in
@@ -399,6 +404,57 @@ peer site-$_o {
 EOF
 	) || return 1
 	chmod 0600 "$_f"
+}
+
+# _site_conf_edit FILE AWK-PROGRAM [ARGS...]: rewrites FILE through awk,
+# keeping it mode 0600; the file is left as it was when awk fails.
+_site_conf_edit() {
+	_f=$1
+	shift
+	(
+		umask 077
+		awk "$@" "$_f" > "$_f.new"
+	) || {
+		rm -f "$_f.new"
+		_topo_err "cannot edit $_f"
+		return 1
+	}
+	chmod 0600 "$_f.new" && mv "$_f.new" "$_f"
+}
+
+# site_conf_global FILE OPTION: OPTION among the global settings, in
+# front of the interface section.
+site_conf_global() {
+	# shellcheck disable=SC2016 # an awk program
+	_site_conf_edit "$1" -v opt="$2" '
+	    /^interface / && !done { print opt; print ""; done = 1 }
+	    { print }
+	    END { if (!done) exit 1 }'
+}
+
+# site_conf_peer FILE OPTION: OPTION at the end of the peer block (the
+# last block of the file); a "mode" OPTION replaces the mode there, as
+# a peer takes only one.
+site_conf_peer() {
+	# shellcheck disable=SC2016 # an awk program
+	_site_conf_edit "$1" -v opt="$2" '
+	    { line[NR] = $0 }
+	    /^peer / { peer = NR }
+	    /^}/ { last = NR }
+	    END {
+		if (peer == 0 || last < peer)
+			exit 1
+		split(opt, w, " ")
+		for (i = 1; i <= NR; i++) {
+			if (i == last)
+				print "\t" opt
+			split(line[i], v, " ")
+			if (i > peer && i < last && w[1] == "mode" &&
+			    v[1] == "mode")
+				continue
+			print line[i]
+		}
+	    }'
 }
 
 # isp_nat PREFIX N SITE: ISP N hides SITE behind its own address on
