@@ -67,6 +67,7 @@ static void	 probe_send(struct pipe_peer *, int64_t);
 static void	 probe_input(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
 static void	 probe_check(struct pipe_peer *, int64_t);
+static void	 pmtu_tick(struct pipe_peer *, int64_t);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
@@ -460,6 +461,9 @@ pipe_session_up(struct pipe_peer *pp)
 	/* so that a passive side learns where we are at once */
 	pipe_keepalive(pp);
 	probe_send(pp, getmonotime());
+	pp->pmtu_searching = 1;
+	pp->pmtu_tries = 0;
+	pp->pmtu_last = 0;
 	pipe_report(0);
 }
 
@@ -768,6 +772,8 @@ pipe_tick(int fd, short event, void *arg)
 			if (now - pp->probe_last_tx >= pp->probe_interval)
 				probe_send(pp, now);
 			probe_check(pp, now);
+			if (pp->pmtu_searching)
+				pmtu_tick(pp, now);
 			if (pp->rx_prev.valid &&
 			    now - pp->rx.installed > REKEY_OVERLAP)
 				aead_wipe(&pp->rx_prev);
@@ -826,7 +832,7 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 	uint32_t		 seq;
 	int			 slot;
 
-	if (len != sizeof(pr)) {
+	if (len < sizeof(pr)) {
 		pipe_drop(pp, DROP_BADTYPE);
 		return;
 	}
@@ -836,6 +842,22 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 		return;
 	}
 	memcpy(&pr, buf, sizeof(pr));
+	if (ntohl(pr.zero) == PROBE_PADDED) {
+		/* a datagram of the size we try made it there and back */
+		if (pp->pmtu_searching &&
+		    len + WIRE_HDRLEN + WIRE_TAGLEN == pp->maxdgram) {
+			pp->pmtu_searching = 0;
+			pp->st.pmtu = pp->maxdgram;
+			pp->dirty = 1;
+			log_debug("peer %s uplink %s: datagrams of %zu bytes "
+			    "cross", pp->st.peer, uplink, pp->maxdgram);
+		}
+		return;
+	}
+	if (len != sizeof(pr)) {
+		pipe_drop(pp, DROP_BADTYPE);
+		return;
+	}
 	seq = ntohl(pr.seq);
 	slot = seq % PROBE_SLOTS;
 	if (pp->probes[slot].sent == 0 || pp->probes[slot].seq != seq ||
@@ -911,4 +933,59 @@ probe_check(struct pipe_peer *pp, int64_t now)
 		    pp->probe_timeout);
 		pipe_set_state(pp, PIPE_STATE_DOWN, why);
 	}
+}
+
+/*
+ * The path MTU: a probe padded to the datagram size we use; when three
+ * in a row are not answered, the path is narrower (an ISP's PPPoE or a
+ * tunnel) and the next smaller usual MTU is tried.  The datagrams leave
+ * with DF, so that a narrow path drops them instead of fragmenting.
+ */
+static void
+pmtu_tick(struct pipe_peer *pp, int64_t now)
+{
+	static const uint32_t	 mtus[] = {
+		9000, 4470, 1500, 1492, 1480, 1460, 1400, 1350, 1280
+	};
+	static uint8_t		 pad[DGRAM_MAX];
+	struct wire_probe	 pr;
+	size_t			 overhead, next, len;
+	unsigned int		 i;
+
+	if (now - pp->pmtu_last < PMTU_INTERVAL ||
+	    pp->dest.ss_family == AF_UNSPEC)
+		return;
+	overhead = (pp->dest.ss_family == AF_INET ? IPV4_UDP_OVERHEAD :
+	    IPV6_UDP_OVERHEAD);
+	if (pp->pmtu_tries >= PMTU_TRIES) {
+		next = 0;
+		for (i = 0; i < sizeof(mtus) / sizeof(mtus[0]); i++)
+			if (mtus[i] - overhead < pp->maxdgram) {
+				next = mtus[i] - overhead;
+				break;
+			}
+		if (next == 0) {
+			/* at the minimum: nothing smaller to try */
+			pp->pmtu_searching = 0;
+			pp->st.pmtu = pp->maxdgram;
+			pp->dirty = 1;
+			return;
+		}
+		log_info("peer %s uplink %s: datagrams of %zu bytes do not "
+		    "cross, trying %zu", pp->st.peer, uplink, pp->maxdgram,
+		    next);
+		pp->maxdgram = next;
+		pp->st.pmtu = next;
+		pp->dirty = 1;
+		pp->pmtu_tries = 0;
+	}
+	len = pp->maxdgram - WIRE_HDRLEN - WIRE_TAGLEN;
+	if (len < sizeof(pr) || len > sizeof(pad))
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.zero = htonl(PROBE_PADDED);
+	memcpy(pad, &pr, sizeof(pr));
+	(void)pipe_seal_send(pp, WIRE_TYPE_PROBE, pad, len);
+	pp->pmtu_tries++;
+	pp->pmtu_last = now;
 }

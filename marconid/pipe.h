@@ -36,6 +36,9 @@
 #define SESS_BACKOFF_MAX	30000
 #define REKEY_OVERLAP		30000	/* ms the previous rx key stays */
 #define PROBE_SLOTS		64	/* probes remembered for loss */
+#define PROBE_PADDED		1	/* wire_probe.zero: a path MTU probe */
+#define PMTU_INTERVAL		300	/* ms between path MTU probes */
+#define PMTU_TRIES		3	/* unanswered at one size: go lower */
 
 /* control messages inside the TLS session, see doc/wire.md */
 enum sess_msg {
@@ -140,6 +143,11 @@ struct pipe_peer {
 		int64_t		 sent;	/* ms, 0: slot unused */
 		int		 answered;
 	}			 probes[PROBE_SLOTS];
+
+	/* the path MTU, found with probes padded to the datagram size */
+	int			 pmtu_searching;
+	int			 pmtu_tries;
+	int64_t			 pmtu_last;
 };
 TAILQ_HEAD(pipe_peers, pipe_peer);
 

@@ -43,7 +43,7 @@ static int		 uplink_ifaddr(struct uplink_conf *,
 int
 uplink_os_setup(int fd, struct uplink_conf *up, int type)
 {
-	int	 fib;
+	int	 fib, on = 1;
 
 	/* what the socket sends is routed by the uplink's FIB */
 	if (up->rdomain >= 0) {
@@ -55,6 +55,14 @@ uplink_os_setup(int fd, struct uplink_conf *up, int type)
 			    fib);
 			return (-1);
 		}
+	}
+
+	/* datagrams with DF: the pipe finds the path's MTU with probes */
+	if (type == SOCK_DGRAM) {
+		(void)setsockopt(fd, IPPROTO_IP, IP_DONTFRAG, &on,
+		    sizeof(on));
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on,
+		    sizeof(on));
 	}
 	return (0);
 }

@@ -36,6 +36,7 @@ int
 uplink_os_setup(int fd, struct uplink_conf *up, int type)
 {
 	unsigned int	 mark;
+	int		 pmtud, ok;
 
 	/* in and out through this interface only, whatever the routes say */
 	if (up->ifname[0] != '\0' && setsockopt(fd, SOL_SOCKET,
@@ -57,6 +58,27 @@ uplink_os_setup(int fd, struct uplink_conf *up, int type)
 		    sizeof(mark)) == -1) {
 			log_warn("%s: uplink %s: mark %u", __func__, up->name,
 			    mark);
+			return (-1);
+		}
+	}
+
+	/*
+	 * Datagrams leave with DF and are never fragmented here, whatever
+	 * the kernel has cached for the route: the pipe finds the path's
+	 * MTU itself with padded probes.  One of the two options does not
+	 * apply to the socket's family; that one is allowed to fail.
+	 */
+	if (type == SOCK_DGRAM) {
+		pmtud = IP_PMTUDISC_PROBE;
+		ok = setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtud,
+		    sizeof(pmtud)) == 0;
+		pmtud = IPV6_PMTUDISC_PROBE;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtud,
+		    sizeof(pmtud)) == 0)
+			ok = 1;
+		if (!ok) {
+			log_warn("%s: uplink %s: path MTU discovery", __func__,
+			    up->name);
 			return (-1);
 		}
 	}

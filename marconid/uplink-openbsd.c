@@ -45,7 +45,7 @@ static int		 uplink_ifaddr(struct uplink_conf *,
 int
 uplink_os_setup(int fd, struct uplink_conf *up, int type)
 {
-	int	 rtable;
+	int	 rtable, on = 1;
 
 	/*
 	 * uplink.c sets IPV6_V6ONLY on for IPv6 sockets, which OpenBSD
@@ -63,6 +63,16 @@ uplink_os_setup(int fd, struct uplink_conf *up, int type)
 			return (-1);
 		}
 	}
+
+	/*
+	 * IPv6 datagrams are never fragmented on the way; not here either.
+	 * OpenBSD has no per-socket DF for IPv4 UDP: there a path smaller
+	 * than the datagrams is crossed by IP fragments, and the padded
+	 * probes of the pipe only find what the path really drops.
+	 */
+	if (type == SOCK_DGRAM && up->local.ss_family != AF_INET)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on,
+		    sizeof(on));
 	return (0);
 }
 

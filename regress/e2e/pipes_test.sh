@@ -416,6 +416,45 @@ full_mtu_df_cleanup() {
 	pipes_cleanup
 }
 
+atf_test_case narrow_path cleanup
+narrow_path_head() {
+	atf_set descr "a path narrower than 1500 bytes is found with padded" \
+	    "probes and full-size frames still cross with DF"
+	pipes_head
+}
+narrow_path_body() {
+	pipes_init
+	make_sites
+	# the ISP's link towards site B carries 1400 bytes only
+	ip -n "${P}isp1" link set siteb mtu 1400 ||
+	    atf_fail "cannot narrow the path at ISP 1"
+	write_conf a "$FPR_B"
+	write_conf b "$FPR_A"
+	start_site a
+	start_site b
+	wait_up
+	topo_ping "${P}a" 198.19.0.2 10 ||
+	    pipes_fail "198.19.0.2 does not answer site A"
+	# give the search (300 ms a try, 3 tries a size) time to finish
+	i=0
+	while [ "$i" -lt 100 ]; do
+		m=$(jfield a .pmtu)
+		[ -n "$m" ] && [ "$m" -gt 0 ] && [ "$m" -le 1372 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -n "$m" ] && [ "$m" -gt 0 ] && [ "$m" -le 1372 ] ||
+	    pipes_fail "site A's path MTU is \"$m\", not at most 1372"
+	ip netns exec "${P}a" ping -n -Mdo -s 1472 -c 3 -W 2 198.19.0.2 \
+	    > ping4.out 2>&1
+	grep -q ' 3 received' ping4.out ||
+	    pipes_fail "1500-byte pings over a 1400-byte path: $(cat ping4.out)"
+	check_alive
+}
+narrow_path_cleanup() {
+	pipes_cleanup
+}
+
 atf_test_case tcp_50mb cleanup
 tcp_50mb_head() {
 	atf_set descr "50 MB of random bytes cross the pipe in one TCP" \
@@ -738,6 +777,7 @@ nat_passive_cleanup() {
 atf_init_test_cases() {
 	atf_add_test_case ping_v4_v6
 	atf_add_test_case full_mtu_df
+	atf_add_test_case narrow_path
 	atf_add_test_case tcp_50mb
 	atf_add_test_case wrong_fingerprint
 	atf_add_test_case injected_garbage
