@@ -455,6 +455,46 @@ narrow_path_cleanup() {
 	pipes_cleanup
 }
 
+atf_test_case rekey_no_loss cleanup
+rekey_no_loss_head() {
+	atf_set descr "keys replaced every second under traffic: no ping" \
+	    "lost at the switch, and the rekeys counted"
+	pipes_head
+}
+rekey_no_loss_body() {
+	pipes_init
+	make_sites
+	write_conf a "$FPR_B"
+	write_conf b "$FPR_A"
+	for s in a b; do
+		site_conf_global "$PWD/$s.conf" "rekey interval 1s" ||
+		    atf_fail "cannot set the rekey interval"
+	done
+	start_site a
+	start_site b
+	wait_up
+	topo_ping "${P}a" 198.19.0.2 10 ||
+	    pipes_fail "198.19.0.2 does not answer site A"
+	# about 6 s of a ping every 10 ms: several rekeys on the way
+	ip netns exec "${P}a" ping -n -q -i 0.01 -c 400 -W 1 198.19.0.2 \
+	    > ping.out 2>&1
+	grep -q ' 400 received' ping.out ||
+	    pipes_fail "pings lost across rekeys: $(tail -2 ping.out)"
+	sleep 1.5	# the counters reach marconictl once a second
+	for s in a b; do
+		r=$(jfield "$s" .rekeys)
+		[ -n "$r" ] && [ "$r" -ge 3 ] ||
+		    pipes_fail "site $s counts \"$r\" rekeys, not 3 or more"
+		st=$(jfield "$s" .drop.stalekey)
+		[ "$st" = 0 ] ||
+		    pipes_fail "site $s dropped $st datagrams as stale keys"
+	done
+	check_alive
+}
+rekey_no_loss_cleanup() {
+	pipes_cleanup
+}
+
 atf_test_case tcp_50mb cleanup
 tcp_50mb_head() {
 	atf_set descr "50 MB of random bytes cross the pipe in one TCP" \
@@ -778,6 +818,7 @@ atf_init_test_cases() {
 	atf_add_test_case ping_v4_v6
 	atf_add_test_case full_mtu_df
 	atf_add_test_case narrow_path
+	atf_add_test_case rekey_no_loss
 	atf_add_test_case tcp_50mb
 	atf_add_test_case wrong_fingerprint
 	atf_add_test_case injected_garbage
