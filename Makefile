@@ -13,6 +13,9 @@ config.mk: configure
 install: config.mk
 	@$(BUILD) install
 
+uninstall: config.mk
+	@$(BUILD) uninstall
+
 # the README's two commands: both install what they need when root
 check: deps
 	@$(MAKE) config.mk
@@ -34,4 +37,4 @@ clean:
 distclean: clean
 	rm -f config.mk
 
-.PHONY: all install check demo deps lint clean distclean
+.PHONY: all install uninstall check demo deps lint clean distclean

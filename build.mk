@@ -48,6 +48,25 @@ TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
 
+# Example configurations, installed into $(EXAMPLEDIR) with the
+# commented etc/marconid.conf.
+EXAMPLES=	etc/examples/two-sites.conf etc/examples/nat.conf \
+		etc/examples/nat-public.conf etc/examples/tun.conf \
+		etc/examples/duplicate.conf
+
+# The service file of $(OS), with @SBINDIR@ and @PREFIX@ replaced at
+# install time.  The systemd unit follows PREFIX like everything else:
+# systemd looks in /usr/local/lib/systemd/system, and with PREFIX=/usr
+# this is /usr/lib/systemd/system, the place for units of packages
+# (the same directory as /lib/systemd/system where /usr is merged).
+# Set SYSTEMDUNITDIR to install it elsewhere.  OpenBSD keeps every
+# rc.d script in /etc/rc.d; FreeBSD keeps those of added software
+# under PREFIX.
+SYSTEMDUNITDIR=	$(PREFIX)/lib/systemd/system
+OPENBSD_RCDIR=	/etc/rc.d
+FREEBSD_RCDIR=	$(PREFIX)/etc/rc.d
+SERVICE_SED=	sed -e 's|@SBINDIR@|$(BINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g'
+
 HEADERS=	marconid/marconid.h marconid/pipe.h common/ctl.h common/log.h \
 		marconictl/marconictl.h marconictl/parser.h config.mk
 
@@ -107,7 +126,7 @@ demo: $(PROGS)
 lint:
 	mandoc -Tlint -W warning $(MANS5) $(MANS8)
 
-install: $(PROGS)
+install: $(PROGS) install-service-$(OS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(EXAMPLEDIR)
 	install -m 555 marconid/marconid $(DESTDIR)$(BINDIR)/marconid
@@ -115,10 +134,55 @@ install: $(PROGS)
 	install -m 444 $(MANS5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 444 $(MANS8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 444 etc/marconid.conf $(DESTDIR)$(EXAMPLEDIR)/marconid.conf
+	install -m 444 $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
 	if [ -z "$(DESTDIR)" ]; then sh scripts/add-user; fi
+
+install-service-Linux:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/marconid.service
+	$(SERVICE_SED) etc/marconid.service \
+	    > $(DESTDIR)$(SYSTEMDUNITDIR)/marconid.service
+	chmod 444 $(DESTDIR)$(SYSTEMDUNITDIR)/marconid.service
+
+install-service-OpenBSD:
+	install -d $(DESTDIR)$(OPENBSD_RCDIR)
+	rm -f $(DESTDIR)$(OPENBSD_RCDIR)/marconid
+	$(SERVICE_SED) etc/rc.d/marconid.openbsd \
+	    > $(DESTDIR)$(OPENBSD_RCDIR)/marconid
+	chmod 555 $(DESTDIR)$(OPENBSD_RCDIR)/marconid
+
+install-service-FreeBSD:
+	install -d $(DESTDIR)$(FREEBSD_RCDIR)
+	rm -f $(DESTDIR)$(FREEBSD_RCDIR)/marconid
+	$(SERVICE_SED) etc/rc.d/marconid.freebsd \
+	    > $(DESTDIR)$(FREEBSD_RCDIR)/marconid
+	chmod 555 $(DESTDIR)$(FREEBSD_RCDIR)/marconid
+
+# Removes what install put there, and the examples directory if that
+# leaves it empty; not the user, not /etc/marconid.conf, not the
+# directories others share.
+uninstall: uninstall-service-$(OS)
+	rm -f $(DESTDIR)$(BINDIR)/marconid $(DESTDIR)$(BINDIR)/marconictl
+	for f in $(MANS5); do rm -f $(DESTDIR)$(MANDIR)/man5/$${f##*/}; done
+	for f in $(MANS8); do rm -f $(DESTDIR)$(MANDIR)/man8/$${f##*/}; done
+	rm -f $(DESTDIR)$(EXAMPLEDIR)/marconid.conf
+	for f in $(EXAMPLES); do rm -f $(DESTDIR)$(EXAMPLEDIR)/$${f##*/}; done
+	rmdir $(DESTDIR)$(EXAMPLEDIR) 2>/dev/null || true
+
+uninstall-service-Linux:
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/marconid.service
+
+uninstall-service-OpenBSD:
+	rm -f $(DESTDIR)$(OPENBSD_RCDIR)/marconid
+
+uninstall-service-FreeBSD:
+	rm -f $(DESTDIR)$(FREEBSD_RCDIR)/marconid
 
 clean:
 	rm -f $(PROGS) $(TESTPROGS) marconid/parse.c \
 	    marconid/*.o marconictl/*.o common/*.o regress/*/*.o
 
-.PHONY: all tests check demo lint install clean
+.PHONY: all tests check demo lint install clean uninstall \
+	install-service-Linux install-service-OpenBSD install-service-FreeBSD \
+	uninstall-service-Linux uninstall-service-OpenBSD \
+	uninstall-service-FreeBSD

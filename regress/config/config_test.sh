@@ -173,6 +173,42 @@ cmdline_macro_body()
 	    "${MARCONID}" -nv -D ext1=198.18.9.2 -f 2.conf
 }
 
+atf_test_case examples
+examples_head()
+{
+	atf_set descr "the example configurations of etc/ are accepted"
+}
+examples_body()
+{
+	prepare
+	etc="$(atf_get_srcdir)/../../etc"
+	# the examples name their certificate and key through two macros,
+	# pointed at the work directory's; marconid.conf relies on the
+	# defaults, in /etc: it gets the work directory's by two more lines
+	for f in "${etc}"/examples/*.conf "${etc}"/marconid.conf; do
+		[ -f "${f}" ] || atf_fail "no example ${f}"
+		n=example-${f##*/}
+		cp "${f}" "${n}" || atf_fail "cannot copy ${f}"
+		args="-D site_crt=site.crt -D site_key=site.key"
+		case "${n}" in
+		example-marconid.conf)
+			printf 'certificate "site.crt"\nkey "site.key"\n' \
+			    >> "${n}"
+			args=""
+			;;
+		esac
+		chmod 0600 "${n}"
+		# shellcheck disable=SC2086 # args holds several words
+		atf_check -s exit:0 -o empty -e inline:"configuration OK\n" \
+		    "${MARCONID}" -n ${args} -f "${n}"
+		# and without anything to warn about
+		# shellcheck disable=SC2086
+		atf_check -s exit:0 -o not-empty \
+		    -e inline:"configuration OK\n" \
+		    "${MARCONID}" -nv ${args} -f "${n}"
+	done
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case noaction
@@ -181,6 +217,7 @@ atf_init_test_cases()
 	atf_add_test_case include_secrecy
 	atf_add_test_case missing
 	atf_add_test_case cmdline_macro
+	atf_add_test_case examples
 
 	# one test case per golden file: good_1, fail_12, warn_1 ...
 	for f in "$(atf_get_srcdir)"/*.conf; do
