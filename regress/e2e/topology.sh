@@ -44,6 +44,9 @@
 #					site_conf1 wrote
 #	site_conf_peer FILE OPTION	adds OPTION to its peer block; a
 #					"mode" replaces the one there
+#	site_conf_no_uplink FILE NAME	removes uplink NAME and the pipe
+#					over it from a file that site_conf
+#					wrote
 #	isp_nat PREFIX N SITE		ISP N puts SITE behind a NAT: it
 #					masquerades what SITE sends to the
 #					other site and lets nothing new in
@@ -455,6 +458,18 @@ site_conf_peer() {
 			print line[i]
 		}
 	    }'
+}
+
+# site_conf_no_uplink FILE NAME: FILE without the uplink NAME nor the
+# pipe over it, as if site_conf had never written them; fails when FILE
+# has no such uplink.
+site_conf_no_uplink() {
+	# shellcheck disable=SC2016 # an awk program
+	_site_conf_edit "$1" -v u="$2" '
+	    $1 == "uplink" && $2 == u { found = 1; next }
+	    $1 == "pipe" && $2 == u { next }
+	    { print }
+	    END { if (!found) exit 1 }'
 }
 
 # isp_nat PREFIX N SITE: ISP N hides SITE behind its own address on
