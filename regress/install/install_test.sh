@@ -114,6 +114,15 @@ install_check()
 		    -o match:"^ExecStart=${PREFIX}/sbin/marconid -d$" \
 		    -o match:"^ExecReload=${PREFIX}/sbin/marconictl reload$" \
 		    cat "${svc}"
+		# systemd's own check, with the programs where DESTDIR
+		# put them so that it can see they are there
+		if command -v systemd-analyze >/dev/null 2>&1; then
+			sed "s|${PREFIX}/sbin/|${root}${PREFIX}/sbin/|" \
+			    "${svc}" > marconid.service
+			atf_check -s exit:0 -e empty \
+			    systemd-analyze verify --man=no \
+			    "$(pwd -P)/marconid.service"
+		fi
 		;;
 	OpenBSD)
 		svc=root/etc/rc.d/marconid
