@@ -354,3 +354,31 @@ config_recv(struct marconid_conf **confp, struct imsg *imsg)
 	*confp = NULL;
 	return (-1);
 }
+
+/* IMSG_CFG_GLOBAL to IMSG_CFG_DONE: the enum keeps them together. */
+int
+config_is_cfg(uint32_t type)
+{
+	return (type >= IMSG_CFG_GLOBAL && type <= IMSG_CFG_DONE);
+}
+
+/*
+ * In a child, one IMSG_CFG_* message from the parent: the new
+ * configuration once IMSG_CFG_DONE completes it, NULL before.  The
+ * parent is the only sender, so a bad message is fatal.
+ */
+struct marconid_conf *
+config_child_recv(struct marconid_conf **building, struct imsg *imsg)
+{
+	struct marconid_conf	*c;
+	int			 r;
+
+	if ((r = config_recv(building, imsg)) == -1)
+		fatalx("%s: bad %s", __func__,
+		    imsg_type_name(imsg_get_type(imsg)));
+	if (r == 0)
+		return (NULL);
+	c = *building;
+	*building = NULL;
+	return (c);
+}

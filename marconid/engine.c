@@ -82,7 +82,6 @@ struct eng_peer {
 	uint32_t		 rx_epoch;	/* of the peer's engine */
 	int			 rx_epoch_valid;
 	struct replay		 dedup;		/* frames seen from it */
-	uint64_t		 dups;		/* copies dropped */
 };
 
 struct eng_iface {
@@ -134,7 +133,6 @@ RB_GENERATE(mac_tree, mac_entry, entry, mac_cmp)
 
 static struct mac_tree	 macs = RB_INITIALIZER(&macs);
 static uint32_t		 n_macs;
-static uint64_t		 iface_drops;	/* frames with nowhere to go */
 static enum iface_type	 iface_type = IFACE_TAP;
 
 static void	 mac_flush(void);
@@ -234,8 +232,9 @@ engine_dispatch_parent(int fd, short event, void *arg)
 	struct ctl_request	 req;
 	char			 name[MARCONID_NAMELEN];
 	char			 ifname[IFNAMSIZ];
+	struct marconid_conf	*newconf;
 	ssize_t			 n;
-	int			 newfd, r;
+	int			 newfd;
 
 	if (imsgev_read(iev, event) == 0) {
 		/* without a parent there is nobody to restart anything */
@@ -249,22 +248,15 @@ engine_dispatch_parent(int fd, short event, void *arg)
 		if (n == 0)
 			break;
 
+		if (config_is_cfg(imsg_get_type(&imsg))) {
+			if ((newconf = config_child_recv(&nconf, &imsg)) !=
+			    NULL)
+				engine_apply_config(newconf);
+			imsg_free(&imsg);
+			continue;
+		}
+
 		switch (imsg_get_type(&imsg)) {
-		case IMSG_CFG_GLOBAL:
-		case IMSG_CFG_IFACE:
-		case IMSG_CFG_IFACE_ADDR:
-		case IMSG_CFG_UPLINK:
-		case IMSG_CFG_PEER:
-		case IMSG_CFG_PIPE:
-		case IMSG_CFG_DONE:
-			if ((r = config_recv(&nconf, &imsg)) == -1)
-				fatalx("%s: bad %s", __func__,
-				    imsg_type_name(imsg_get_type(&imsg)));
-			if (r == 1) {
-				engine_apply_config(nconf);
-				nconf = NULL;
-			}
-			break;
 		case IMSG_IFACE_FD:
 			if (imsg_get_data(&imsg, ifname, sizeof(ifname)) == -1)
 				fatalx("%s: bad IMSG_IFACE_FD", __func__);
@@ -475,7 +467,6 @@ engine_apply_config(struct marconid_conf *c)
 				pe->rx_epoch = ope->rx_epoch;
 				pe->rx_epoch_valid = ope->rx_epoch_valid;
 				pe->dedup = ope->dedup;
-				pe->dups = ope->dups;
 				break;
 			}
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
@@ -623,11 +614,8 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len)
 	} else if ((ep = pe->active) != NULL &&
 	    frame_to_pipe(pe, ep, buf, len) == 0)
 		sent++;
-	if (sent == 0) {
-		iface_drops++;
-		return;
-	}
-	pe->tx_seq++;
+	if (sent > 0)
+		pe->tx_seq++;
 }
 
 static void
@@ -653,10 +641,8 @@ frame_from_pipe(uint32_t index, const uint8_t *buf, size_t len)
 		pe->rx_epoch_valid = 1;
 	}
 	seq = be64toh(fh.seq);
-	if (replay_check(&pe->dedup, seq) == -1) {
-		pe->dups++;
-		return;
-	}
+	if (replay_check(&pe->dedup, seq) == -1)
+		return;		/* a copy from duplicate mode */
 	replay_update(&pe->dedup, seq);
 	frame = buf + sizeof(fh);
 	len -= sizeof(fh);
@@ -666,7 +652,6 @@ frame_from_pipe(uint32_t index, const uint8_t *buf, size_t len)
 	if (tun_send(iface.fd, iface_type, frame, len) == -1) {
 		if (errno != EAGAIN && errno != EINVAL)
 			log_warn("%s: write %s", __func__, iface.name);
-		iface_drops++;
 		return;
 	}
 	iface.opackets++;
@@ -1008,7 +993,7 @@ engine_show_summary(struct imsgev *iev, uint32_t id)
 		s.n_peers++;
 		TAILQ_FOREACH(ep, &pe->pipes, entry) {
 			s.n_pipes++;
-			if (pipe_effective_state(ep) == PIPE_STATE_UP)
+			if (ep->state == PIPE_STATE_UP)
 				s.n_pipes_up++;
 		}
 	}

@@ -201,8 +201,6 @@ struct marconid_conf {
 
 /* opts */
 #define MARCONID_OPT_VERBOSE	0x01
-#define MARCONID_OPT_VERBOSE2	0x02
-#define MARCONID_OPT_NOACTION	0x04
 
 /* Messages between the processes other than configuration. */
 
@@ -362,6 +360,9 @@ void		 config_clear(struct marconid_conf *);
 void		 config_free(struct marconid_conf *);
 int		 config_send(struct imsgev *, struct marconid_conf *);
 int		 config_recv(struct marconid_conf **, struct imsg *);
+int		 config_is_cfg(uint32_t);
+struct marconid_conf	*config_child_recv(struct marconid_conf **,
+		    struct imsg *);
 struct uplink_conf	*config_find_uplink(struct marconid_conf *,
 		    const char *);
 struct peer_conf	*config_find_peer(struct marconid_conf *,
@@ -378,7 +379,6 @@ int		 control_init(const char *);
 void		 control_listen(int);
 void		 control_shutdown(void);
 void		 control_relay_result(uint32_t, struct imsg *);
-void		 control_notify_end(uint32_t);
 void		 control_event(struct ctl_event *);
 
 /* engine.c */
@@ -428,6 +428,7 @@ int		 uplink_connect(struct uplink_conf *,
 int		 uplink_os_setup(int, struct uplink_conf *, int);
 int		 uplink_os_local(struct uplink_conf *,
 		    struct sockaddr_storage *);
+int		 uplink_ifaddr(struct uplink_conf *, struct sockaddr_storage *);
 
 /* util.c */
 socklen_t	 sa_len(const struct sockaddr *);

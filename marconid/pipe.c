@@ -157,8 +157,9 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 	struct ibuf		 ib;
 	char			 name[MARCONID_NAMELEN];
 	char			 host[NI_MAXHOST];
+	struct marconid_conf	*newconf;
 	ssize_t			 n;
-	int			 newfd, r;
+	int			 newfd;
 
 	if (imsgev_read(iev, event) == 0)
 		pipe_shutdown();	/* the parent is gone */
@@ -169,22 +170,15 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 		if (n == 0)
 			break;
 
+		if (config_is_cfg(imsg_get_type(&imsg))) {
+			if ((newconf = config_child_recv(&nconf, &imsg)) !=
+			    NULL)
+				pipe_apply_config(newconf);
+			imsg_free(&imsg);
+			continue;
+		}
+
 		switch (imsg_get_type(&imsg)) {
-		case IMSG_CFG_GLOBAL:
-		case IMSG_CFG_IFACE:
-		case IMSG_CFG_IFACE_ADDR:
-		case IMSG_CFG_UPLINK:
-		case IMSG_CFG_PEER:
-		case IMSG_CFG_PIPE:
-		case IMSG_CFG_DONE:
-			if ((r = config_recv(&nconf, &imsg)) == -1)
-				fatalx("%s: bad %s", __func__,
-				    imsg_type_name(imsg_get_type(&imsg)));
-			if (r == 1) {
-				pipe_apply_config(nconf);
-				nconf = NULL;
-			}
-			break;
 		case IMSG_CFG_TLS_CERT:
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_size(&ib) == 0)
@@ -592,7 +586,6 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 			    strerror(errno));
 		return (-1);
 	}
-	pp->last_data_tx = getmonotime();
 	return (0);
 }
 

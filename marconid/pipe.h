@@ -123,7 +123,6 @@ struct pipe_peer {
 	struct aead_key		 tx_next;	/* responder, until DONE */
 	uint8_t			 rekey_random[32];	/* initiator */
 	int			 rekey_pending;
-	int64_t			 last_data_tx;
 	uint32_t		 frame_id;
 	struct reasm		*reasm;
 

@@ -34,13 +34,9 @@
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <string.h>
 
 #include "marconid.h"
-
-static int		 uplink_ifaddr(struct uplink_conf *,
-			    struct sockaddr_storage *);
 
 int
 uplink_os_setup(int fd, struct uplink_conf *up, int type)
@@ -101,49 +97,3 @@ uplink_os_local(struct uplink_conf *up, struct sockaddr_storage *ss)
 	return (0);
 }
 
-/*
- * The address of the uplink's interface in the family of *ss: for
- * AF_UNSPEC IPv4 first, else a global IPv6 address (a link-local one
- * would need the peer on the link).
- */
-static int
-uplink_ifaddr(struct uplink_conf *up, struct sockaddr_storage *ss)
-{
-	struct ifaddrs		*ifap, *ifa;
-	struct sockaddr_in6	*sin6;
-	int			 af = ss->ss_family, found = 0;
-
-	if (getifaddrs(&ifap) == -1) {
-		log_warn("%s: uplink %s: getifaddrs", __func__, up->name);
-		return (-1);
-	}
-	for (ifa = ifap; ifa != NULL; ifa = ifa->ifa_next) {
-		if (ifa->ifa_addr == NULL ||
-		    strcmp(ifa->ifa_name, up->ifname) != 0)
-			continue;
-		if (af != AF_UNSPEC && ifa->ifa_addr->sa_family != af)
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET) {
-			memcpy(ss, ifa->ifa_addr, sizeof(struct sockaddr_in));
-			found = 1;
-			break;
-		}
-		if (ifa->ifa_addr->sa_family == AF_INET6 && !found) {
-			sin6 = (struct sockaddr_in6 *)ifa->ifa_addr;
-			if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr))
-				continue;
-			memcpy(ss, sin6, sizeof(*sin6));
-			found = 1;
-			/* keep looking for IPv4 */
-		}
-	}
-	freeifaddrs(ifap);
-
-	if (!found) {
-		errno = EADDRNOTAVAIL;
-		log_warn("%s: uplink %s: interface %s", __func__, up->name,
-		    up->ifname);
-		return (-1);
-	}
-	return (0);
-}

@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -260,4 +261,52 @@ uplink_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s:%s", host, serv);
 	return (buf);
+}
+
+/*
+ * For the systems that cannot bind a socket to an interface: the
+ * address of the uplink's interface in the family of *ss: for
+ * AF_UNSPEC IPv4 first, else a global IPv6 address (a link-local one
+ * would need the peer on the link).
+ */
+int
+uplink_ifaddr(struct uplink_conf *up, struct sockaddr_storage *ss)
+{
+	struct ifaddrs		*ifap, *ifa;
+	struct sockaddr_in6	*sin6;
+	int			 af = ss->ss_family, found = 0;
+
+	if (getifaddrs(&ifap) == -1) {
+		log_warn("%s: uplink %s: getifaddrs", __func__, up->name);
+		return (-1);
+	}
+	for (ifa = ifap; ifa != NULL; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL ||
+		    strcmp(ifa->ifa_name, up->ifname) != 0)
+			continue;
+		if (af != AF_UNSPEC && ifa->ifa_addr->sa_family != af)
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET) {
+			memcpy(ss, ifa->ifa_addr, sizeof(struct sockaddr_in));
+			found = 1;
+			break;
+		}
+		if (ifa->ifa_addr->sa_family == AF_INET6 && !found) {
+			sin6 = (struct sockaddr_in6 *)ifa->ifa_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr))
+				continue;
+			memcpy(ss, sin6, sizeof(*sin6));
+			found = 1;
+			/* keep looking for IPv4 */
+		}
+	}
+	freeifaddrs(ifap);
+
+	if (!found) {
+		errno = EADDRNOTAVAIL;
+		log_warn("%s: uplink %s: interface %s", __func__, up->name,
+		    up->ifname);
+		return (-1);
+	}
+	return (0);
 }
