@@ -583,8 +583,11 @@ parent_dispatch_engine(int fd, short event, void *arg)
 	int		 i;
 
 	if (imsgev_read(iev, event) == 0) {
-		if (shutting_down)
+		if (shutting_down) {
+			/* the event persists: do not spin on end of file */
+			event_del(&iev->ev);
 			return;
+		}
 		/* the engine is on its way out: say why if we can */
 		for (i = 0; i < 20 && engine.pid != 0; i++) {
 			child_reap();
@@ -971,7 +974,7 @@ imsgev_init(struct imsgev *iev, int fd, void (*handler)(int, short, void *),
 	iev->handler = handler;
 	iev->data = data;
 	iev->events = EV_READ;
-	event_set(&iev->ev, fd, iev->events, iev->handler, iev);
+	event_set(&iev->ev, fd, iev->events | EV_PERSIST, iev->handler, iev);
 	event_add(&iev->ev, NULL);
 }
 
@@ -1013,16 +1016,28 @@ imsgev_read(struct imsgev *iev, short event)
 	return (1);
 }
 
+/*
+ * Wait for reading, and for writing while something is queued.  The
+ * event is touched only when that changes: on the data path this runs
+ * once per frame, and each change is two epoll_ctl calls.
+ */
 void
 imsg_event_add(struct imsgev *iev)
 {
+	short	 events;
+
 	if (iev->handler == NULL)
 		return;
-	iev->events = EV_READ;
+	events = EV_READ;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
-		iev->events |= EV_WRITE;
+		events |= EV_WRITE;
+	if (events == iev->events &&
+	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))
+		return;
+	iev->events = events;
 	event_del(&iev->ev);
-	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler, iev);
+	event_set(&iev->ev, iev->ibuf.fd, iev->events | EV_PERSIST,
+	    iev->handler, iev);
 	event_add(&iev->ev, NULL);
 }
 
