@@ -47,6 +47,7 @@
 #define PIPE_REPORT_INTERVAL	1000	/* ms between state reports */
 #define DGRAM_MAX		(FRAG_MAXFRAME + 256)
 #define IPV4_UDP_OVERHEAD	28
+#define UDP_BATCH		64	/* datagrams per sendmmsg, recvmmsg */
 #define IPV6_UDP_OVERHEAD	48
 
 static void	 pipe_sig(int, short, void *);
@@ -58,6 +59,7 @@ static void	 pipe_tick(int, short, void *);
 static void	 pipe_frame(struct pipe_peer *, const uint8_t *, size_t);
 static int	 pipe_seal_send(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
+static void	 udp_flush(void);
 static void	 udp_read(int, short, void *);
 static void	 udp_input(const uint8_t *, size_t,
 		    struct sockaddr_storage *);
@@ -84,6 +86,22 @@ static struct event		 udp_ev, tcp_ev, tick_ev;
 static uint8_t			*tls_cert;
 static size_t			 tls_certlen;
 static int64_t			 last_report;
+
+/*
+ * Datagrams in flight through one system call: while the engine's
+ * frames are sealed (txq.batching), the datagrams wait here and leave
+ * together; everything else is sent at once.  The receiving side reads
+ * up to UDP_BATCH datagrams per call into rxq.
+ */
+struct udp_batch {
+	struct mmsghdr		 msg[UDP_BATCH];
+	struct iovec		 iov[UDP_BATCH];
+	struct sockaddr_storage	 ss[UDP_BATCH];
+	uint8_t			 buf[UDP_BATCH][DGRAM_MAX];
+	unsigned int		 n;
+	int			 batching;
+};
+static struct udp_batch		 txq, rxq;
 
 void
 pipe_main(int debug, int verbose, const char *user, const char *name)
@@ -289,6 +307,7 @@ pipe_dispatch_engine(int fd, short event, void *arg)
 		pipe_shutdown();
 	}
 
+	txq.batching = 1;
 	for (;;) {
 		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
 			fatal("%s: imsg_get", __func__);
@@ -313,6 +332,8 @@ pipe_dispatch_engine(int fd, short event, void *arg)
 		}
 		imsg_free(&imsg);
 	}
+	txq.batching = 0;
+	udp_flush();
 	imsg_event_add(iev);
 }
 
@@ -559,13 +580,16 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
     size_t len)
 {
 	struct wire_hdr	 hdr;
-	uint8_t		 dgram[DGRAM_MAX];
+	uint8_t		*dgram;
 	ssize_t		 n;
 	uint64_t	 ctr;
 
 	if (!pp->tx.valid || pp->dest.ss_family == AF_UNSPEC ||
 	    udp_fd == -1)
 		return (-1);
+	if (txq.n == UDP_BATCH)
+		udp_flush();
+	dgram = txq.buf[txq.n];
 	ctr = pp->tx.counter++;
 	hdr.version = WIRE_VERSION;
 	hdr.type = type;
@@ -575,40 +599,82 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 	hdr.counter = htobe64(ctr);
 	memcpy(dgram, &hdr, sizeof(hdr));
 	if ((n = aead_seal(&pp->tx, ctr, dgram, sizeof(hdr), plain, len,
-	    dgram + sizeof(hdr), sizeof(dgram) - sizeof(hdr))) == -1)
+	    dgram + sizeof(hdr), DGRAM_MAX - sizeof(hdr))) == -1)
 		fatalx("%s: aead_seal", __func__);
-	n += sizeof(hdr);
-	if (sendto(udp_fd, dgram, n, 0, (struct sockaddr *)&pp->dest,
-	    sa_len((struct sockaddr *)&pp->dest)) == -1) {
-		/* the uplink is down or full: the probes will tell */
-		if (errno != EAGAIN && errno != ENOBUFS)
-			log_debug("%s: sendto: %s", __func__,
-			    strerror(errno));
-		return (-1);
-	}
+	txq.iov[txq.n].iov_base = dgram;
+	txq.iov[txq.n].iov_len = n + sizeof(hdr);
+	memcpy(&txq.ss[txq.n], &pp->dest, sizeof(pp->dest));
+	txq.n++;
+	if (!txq.batching)
+		udp_flush();
 	return (0);
+}
+
+/*
+ * Send what is queued.  A datagram the kernel refuses is skipped (the
+ * uplink is down or full: the probes will tell) and the rest still go.
+ */
+static void
+udp_flush(void)
+{
+	struct mmsghdr	*m;
+	unsigned int	 i, off;
+	int		 n;
+
+	for (i = 0; i < txq.n; i++) {
+		m = &txq.msg[i];
+		memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
+		m->msg_hdr.msg_name = &txq.ss[i];
+		m->msg_hdr.msg_namelen = sa_len((struct sockaddr *)&txq.ss[i]);
+		m->msg_hdr.msg_iov = &txq.iov[i];
+		m->msg_hdr.msg_iovlen = 1;
+	}
+	for (off = 0; off < txq.n; ) {
+		if ((n = sendmmsg(udp_fd, txq.msg + off, txq.n - off, 0)) ==
+		    -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != ENOBUFS)
+				log_debug("%s: sendmmsg: %s", __func__,
+				    strerror(errno));
+			n = 1;
+		}
+		off += n;
+	}
+	txq.n = 0;
 }
 
 static void
 udp_read(int fd, short event, void *arg)
 {
-	struct sockaddr_storage	 ss;
-	socklen_t		 slen;
-	uint8_t			 buf[DGRAM_MAX];
-	ssize_t			 n;
-	int			 i;
+	struct mmsghdr	*m;
+	int		 i, n;
 
-	/* a bounded batch so that a flood cannot starve the sessions */
-	for (i = 0; i < 64; i++) {
-		slen = sizeof(ss);
-		if ((n = recvfrom(fd, buf, sizeof(buf), 0,
-		    (struct sockaddr *)&ss, &slen)) == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("%s: recvfrom", __func__);
-			return;
-		}
-		udp_input(buf, n, &ss);
+	/*
+	 * One batch per wake-up, so that a flood cannot starve the
+	 * sessions; what the datagrams make for the engine leaves in one
+	 * write, and the probe replies in one sendmmsg.
+	 */
+	for (i = 0; i < UDP_BATCH; i++) {
+		m = &rxq.msg[i];
+		memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
+		rxq.iov[i].iov_base = rxq.buf[i];
+		rxq.iov[i].iov_len = DGRAM_MAX;
+		m->msg_hdr.msg_name = &rxq.ss[i];
+		m->msg_hdr.msg_namelen = sizeof(rxq.ss[i]);
+		m->msg_hdr.msg_iov = &rxq.iov[i];
+		m->msg_hdr.msg_iovlen = 1;
 	}
+	if ((n = recvmmsg(fd, rxq.msg, UDP_BATCH, 0, NULL)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("%s: recvmmsg", __func__);
+		return;
+	}
+	txq.batching = 1;
+	for (i = 0; i < n; i++)
+		udp_input(rxq.buf[i], rxq.msg[i].msg_len, &rxq.ss[i]);
+	txq.batching = 0;
+	udp_flush();
 }
 
 /*

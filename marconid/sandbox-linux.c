@@ -169,6 +169,9 @@ static const struct sandbox_syscall sandbox_pipe[] = {
 	SANDBOX_SYSCALL(accept4),
 	/* the outgoing TCP connection for TLS to a peer, see socket(2) */
 	SANDBOX_SYSCALL(connect),
+	/* data datagrams, a batch per call (udp_read, udp_flush) */
+	SANDBOX_SYSCALL(recvmmsg),
+	SANDBOX_SYSCALL(sendmmsg),
 };
 
 static void	 sandbox_rule(scmp_filter_ctx, uint32_t, int, const char *,
