@@ -18,7 +18,7 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/engine.c marconid/pipe.c marconid/parse.c \
 		marconid/printconf.c marconid/util.c marconid/crypto.c \
 		marconid/frag.c marconid/session.c marconid/uplink.c \
-		$(OS_SRCS) $(COMMON_SRCS)
+		marconid/offload.c $(OS_SRCS) $(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
 		marconictl/output.c marconictl/output_json.c \
@@ -67,7 +67,8 @@ OPENBSD_RCDIR=	/etc/rc.d
 FREEBSD_RCDIR=	$(PREFIX)/etc/rc.d
 SERVICE_SED=	sed -e 's|@SBINDIR@|$(BINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g'
 
-HEADERS=	marconid/marconid.h marconid/pipe.h common/ctl.h common/log.h \
+HEADERS=	marconid/marconid.h marconid/pipe.h marconid/offload.h \
+		common/ctl.h common/log.h \
 		marconictl/marconictl.h marconictl/parser.h config.mk
 
 .SUFFIXES: .c .o .y

@@ -142,6 +142,7 @@ static void	 frame_to_peer(struct eng_peer *, uint8_t *, size_t);
 static int	 frame_to_pipe(struct eng_peer *, struct eng_pipe *,
 		    const uint8_t *, size_t);
 static void	 frame_from_pipe(uint32_t, const uint8_t *, size_t);
+static void	 iface_flush(void);
 static struct eng_pipe *pipe_choose(struct eng_peer *);
 static int	 pipe_pref(struct eng_pipe *);
 static void	 pipe_refresh(struct eng_pipe *, const char *);
@@ -387,10 +388,12 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 			    imsg_type_name(imsg_get_type(&imsg)));
 			imsg_free(&imsg);
 			imsgev_clear(iev);
+			iface_flush();
 			return;
 		}
 		imsg_free(&imsg);
 	}
+	iface_flush();
 	imsg_event_add(iev);
 }
 
@@ -616,6 +619,15 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len)
 		sent++;
 	if (sent > 0)
 		pe->tx_seq++;
+}
+
+/* The frames that came together reach the device together. */
+static void
+iface_flush(void)
+{
+	if (iface.fd != -1 && tun_flush(iface.fd) == -1 && errno != EAGAIN &&
+	    errno != EINVAL)
+		log_warn("%s: write %s", __func__, iface.name);
 }
 
 static void

@@ -419,6 +419,7 @@ int		 tun_reconfigure(int, struct iface_conf *,
 void		 tun_close(int, struct iface_conf *);
 ssize_t		 tun_recv(int, enum iface_type, void *, size_t);
 ssize_t		 tun_send(int, enum iface_type, const void *, size_t);
+int		 tun_flush(int);
 
 /* uplink.c, with uplink-*.c: one per OS */
 int		 uplink_socket(struct uplink_conf *, int, uint16_t,
