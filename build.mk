@@ -41,9 +41,13 @@ CRYPTO_TEST_OBJS= $(CRYPTO_TEST_SRCS:.c=.o)
 FRAG_TEST_SRCS=	regress/frag/frag_test.c marconid/frag.c common/log.c
 FRAG_TEST_OBJS=	$(FRAG_TEST_SRCS:.c=.o)
 
+OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
+OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
+
 PROGS=		marconid/marconid marconictl/marconictl
 TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
-		regress/crypto/crypto_test regress/frag/frag_test
+		regress/crypto/crypto_test regress/frag/frag_test \
+		regress/offload/offload_test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -115,6 +119,14 @@ regress/frag/frag_test.o: regress/frag/frag_test.c
 
 regress/frag/frag_test: $(FRAG_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(FRAG_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/offload/offload_test.o: regress/offload/offload_test.c \
+    marconid/offload.h
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) \
+	    -c regress/offload/offload_test.c -o $@
+
+regress/offload/offload_test: $(OFFLOAD_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(OFFLOAD_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
 tests: $(PROGS) $(TESTPROGS)
 
