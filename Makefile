@@ -25,6 +25,10 @@ demo: deps
 	@$(MAKE) config.mk
 	@$(BUILD) demo
 
+bench: deps
+	@$(MAKE) config.mk
+	@$(BUILD) bench
+
 deps:
 	@sh scripts/install-deps
 
@@ -37,4 +41,4 @@ clean:
 distclean: clean
 	rm -f config.mk
 
-.PHONY: all install uninstall check demo deps lint clean distclean
+.PHONY: all install uninstall check demo bench deps lint clean distclean

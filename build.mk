@@ -45,6 +45,7 @@ OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
 OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
 
 PROGS=		marconid/marconid marconictl/marconictl
+BENCHPROGS=	bench/probe
 TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
 		regress/offload/offload_test
@@ -128,13 +129,19 @@ regress/offload/offload_test.o: regress/offload/offload_test.c \
 regress/offload/offload_test: $(OFFLOAD_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(OFFLOAD_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
-tests: $(PROGS) $(TESTPROGS)
+bench/probe: bench/probe.c
+	$(CC) $(CFLAGS) $(WARNFLAGS) $(OS_CFLAGS) -o $@ bench/probe.c
+
+tests: $(PROGS) $(TESTPROGS) $(BENCHPROGS)
 
 check: tests lint
 	sh scripts/run-tests
 
 demo: $(PROGS)
 	sh scripts/demo
+
+bench: $(PROGS) $(BENCHPROGS)
+	sh bench/run
 
 lint:
 	mandoc -Tlint -W warning $(MANS5) $(MANS8)
@@ -192,10 +199,10 @@ uninstall-service-FreeBSD:
 	rm -f $(DESTDIR)$(FREEBSD_RCDIR)/marconid
 
 clean:
-	rm -f $(PROGS) $(TESTPROGS) marconid/parse.c \
+	rm -f $(PROGS) $(TESTPROGS) $(BENCHPROGS) marconid/parse.c \
 	    marconid/*.o marconictl/*.o common/*.o regress/*/*.o
 
-.PHONY: all tests check demo lint install clean uninstall \
+.PHONY: all tests check demo bench lint install clean uninstall \
 	install-service-Linux install-service-OpenBSD install-service-FreeBSD \
 	uninstall-service-Linux uninstall-service-OpenBSD \
 	uninstall-service-FreeBSD
