@@ -32,7 +32,8 @@
  * SIGUSR1 to the sender starts the next phase (at most two more): the
  * harness sends one when it cuts an ISP and one when it restores it, so
  * that the figures of phase 1 are those of the failover and the figures
- * of phase 2 those of the failback.  Every figure in ms is measured on
+ * of phase 2 those of the failback.  SIGTERM ends the sending early;
+ * the figures are printed all the same.  Every figure in ms is measured on
  * the monotonic clock, which all network namespaces share.
  */
 
@@ -88,6 +89,7 @@ static void	nonblock(int);
 static int	echo_server(const char *);
 static void	echo_tcp(int);
 static int	sender(const char *, const char *, long, long, int);
+static int	phase_at(const struct phase *, int, int64_t);
 static void	report(struct phase *, int, long, const int64_t *,
 		    const uint8_t *, long, int64_t, int);
 
@@ -301,6 +303,7 @@ sender(const char *host, const char *port, long duration, long interval,
 	long			 count, seq = 0;
 	ssize_t			 n;
 	int			 u, s = -1, phase = 0, one = 1, tcpok = 0;
+	int			 k;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -334,6 +337,9 @@ sender(const char *host, const char *port, long duration, long interval,
 	sa.sa_handler = on_mark;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_quit;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 
 	pfd[0].fd = u;
 	pfd[0].events = POLLIN;
@@ -347,6 +353,8 @@ sender(const char *host, const char *port, long duration, long interval,
 	lastecho = start;
 	for (;;) {
 		t = now_ns();
+		if (quit && t < end)	/* told to stop: end now */
+			end = t;
 		while (phase < marks) {
 			phase++;
 			ph[phase].start = t;
@@ -388,8 +396,10 @@ sender(const char *host, const char *port, long duration, long interval,
 			n = read(s, buf, sizeof(buf));
 			if (n > 0) {
 				t = now_ns();
-				if (t - lastecho > ph[phase].tcpgap)
-					ph[phase].tcpgap = t - lastecho;
+				k = phase_at(ph, phase,
+				    lastecho + (t - lastecho) / 2);
+				if (t - lastecho > ph[k].tcpgap)
+					ph[k].tcpgap = t - lastecho;
 				lastecho = t;
 			} else if (n == 0 || (errno != EAGAIN &&
 			    errno != EWOULDBLOCK && errno != EINTR))
@@ -398,11 +408,28 @@ sender(const char *host, const char *port, long duration, long interval,
 	}
 	/* a stream that never came back stalled until the end */
 	t = end;
-	if (tcp && t - lastecho > ph[phase].tcpgap)
-		ph[phase].tcpgap = t - lastecho;
+	k = phase_at(ph, phase, lastecho + (t - lastecho) / 2);
+	if (tcp && t - lastecho > ph[k].tcpgap)
+		ph[k].tcpgap = t - lastecho;
 	report(ph, phase, seq, sent, got, interval, lastecho, tcp ?
 	    (tcpok && end - lastecho < PROBE_LINGER ? 1 : 0) : -1);
 	return (0);
+}
+
+/*
+ * The phase a stall of the TCP stream belongs to: the one its middle
+ * falls in, so that a stall that begins just before a cut, or ends
+ * after the next mark, counts where it mostly was.
+ */
+static int
+phase_at(const struct phase *ph, int last, int64_t t)
+{
+	int	k;
+
+	for (k = last; k > 0; k--)
+		if (ph[k].start <= t)
+			break;
+	return (k);
 }
 
 static void

@@ -1,0 +1,261 @@
+# The report of a benchmark run, in markdown: awk -v cutwait=SECONDS
+# -f report.awk machine.txt raw.txt.  machine.txt is "name: value"
+# lines; raw.txt is one "RUN SYSTEM FIGURE VALUE" line per measurement.
+# Every figure is given as the median and the range (min-max) of its
+# runs; ratios are those of the medians, measured in the same run.
+
+function sortv(a, n,    i, j, t) {
+	for (i = 2; i <= n; i++) {
+		t = a[i]
+		for (j = i - 1; j >= 1 && a[j] > t; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+}
+
+# the values of SYSTEM's FIGURE, sorted into v[1..n]; returns n
+function values(sys, fig,    n, k) {
+	delete v
+	n = cnt[sys, fig] + 0
+	for (k = 1; k <= n; k++)
+		v[k] = val[sys, fig, k]
+	sortv(v, n)
+	return (n)
+}
+
+function median(sys, fig,    n) {
+	n = values(sys, fig)
+	if (n == 0)
+		return ("")
+	if (n % 2)
+		return (v[(n + 1) / 2])
+	return ((v[n / 2] + v[n / 2 + 1]) / 2)
+}
+
+function fmt(x, unit) {
+	if (x == "")
+		return ("-")
+	if (x >= NEVER)
+		return ("> " cutwait " s")
+	if (unit == "int")
+		return (sprintf("%d", x + 0.5))
+	if (x >= 100 || x == int(x))
+		return (sprintf("%.0f", x))
+	if (x >= 10)
+		return (sprintf("%.1f", x))
+	return (sprintf("%.2f", x))
+}
+
+# "median (min-max)", or the one value of a single run
+function cell(sys, fig, unit,    n, m) {
+	n = values(sys, fig)
+	if (n == 0)
+		return ("-")
+	m = median(sys, fig)
+	n = values(sys, fig)
+	if (n == 1 || v[1] == v[n])
+		return (fmt(m, unit))
+	return (fmt(m, unit) " (" fmt(v[1], unit) "-" fmt(v[n], unit) ")")
+}
+
+function ratio(a, b) {
+	if (a == "" || b == "" || b == 0)
+		return ("-")
+	return (sprintf("%.2f", a / b))
+}
+
+# "k/n": in how many runs a yes/no figure was yes
+function count(sys, fig,    n, k, y) {
+	n = values(sys, fig)
+	if (n == 0)
+		return ("-")
+	for (k = 1; k <= n; k++)
+		y += v[k]
+	return (y "/" n)
+}
+
+function target(what, want, got, ok, by) {
+	printf("| %s | %s | %s | %s |\n", what, want, got,
+	    got == "-" ? "not measured" : ok ? "met" : "missed by " by)
+}
+
+BEGIN {
+	NEVER = 1e12
+	ref = "marconid-tap"
+	nsys = 0
+}
+
+FNR == NR {
+	machine[++nmachine] = $0
+	next
+}
+
+NF == 4 {
+	sys = $2
+	fig = $3
+	x = $4 + 0
+	if (fig ~ /_back_ms$/ && x < 0)
+		x = NEVER	# not back before the restore
+	val[sys, fig, ++cnt[sys, fig]] = x
+	if (!(sys in seen)) {
+		seen[sys] = 1
+		order[++nsys] = sys
+	}
+	if ($1 + 0 > runs)
+		runs = $1 + 0
+}
+
+END {
+	print "# Benchmark: marconid, OpenVPN, tinc and wireguard-go"
+	print ""
+	for (i = 1; i <= nmachine; i++)
+		print "- " machine[i]
+	print ""
+	printf("Each figure: the median of %d run(s), the range in brackets; " \
+	    "ratios are those of the medians, measured in the same run.  " \
+	    "The machine is shared with other work and noisy: compare the " \
+	    "systems by the ratios, not with other days.\n", runs)
+
+	split("tcp1_ab tcp1_ba tcp4_ab tcp4_ba", tf, " ")
+	split("1 stream A to B|1 stream B to A|4 streams A to B|" \
+	    "4 streams B to A", tn, "|")
+	print ""
+	print "## TCP throughput over the tunnel (iperf3, Mbit/s)"
+	print ""
+	print "CPU: the seconds the tunnel's processes at both sites spent " \
+	    "per GB moved (utime + stime)."
+	print ""
+	print "| test | system | Mbit/s | x raw | x " ref " | CPU s/GB |"
+	print "| --- | --- | ---: | ---: | ---: | ---: |"
+	for (f = 1; f <= 4; f++) {
+		fig = tf[f]
+		cpu = fig
+		sub(/^tcp/, "cpu", cpu)
+		for (i = 1; i <= nsys; i++) {
+			s = order[i]
+			if (cnt[s, fig] == 0)
+				continue
+			m = median(s, fig)
+			printf("| %s | %s | %s | %s | %s | %s |\n", tn[f], s,
+			    cell(s, fig), ratio(m, median("raw", fig)),
+			    ratio(m, median(ref, fig)), cell(s, cpu))
+		}
+	}
+
+	print ""
+	print "## Round-trip time across the tunnel (ping every 10 ms, ms)"
+	print ""
+	print "| system | median | p99 | added to raw (median) | " \
+	    "x " ref " |"
+	print "| --- | ---: | ---: | ---: | ---: |"
+	raw_rtt = median("raw", "rtt_med")
+	for (i = 1; i <= nsys; i++) {
+		s = order[i]
+		if (cnt[s, "rtt_med"] == 0)
+			continue
+		m = median(s, "rtt_med")
+		d = "-"
+		if (raw_rtt != "" && s != "raw")
+			d = sprintf("%.3f", m - raw_rtt)
+		printf("| %s | %s | %s | %s | %s |\n", s, cell(s, "rtt_med"),
+		    cell(s, "rtt_p99"), d, ratio(m, median(ref, "rtt_med")))
+	}
+
+	print ""
+	print "## Failover: ISP 1 becomes a black hole, then comes back"
+	print ""
+	print "A UDP probe every 1 ms and a TCP stream with a record every " \
+	    "1 ms.  Longest: the longest run of lost probes; back: from " \
+	    "the cut to the first answer after it; stall: the longest " \
+	    "gap in the TCP stream; failback: what the restore cost."
+	print ""
+	print "| system | longest ms | lost | back ms | TCP survived | " \
+	    "TCP stall ms | failback lost | failback longest ms |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for (pass = 1; pass <= 2; pass++) {
+		p = pass == 1 ? "fo" : "dup"
+		for (i = 1; i <= nsys; i++) {
+			s = order[i]
+			if (cnt[s, p "_longest_ms"] == 0)
+				continue
+			printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			    s (p == "dup" ? " (duplicate)" : ""),
+			    cell(s, p "_longest_ms"), cell(s, p "_lost", "int"),
+			    cell(s, p "_back_ms"), count(s, p "_tcp_alive"),
+			    cell(s, p "_tcp_stall_ms"),
+			    cell(s, p "_fb_lost", "int"),
+			    cell(s, p "_fb_longest_ms"))
+		}
+	}
+
+	print ""
+	print "## marconid alone (site A: parent, engine, two pipes)"
+	print ""
+	print "| figure | value |"
+	print "| --- | ---: |"
+	printf("| resident memory at rest, MB | %s |\n",
+	    mb(ref, "rss_rest_kb"))
+	printf("| resident memory under load (4 streams), MB | %s |\n",
+	    mb(ref, "rss_load_kb"))
+	printf("| CPU at rest (probes only), %% of a core | %s |\n",
+	    cell(ref, "cpu_rest_pct"))
+
+	print ""
+	print "## Targets"
+	print ""
+	print "| target | wanted | measured (median) | |"
+	print "| --- | --- | --- | --- |"
+	m = median(ref, "fo_longest_ms")
+	target("failover disruption", "<= 150 ms", fmt(m), m != "" &&
+	    m <= 150, fmt(m - 150) " ms")
+	m = median(ref, "dup_lost")
+	target("duplicate mode, probes lost", "0", fmt(m, "int"), m != "" &&
+	    m == 0, fmt(m, "int") " probes")
+	m = median(ref, "fo_tcp_stall_ms")
+	target("TCP stall at failover", "< 500 ms", fmt(m), m != "" &&
+	    m < 500, fmt(m - 500) " ms")
+	for (f = 1; f <= 2; f++) {
+		fig = tf[f]
+		best = ""
+		bs = ""
+		for (i = 1; i <= nsys; i++) {
+			s = order[i]
+			if (s == "raw" || s ~ /^marconid/ || cnt[s, fig] == 0)
+				continue
+			x = median(s, fig)
+			if (best == "" || x > best) {
+				best = x
+				bs = s
+			}
+		}
+		m = median(ref, fig)
+		r = ratio(m, best)
+		target("throughput, " tn[f] ", x best of the others (" bs ")",
+		    ">= 1.20", r, r != "-" && r >= 1.2,
+		    sprintf("%.2f", 1.2 - r) " (" fmt(m) " against " \
+		    fmt(1.2 * best) " Mbit/s)")
+	}
+	m = median(ref, "rtt_med")
+	d = m == "" || raw_rtt == "" ? "-" : sprintf("%.3f", m - raw_rtt)
+	target("added round-trip time", "<= 0.150 ms", d, d != "-" &&
+	    d <= 0.15, sprintf("%.3f", d - 0.15) " ms")
+	m = median(ref, "rss_load_kb")
+	target("resident memory under load", "<= 16 MB",
+	    m == "" ? "-" : sprintf("%.1f MB", m / 1024), m != "" &&
+	    m <= 16384, sprintf("%.1f MB", (m - 16384) / 1024))
+	m = median(ref, "cpu_rest_pct")
+	target("CPU at rest", "< 1 %", m == "" ? "-" : fmt(m) " %",
+	    m != "" && m < 1, fmt(m - 1) " %")
+}
+
+function mb(sys, fig,    n, m) {
+	n = values(sys, fig)
+	if (n == 0)
+		return ("-")
+	m = median(sys, fig)
+	n = values(sys, fig)
+	if (n == 1 || v[1] == v[n])
+		return (sprintf("%.1f", m / 1024))
+	return (sprintf("%.1f (%.1f-%.1f)", m / 1024, v[1] / 1024,
+	    v[n] / 1024))
+}
