@@ -1001,8 +1001,12 @@ imsgev_read(struct imsgev *iev, short event)
 	int	 n;
 
 	if (event & EV_READ) {
-		if ((n = imsgbuf_read(&iev->ibuf)) == -1)
+		if ((n = imsgbuf_read(&iev->ibuf)) == -1) {
+			/* the other end died with our messages unread */
+			if (errno == ECONNRESET)
+				return (0);
 			fatal("%s: imsgbuf_read", __func__);
+		}
 		if (n == 0)
 			return (0);
 	}

@@ -30,14 +30,18 @@
  */
 
 #include <sys/types.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#ifdef MARCONID_TEST_HOOKS
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#endif
 
-#include <netinet/in.h>
+#include <linux/futex.h>
 
 #include <errno.h>
+#include <event.h>
 #include <fcntl.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -60,7 +64,12 @@ struct sandbox_syscall {
 
 #define SANDBOX_SYSCALL(_x)	{ SCMP_SYS(_x), #_x }
 
-/* What both children do once in their event loop. */
+/*
+ * What both children do in their event loop.  Each entry names the
+ * code that needs it; the lists hold what the end-to-end tests were
+ * seen to use (strace -f over the whole suite), and a few calls that
+ * libc or a library makes on paths the tests do not take, said so.
+ */
 static const struct sandbox_syscall sandbox_common[] = {
 	/* libevent's loop sleeps here (libc uses epoll_pwait on arm64) */
 	SANDBOX_SYSCALL(epoll_wait),
@@ -69,106 +78,88 @@ static const struct sandbox_syscall sandbox_common[] = {
 	SANDBOX_SYSCALL(epoll_ctl),
 
 	/*
-	 * Timers and probe timestamps.  The vDSO answers these without
-	 * entering the kernel unless the clock source forbids it, so
-	 * the system calls stay allowed.  The _time64 forms are the
-	 * 32-bit architectures' names.
+	 * getmonotime(), libevent's timers and clock, the monitor's
+	 * timestamps: the vDSO answers these without entering the
+	 * kernel, unless the clock source cannot be read from user space
+	 * (some virtual machines), and then they are system calls.  The
+	 * _time64 form is the 32-bit architectures' name.  time(2) is
+	 * the same for glibc's syslog(3) on the architectures that have
+	 * it.
 	 */
 	SANDBOX_SYSCALL(clock_gettime),
 	SANDBOX_SYSCALL(clock_gettime64),
-	/* libevent's wall clock for event_base_gettimeofday_cached() */
 	SANDBOX_SYSCALL(gettimeofday),
-	/* time(3) where libc does not take it from the vDSO */
 	SANDBOX_SYSCALL(time),
-	/* a short sleep (usleep(3), nanosleep(3)) never harms */
-	SANDBOX_SYSCALL(nanosleep),
-	SANDBOX_SYSCALL(clock_nanosleep),
-	SANDBOX_SYSCALL(clock_nanosleep_time64),
-	/* the kernel resumes a sleep interrupted by a signal with it */
-	SANDBOX_SYSCALL(restart_syscall),
 
 	/*
-	 * Data on the descriptors the child already has: the imsg
-	 * channels, the tun/tap device (engine), the uplink's UDP and
-	 * TCP sockets (pipe), control connections (engine), the
-	 * socketpair through which libevent learns of a signal.
+	 * The imsg channels (readv, writev; recvmsg and sendmsg for the
+	 * messages that carry descriptors), the tun/tap device (read,
+	 * write and writev in the engine), the TLS connections (read,
+	 * write in the pipes), and the pipe through which libevent
+	 * learns of a signal (read, write).
 	 */
 	SANDBOX_SYSCALL(read),
 	SANDBOX_SYSCALL(write),
 	SANDBOX_SYSCALL(readv),
 	SANDBOX_SYSCALL(writev),
-	/* imsg: messages that carry descriptors (SCM_RIGHTS) */
 	SANDBOX_SYSCALL(recvmsg),
 	SANDBOX_SYSCALL(sendmsg),
 	/*
-	 * UDP datagrams from and to the peers; syslog(3) on the socket
-	 * connected before the chroot, and libevent's signal socketpair,
-	 * use send(2) and recv(2), which libc makes sendto(2) and
-	 * recvfrom(2) where the architecture has no send or recv.
+	 * syslog(3) on the socket connected before the chroot (not in
+	 * the foreground, so not seen in the tests): send(2), which is
+	 * sendto(2) where the architecture has no send.
 	 */
-	SANDBOX_SYSCALL(recvfrom),
 	SANDBOX_SYSCALL(sendto),
-	SANDBOX_SYSCALL(recv),
 	SANDBOX_SYSCALL(send),
 	/* closing what the child is done with, received descriptors too */
 	SANDBOX_SYSCALL(close),
-	/*
-	 * Reading options only: SO_ERROR after a non-blocking connect,
-	 * socket buffer sizes, the credentials of a control client
-	 * (getpeereid(3) is SO_PEERCRED).
-	 */
-	SANDBOX_SYSCALL(getsockopt),
-	/* where a received or accepted socket is bound and connected */
-	SANDBOX_SYSCALL(getsockname),
-	SANDBOX_SYSCALL(getpeername),
 
 	/*
 	 * malloc(3): brk for the main heap, mmap (allowed below, not
-	 * executable) and munmap for large blocks, mremap for realloc(3)
-	 * of those, madvise when glibc gives memory back.
+	 * executable) and munmap for large blocks.  mremap is realloc(3)
+	 * of a block above glibc's mmap threshold (128 KB): not seen in
+	 * the tests, but libevent's table of descriptors is one array
+	 * grown by realloc, and at 16384 descriptors it is that large.
+	 * No madvise: glibc uses it for the arenas of other threads.
 	 */
 	SANDBOX_SYSCALL(brk),
 	SANDBOX_SYSCALL(munmap),
 	SANDBOX_SYSCALL(mremap),
-	SANDBOX_SYSCALL(madvise),
 
-	/* arc4random(3) for nonces and probe identifiers, TLS later */
+	/* arc4random(3) (libbsd): nonces, rxids, epochs, TLS randoms */
 	SANDBOX_SYSCALL(getrandom),
-	/* syslog(3)'s LOG_PID, arc4random(3)'s check for a fork */
+	/* arc4random(3)'s check for a fork, and syslog(3)'s LOG_PID */
 	SANDBOX_SYSCALL(getpid),
-	/* abort(3) in older glibc asks for the thread id; tgkill below */
-	SANDBOX_SYSCALL(gettid),
 
-	/* libevent installs its signal handlers and masks signals */
+	/* libevent installs its signal handlers */
 	SANDBOX_SYSCALL(rt_sigaction),
-	SANDBOX_SYSCALL(rt_sigprocmask),
 	/* the way back from a signal handler (sigreturn: 32-bit) */
 	SANDBOX_SYSCALL(rt_sigreturn),
 	SANDBOX_SYSCALL(sigreturn),
-
-	/* stdio sizes its buffer from the descriptor (foreground, -d) */
-	SANDBOX_SYSCALL(fstat),
-	SANDBOX_SYSCALL(fstat64),
+	/*
+	 * abort(3), after a failed assertion or one of glibc's malloc
+	 * checks: it unblocks SIGABRT, asks for the thread id in glibc
+	 * before 2.34, and sends the signal with tgkill (below, to
+	 * itself only), so that the parent logs an abort rather than a
+	 * sandbox violation.  Not seen in the tests.
+	 */
+	SANDBOX_SYSCALL(rt_sigprocmask),
+	SANDBOX_SYSCALL(gettid),
 
 	/* the end: exit(3) and the _exit(2) of a fatal error */
-	SANDBOX_SYSCALL(exit),
 	SANDBOX_SYSCALL(exit_group),
 };
 
 /* The engine only. */
 static const struct sandbox_syscall sandbox_engine[] = {
-	/* marconictl's connections on the control socket from the parent */
-	SANDBOX_SYSCALL(accept),
+	/* marconictl's connections on the control socket (control.c) */
 	SANDBOX_SYSCALL(accept4),
 };
 
 /* A pipe only. */
 static const struct sandbox_syscall sandbox_pipe[] = {
-	/* peers' TLS connections on the listener from the parent */
-	SANDBOX_SYSCALL(accept),
+	/* peers' TLS connections on the listener (session_accept) */
 	SANDBOX_SYSCALL(accept4),
-	/* the outgoing TCP connection for TLS to a peer, see socket(2) */
-	SANDBOX_SYSCALL(connect),
 	/* data datagrams, a batch per call (udp_read, udp_flush) */
 	SANDBOX_SYSCALL(recvmmsg),
 	SANDBOX_SYSCALL(sendmmsg),
@@ -179,7 +170,11 @@ static void	 sandbox_rule(scmp_filter_ctx, uint32_t, int, const char *,
 static void	 sandbox_list(scmp_filter_ctx,
 		    const struct sandbox_syscall *, size_t);
 static void	 sandbox_args(scmp_filter_ctx);
-static void	 sandbox_socket(scmp_filter_ctx, enum marconid_process);
+static void	 sandbox_pipe_args(scmp_filter_ctx);
+static void	 sandbox_socket(scmp_filter_ctx);
+#ifdef MARCONID_TEST_HOOKS
+static void	 sandbox_test_init(void);
+#endif
 
 void
 sandbox_init(enum marconid_process proc)
@@ -209,7 +204,7 @@ sandbox_init(enum marconid_process proc)
 
 	sandbox_list(ctx, sandbox_common, nitems(sandbox_common));
 	sandbox_args(ctx);
-	sandbox_socket(ctx, proc);
+	sandbox_socket(ctx);
 
 	switch (proc) {
 	case PROC_ENGINE:
@@ -217,6 +212,7 @@ sandbox_init(enum marconid_process proc)
 		break;
 	case PROC_PIPE:
 		sandbox_list(ctx, sandbox_pipe, nitems(sandbox_pipe));
+		sandbox_pipe_args(ctx);
 		break;
 	default:
 		fatalx("%s: no sandbox for process %d", __func__, proc);
@@ -226,6 +222,9 @@ sandbox_init(enum marconid_process proc)
 		fatalx("%s: seccomp_load: %s", __func__, strerror(-r));
 	seccomp_release(ctx);
 	log_debug("%s: seccomp filter loaded", __func__);
+#ifdef MARCONID_TEST_HOOKS
+	sandbox_test_init();
+#endif
 }
 
 static void
@@ -254,35 +253,7 @@ sandbox_list(scmp_filter_ctx ctx, const struct sandbox_syscall *list,
 static void
 sandbox_args(scmp_filter_ctx ctx)
 {
-	static const int	 fcntl_cmds[] = {
-		F_GETFD, F_SETFD, F_GETFL, F_SETFL
-	};
-	static const int	 sockopt_levels[] = {
-		SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP
-	};
 	struct scmp_arg_cmp	 a[2];
-	size_t			 i;
-
-	/*
-	 * fcntl: the descriptor flags only, for non-blocking mode and
-	 * close-on-exec on what libevent watches and what imsg hands
-	 * over; no duplicating, no locks, no leases, no signals.
-	 */
-	for (i = 0; i < nitems(fcntl_cmds); i++) {
-		a[0] = SCMP_A1_32(SCMP_CMP_EQ, fcntl_cmds[i]);
-		sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), "fcntl",
-		    1, a);
-		sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl64),
-		    "fcntl64", 1, a);
-	}
-
-	/*
-	 * ioctl: FIONREAD only, with which libevent sizes a read into an
-	 * evbuffer.  Nothing reconfigures the tun/tap device from here:
-	 * the parent does that.
-	 */
-	a[0] = SCMP_A1_32(SCMP_CMP_EQ, FIONREAD);
-	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), "ioctl", 1, a);
 
 	/*
 	 * mmap for malloc(3) and the buffers of libevent and libcrypto,
@@ -296,90 +267,228 @@ sandbox_args(scmp_filter_ctx ctx)
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap2), "mmap2", 1, a);
 
 	/*
-	 * setsockopt: socket buffer sizes, TCP_NODELAY on the TLS
-	 * connection, the don't-fragment and TOS options of the data
-	 * socket; not the levels of netfilter, packet sockets and the
-	 * like, whose option handlers have a history of bugs.  The
-	 * options that change where a socket goes (SO_MARK,
-	 * SO_BINDTODEVICE on a bound socket) need a capability the
-	 * children dropped.
+	 * futex: pthread_once(3) ends with a wake-up even when nobody
+	 * waits, and libcrypto runs some of its once-only setup late,
+	 * OPENSSL_cleanup() at exit among them.  A wake-up only, of this
+	 * process's own futexes: a single thread never waits on one.
 	 */
-	for (i = 0; i < nitems(sockopt_levels); i++) {
-		a[0] = SCMP_A1_32(SCMP_CMP_EQ, sockopt_levels[i]);
-		sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt),
-		    "setsockopt", 1, a);
-	}
+	a[0] = SCMP_A1_32(SCMP_CMP_EQ, FUTEX_WAKE_PRIVATE);
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), "futex", 1, a);
 
-	/*
-	 * fstat(3) is newfstatat(fd, "", AT_EMPTY_PATH) in recent glibc
-	 * (statx on some 32-bit architectures).  The flag alone does not
-	 * keep a path from being looked up, but the chroot leaves
-	 * nothing to look at.
-	 */
-	a[0] = SCMP_A3_32(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH);
-	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), "newfstatat",
-	    1, a);
-	a[0] = SCMP_A2_32(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH);
-	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(statx), "statx", 1, a);
-
-	/*
-	 * abort(3), from a failed assertion or glibc's malloc checks:
-	 * SIGABRT to the child itself, so that the parent logs an abort
-	 * rather than a sandbox violation.
-	 */
+	/* abort(3): SIGABRT to the child itself, see rt_sigprocmask */
 	a[0] = SCMP_A0_32(SCMP_CMP_EQ, getpid());
 	a[1] = SCMP_A2_32(SCMP_CMP_EQ, SIGABRT);
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), "tgkill", 2, a);
 }
 
 /*
- * socket(2).  The engine needs none.  A pipe makes the TCP connection
- * to a peer that does not connect to it first: AF_INET or AF_INET6,
- * SOCK_STREAM, nothing else (its UDP socket comes from the parent).
- * Such a socket cannot be tied to an interface or a routing table
- * here (SO_MARK needs CAP_NET_ADMIN); an uplink with those settings
- * needs its outgoing sockets made by the parent.
- *
- * glibc calls socket(2) behind our back in two places, and both must
- * fail quietly instead of killing the child:
+ * A pipe only: getsockopt(2) for SO_ERROR, the outcome of the
+ * non-blocking connect(2) that the parent started on the socket of an
+ * outgoing session (session.c).  Every other option of the uplink's
+ * sockets is set by the parent.
+ */
+static void
+sandbox_pipe_args(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp	 a[2];
+
+	a[0] = SCMP_A1_32(SCMP_CMP_EQ, SOL_SOCKET);
+	a[1] = SCMP_A2_32(SCMP_CMP_EQ, SO_ERROR);
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), "getsockopt",
+	    2, a);
+}
+
+/*
+ * socket(2): neither child makes a socket; the parent makes them all,
+ * outgoing TCP connections included, bound to the uplink.  glibc calls
+ * socket(2) behind our back in two places, and both must fail quietly
+ * instead of killing the child:
  * - syslog(3), when a send on its socket fails (syslogd restarted),
  *   throws the socket away and makes a new AF_UNIX one to connect to
  *   /dev/log, which is not in the chroot anyway.  EACCES makes
  *   syslog(3) give up on that message and try again with the next;
  *   so messages are lost after syslogd restarts, but the child lives.
- *   No connect(2) is needed for it, and the engine has none.
  * - if_indextoname(3), when getnameinfo(3) prints the scope of an
- *   IPv6 link-local address, opens an AF_NETLINK, AF_UNIX, AF_INET
- *   or AF_INET6 datagram socket; without one it prints the number.
+ *   IPv6 link-local address, opens an AF_UNIX, AF_NETLINK, AF_INET or
+ *   AF_INET6 datagram socket; without one it prints the number.
+ * Any other socket (a stream, raw or packet socket) kills the child.
  */
 static void
-sandbox_socket(scmp_filter_ctx ctx, enum marconid_process proc)
+sandbox_socket(scmp_filter_ctx ctx)
 {
-	static const int	 inet[] = { AF_INET, AF_INET6 };
-	static const int	 other[] = { AF_UNIX, AF_NETLINK };
+	static const int	 families[] = {
+		AF_UNIX, AF_NETLINK, AF_INET, AF_INET6
+	};
 	struct scmp_arg_cmp	 a[2];
 	size_t			 i;
 
-	if (proc != PROC_PIPE) {
-		sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
-		    "socket", 0, NULL);
-		return;
-	}
-
-	for (i = 0; i < nitems(inet); i++) {
-		a[0] = SCMP_A0_32(SCMP_CMP_EQ, inet[i]);
-		a[1] = SCMP_A1_32(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE,
-		    SOCK_STREAM);
-		sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), "socket",
-		    2, a);
+	for (i = 0; i < nitems(families); i++) {
+		a[0] = SCMP_A0_32(SCMP_CMP_EQ, families[i]);
 		a[1] = SCMP_A1_32(SCMP_CMP_MASKED_EQ, SANDBOX_SOCK_TYPE,
 		    SOCK_DGRAM);
 		sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
 		    "socket", 2, a);
 	}
-	for (i = 0; i < nitems(other); i++) {
-		a[0] = SCMP_A0_32(SCMP_CMP_EQ, other[i]);
-		sandbox_rule(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
-		    "socket", 1, a);
+}
+
+#ifdef MARCONID_TEST_HOOKS
+/*
+ * Test builds only (regress/e2e/marconid-test; marconid itself has
+ * none of this): once the filter is loaded, the signal SIGRTMIN + i
+ * makes the child try probe i from its event loop, as code that
+ * someone took over would.  The filter kills the child with SIGSYS
+ * for most of them; a probe that returns logs what it got, so that a
+ * test sees the calls that fail by design and those that are allowed.
+ */
+static int
+sandbox_probe_execve(void)
+{
+	char	*argv[] = { "/bin/sh", NULL };
+
+	return (execve(argv[0], argv, NULL));
+}
+
+/* outside the chroot; the filter must stop it before the chroot does */
+static int
+sandbox_probe_open(void)
+{
+	return (syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY));
+}
+
+static int
+sandbox_probe_ptrace(void)
+{
+	return (ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+}
+
+static int
+sandbox_probe_socket_packet(void)
+{
+	return (socket(AF_PACKET, SOCK_RAW, 0));
+}
+
+static int
+sandbox_probe_socket_udp(void)
+{
+	return (socket(AF_INET, SOCK_DGRAM, 0));
+}
+
+static int
+sandbox_probe_socket_tcp(void)
+{
+	return (socket(AF_INET, SOCK_STREAM, 0));
+}
+
+static int
+sandbox_probe_mmap_exec(void)
+{
+	void	*p;
+
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return (-1);
+	munmap(p, 4096);
+	return (0);
+}
+
+static int
+sandbox_probe_mprotect_exec(void)
+{
+	static char	 page[8192];
+	uintptr_t	 p;
+
+	p = ((uintptr_t)page + 4095) & ~(uintptr_t)4095;
+	return (mprotect((void *)p, 4096, PROT_READ | PROT_EXEC));
+}
+
+static int
+sandbox_probe_fork(void)
+{
+	pid_t	 pid;
+
+	if ((pid = syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0)) == 0)
+		_exit(0);
+	return (pid);
+}
+
+/* signal 0 only checks that the target could be signalled */
+static int
+sandbox_probe_kill(void)
+{
+	return (kill(1, 0));
+}
+
+static int
+sandbox_probe_setuid(void)
+{
+	return (setuid(0));
+}
+
+/* allowed: shows that a probe runs at all */
+static int
+sandbox_probe_getpid(void)
+{
+	return (getpid());
+}
+
+static const struct sandbox_probe {
+	const char	*name;
+	int		 (*probe)(void);
+	int		 fd;	/* what it returns is a descriptor */
+} sandbox_probes[] = {
+	{ "execve",		sandbox_probe_execve,		0 },
+	{ "open",		sandbox_probe_open,		1 },
+	{ "ptrace",		sandbox_probe_ptrace,		0 },
+	{ "socket-packet",	sandbox_probe_socket_packet,	1 },
+	{ "socket-udp",		sandbox_probe_socket_udp,	1 },
+	{ "socket-tcp",		sandbox_probe_socket_tcp,	1 },
+	{ "mmap-exec",		sandbox_probe_mmap_exec,	0 },
+	{ "mprotect-exec",	sandbox_probe_mprotect_exec,	0 },
+	{ "fork",		sandbox_probe_fork,		0 },
+	{ "kill",		sandbox_probe_kill,		0 },
+	{ "setuid",		sandbox_probe_setuid,		0 },
+	{ "getpid",		sandbox_probe_getpid,		0 },
+};
+static struct event	 sandbox_probe_ev[nitems(sandbox_probes)];
+
+static void
+sandbox_test_probe(int sig, short event, void *arg)
+{
+	const struct sandbox_probe	*sp;
+	int				 r, e;
+
+	sp = &sandbox_probes[(size_t)arg];
+	log_info("sandbox test: pid %d tries %s", (int)getpid(), sp->name);
+	errno = 0;
+	r = sp->probe();
+	e = errno;
+	if (r == -1) {
+		log_warnx("sandbox test: pid %d: %s failed: %s", (int)getpid(),
+		    sp->name, strerror(e));
+		return;
+	}
+	if (sp->fd)
+		close(r);
+	log_warnx("sandbox test: pid %d: %s allowed", (int)getpid(),
+	    sp->name);
+}
+
+static void
+sandbox_test_init(void)
+{
+	size_t	 i;
+	int	 sig;
+
+	for (i = 0; i < nitems(sandbox_probes); i++) {
+		sig = SIGRTMIN + (int)i;
+		if (sig > SIGRTMAX)
+			fatalx("%s: too few real-time signals", __func__);
+		signal_set(&sandbox_probe_ev[i], sig, sandbox_test_probe,
+		    (void *)i);
+		signal_add(&sandbox_probe_ev[i], NULL);
+		log_info("sandbox test: signal %d: %s", sig,
+		    sandbox_probes[i].name);
 	}
 }
+#endif	/* MARCONID_TEST_HOOKS */
