@@ -29,6 +29,11 @@ bench: deps
 	@$(MAKE) config.mk
 	@$(BUILD) bench
 
+# the unit tests under valgrind
+check-valgrind: deps
+	@$(MAKE) config.mk
+	@$(BUILD) check-valgrind
+
 deps:
 	@sh scripts/install-deps
 
@@ -41,4 +46,5 @@ clean:
 distclean: clean
 	rm -f config.mk
 
-.PHONY: all install uninstall check demo bench deps lint clean distclean
+.PHONY: all install uninstall check check-valgrind demo bench deps lint \
+	clean distclean

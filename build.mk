@@ -144,6 +144,9 @@ tests: $(PROGS) $(TESTPROGS) $(BENCHPROGS)
 check: tests lint
 	sh scripts/run-tests
 
+check-valgrind: tests
+	sh scripts/check-valgrind
+
 demo: $(PROGS)
 	sh scripts/demo
 
@@ -210,6 +213,7 @@ clean:
 	    marconid/*.o marconictl/*.o common/*.o regress/*/*.o
 
 .PHONY: all tests check demo bench lint install clean uninstall \
+	check-valgrind \
 	install-service-Linux install-service-OpenBSD install-service-FreeBSD \
 	uninstall-service-Linux uninstall-service-OpenBSD \
 	uninstall-service-FreeBSD
