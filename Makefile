@@ -29,6 +29,10 @@ bench: deps
 	@$(MAKE) config.mk
 	@$(BUILD) bench
 
+# make check on a build with ASan and UBSan, in a copy of the tree
+check-sanitize: deps
+	@MAKE="$(MAKE)" sh scripts/check-sanitize
+
 # the unit tests under valgrind
 check-valgrind: deps
 	@$(MAKE) config.mk
@@ -46,5 +50,5 @@ clean:
 distclean: clean
 	rm -f config.mk
 
-.PHONY: all install uninstall check check-valgrind demo bench deps lint \
-	clean distclean
+.PHONY: all install uninstall check check-sanitize check-valgrind demo bench \
+	deps lint clean distclean

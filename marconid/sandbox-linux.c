@@ -176,6 +176,91 @@ static void	 sandbox_socket(scmp_filter_ctx);
 static void	 sandbox_test_init(void);
 #endif
 
+/*
+ * Sanitizer builds only (make check-sanitize), never a normal build:
+ * what AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer
+ * need to report from a child in the sandbox.  Nothing above changes;
+ * the rules below only let the sanitizer runtime's own system calls
+ * through, or fail them as the chroot would, instead of killing the
+ * child halfway through a report.  scripts/check-sanitize sets the
+ * options that keep the rest of a report out of the sandbox's way.
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_SANITIZER	1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SANDBOX_SANITIZER)
+#define SANDBOX_SANITIZER	1
+#endif
+
+#ifdef SANDBOX_SANITIZER
+#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
+
+static int	 sandbox_entered;
+
+/*
+ * A child opens its report file (log_path in ASAN_OPTIONS) before
+ * main(), while the file system is in view: after the chroot the path
+ * no longer resolves and the report would be lost.  It also keeps a
+ * copy of its memory map, which it cannot read from /proc later.  The
+ * children only (-P): a descriptor opened here by the parent would be
+ * inherited by every child it starts.  glibc hands constructors argc
+ * and argv.
+ */
+static void __attribute__((constructor))
+sandbox_sanitizer_early(int argc, char *argv[])
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-P") == 0) {
+			(void)__sanitizer_get_report_path();
+			__sanitizer_sandbox_on_notify(NULL);
+			break;
+		}
+}
+
+/*
+ * LeakSanitizer's check at exit stops the threads with ptrace(2) from
+ * a clone(2) and reads /proc: a child may do neither.  A child that
+ * entered the sandbox is not checked for leaks; the parent, marconictl
+ * and the unit tests are.
+ */
+int
+__lsan_is_turned_off(void)
+{
+	return (sandbox_entered);
+}
+
+static void
+sandbox_sanitizer(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp	 a[1];
+
+	/* the runtime looks at the alternate signal stack on every exit */
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack),
+	    "sigaltstack", 0, NULL);
+	/*
+	 * A report reads /proc/self/maps with open(2), which libc never
+	 * uses (its open(3) is openat(2), still forbidden), and looks
+	 * for the symbolizer program with stat(2): in the empty chroot
+	 * both would fail with ENOENT, so fail them so; the report goes
+	 * on with the memory map copied before the chroot, and modules
+	 * and offsets that scripts/check-sanitize symbolizes afterwards.
+	 */
+	sandbox_rule(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(open), "open",
+	    0, NULL);
+	sandbox_rule(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(stat), "stat",
+	    0, NULL);
+	a[0] = SCMP_A3_32(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0);
+	sandbox_rule(ctx, SCMP_ACT_ERRNO(ENOENT), SCMP_SYS(newfstatat),
+	    "newfstatat", 1, a);
+	sandbox_entered = 1;
+}
+#endif	/* SANDBOX_SANITIZER */
+
 void
 sandbox_init(enum marconid_process proc)
 {
@@ -218,6 +303,9 @@ sandbox_init(enum marconid_process proc)
 		fatalx("%s: no sandbox for process %d", __func__, proc);
 	}
 
+#ifdef SANDBOX_SANITIZER
+	sandbox_sanitizer(ctx);
+#endif
 	if ((r = seccomp_load(ctx)) < 0)
 		fatalx("%s: seccomp_load: %s", __func__, strerror(-r));
 	seccomp_release(ctx);
