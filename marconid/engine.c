@@ -542,6 +542,7 @@ static void
 iface_read(int fd, short event, void *arg)
 {
 	struct eng_peer	*pe;
+	struct eng_uplink *eu;
 	uint8_t		 buf[FRAG_MAXFRAME];
 	uint8_t		*frame = buf + sizeof(struct frame_hdr);
 	size_t		 room = sizeof(buf) - sizeof(struct frame_hdr);
@@ -554,10 +555,10 @@ iface_read(int fd, short event, void *arg)
 		if ((n = tun_recv(fd, iface_type, frame, room)) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("%s: read %s", __func__, iface.name);
-			return;
+			break;
 		}
 		if (n == 0)
-			return;
+			break;
 		iface.ipackets++;
 		iface.ibytes += n;
 
@@ -574,6 +575,8 @@ iface_read(int fd, short event, void *arg)
 		TAILQ_FOREACH(pe, &peers, entry)
 			frame_to_peer(pe, buf, n);
 	}
+	TAILQ_FOREACH(eu, &uplinks, entry)
+		imsgev_flush(&eu->iev);
 }
 
 #define FRAME_QUEUE_MAX	4096	/* imsgs waiting for an uplink process */
@@ -588,7 +591,10 @@ frame_to_pipe(struct eng_peer *pe, struct eng_pipe *ep, const uint8_t *buf,
 	    eu->iev.handler == NULL ||
 	    imsgbuf_queuelen(&eu->iev.ibuf) > FRAME_QUEUE_MAX)
 		return (-1);
-	imsg_compose_event(&eu->iev, IMSG_FRAME, pe->index, 0, -1, buf, len);
+	/* queued only: iface_read() writes the batch to each uplink */
+	if (imsg_compose(&eu->iev.ibuf, IMSG_FRAME, pe->index, 0, -1, buf,
+	    len) == -1)
+		fatal("%s: imsg_compose", __func__);
 	return (0);
 }
 

@@ -1045,6 +1045,22 @@ imsg_event_add(struct imsgev *iev)
 	event_add(&iev->ev, NULL);
 }
 
+/*
+ * Write what is queued now rather than on the next turn of the event
+ * loop: the data path calls it once a batch of frames is composed,
+ * which spares the frames a wake-up.  What the socket does not take
+ * waits for the write event; an error is the dispatcher's to find.
+ */
+void
+imsgev_flush(struct imsgev *iev)
+{
+	if (iev->handler == NULL || imsgbuf_queuelen(&iev->ibuf) == 0)
+		return;
+	if (imsgbuf_write(&iev->ibuf) == -1 && errno != EPIPE)
+		log_warn("%s: imsgbuf_write", __func__);
+	imsg_event_add(iev);
+}
+
 int
 imsg_compose_event(struct imsgev *iev, uint32_t type, uint32_t peerid,
     pid_t pid, int fd, const void *data, size_t datalen)

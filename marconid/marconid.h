@@ -320,6 +320,7 @@ void		 replay_update(struct replay *, uint64_t);
 
 /* frag.c */
 #define FRAG_HDRLEN		8
+#define UPLINK_SOCKBUF		(4 * 1024 * 1024) /* a UDP socket's buffers */
 #define FRAG_MAXFRAME		(MARCONID_MAXMTU + 64)	/* + Ethernet, VLAN, frame_hdr */
 #define FRAG_SLOTS		32	/* frames being reassembled at once */
 #define FRAG_TIMEOUT		1000	/* ms for all pieces of a frame */
@@ -346,6 +347,7 @@ const struct reasm_stats *reasm_stats(const struct reasm *);
 /* marconid.c */
 void		 child_privdrop(const char *);
 void		 imsg_event_add(struct imsgev *);
+void		 imsgev_flush(struct imsgev *);
 int		 imsg_compose_event(struct imsgev *, uint32_t, uint32_t,
 		    pid_t, int, const void *, size_t);
 void		 imsgev_init(struct imsgev *, int,

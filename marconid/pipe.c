@@ -675,6 +675,7 @@ udp_read(int fd, short event, void *arg)
 		udp_input(rxq.buf[i], rxq.msg[i].msg_len, &rxq.ss[i]);
 	txq.batching = 0;
 	udp_flush();
+	imsgev_flush(&iev_engine);
 }
 
 /*
@@ -785,9 +786,10 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	pp->st.ipackets++;
 	pp->st.ibytes += flen;
 	pp->dirty = 1;
-	if (iev_engine.handler != NULL)
-		imsg_compose_event(&iev_engine, IMSG_FRAME, pp->index, 0, -1,
-		    frame, flen);
+	/* queued only: udp_read() writes the batch to the engine at once */
+	if (iev_engine.handler != NULL && imsg_compose(&iev_engine.ibuf,
+	    IMSG_FRAME, pp->index, 0, -1, frame, flen) == -1)
+		fatal("%s: imsg_compose", __func__);
 }
 
 static void

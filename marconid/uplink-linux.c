@@ -28,6 +28,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include "marconid.h"
@@ -36,7 +37,7 @@ int
 uplink_os_setup(int fd, struct uplink_conf *up, int type)
 {
 	unsigned int	 mark;
-	int		 pmtud, ok;
+	int		 pmtud, ok, bufsz;
 
 	/* in and out through this interface only, whatever the routes say */
 	if (up->ifname[0] != '\0' && setsockopt(fd, SOL_SOCKET,
@@ -69,6 +70,19 @@ uplink_os_setup(int fd, struct uplink_conf *up, int type)
 	 * apply to the socket's family; that one is allowed to fail.
 	 */
 	if (type == SOCK_DGRAM) {
+		/*
+		 * Room for the bursts of a fast stream while the pipe
+		 * process is busy: beyond net.core.rmem_max and wmem_max,
+		 * which only a privileged process may do.  uplink.c has
+		 * already asked for as much as is allowed without.
+		 */
+		bufsz = UPLINK_SOCKBUF;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz,
+		    sizeof(bufsz)) == -1 || setsockopt(fd, SOL_SOCKET,
+		    SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) == -1)
+			log_debug("%s: uplink %s: socket buffers: %s",
+			    __func__, up->name, strerror(errno));
+
 		pmtud = IP_PMTUDISC_PROBE;
 		ok = setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtud,
 		    sizeof(pmtud)) == 0;

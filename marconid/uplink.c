@@ -55,7 +55,7 @@ uplink_socket(struct uplink_conf *up, int type, uint16_t port,
 	socklen_t		 len;
 	char			 abuf[NI_MAXHOST + NI_MAXSERV + 4];
 	const char		*proto = type == SOCK_STREAM ? "tcp" : "udp";
-	int			 fd, on = 1, v6only;
+	int			 fd, on = 1, v6only, bufsz;
 
 	if (uplink_local(up, AF_UNSPEC, &ss, &v6only) == -1)
 		return (-1);
@@ -79,6 +79,13 @@ uplink_socket(struct uplink_conf *up, int type, uint16_t port,
 		log_warn("%s: uplink %s: IPV6_V6ONLY", __func__, up->name);
 		goto fail;
 	}
+	/* as much room for bursts as the system allows without privilege */
+	bufsz = UPLINK_SOCKBUF;
+	if (type == SOCK_DGRAM && (setsockopt(fd, SOL_SOCKET, SO_RCVBUF,
+	    &bufsz, sizeof(bufsz)) == -1 || setsockopt(fd, SOL_SOCKET,
+	    SO_SNDBUF, &bufsz, sizeof(bufsz)) == -1))
+		log_debug("%s: uplink %s: socket buffers: %s", __func__,
+		    up->name, strerror(errno));
 	if (uplink_os_setup(fd, up, type) == -1)
 		goto fail;
 
