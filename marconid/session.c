@@ -54,6 +54,7 @@ static void	 session_rekey_ack(struct session *, const uint8_t *, size_t);
 static void	 session_rekey_done(struct session *, const uint8_t *,
 		    size_t);
 static struct session *session_new(int, int);
+static int	 session_shed(void);
 
 static struct sessions	 sessions = TAILQ_HEAD_INITIALIZER(sessions);
 static struct tls_config *tls_cfg;
@@ -139,6 +140,9 @@ session_accept(int lfd)
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &slen,
 	    SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
+		if ((errno == EMFILE || errno == ENFILE) &&
+		    session_shed() == 0)
+			return;
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("%s: accept", __func__);
@@ -160,6 +164,29 @@ session_accept(int lfd)
 	log_debug("session from %s: handshake", print_host(&ss, host,
 	    sizeof(host)));
 	session_update_events(s, EV_READ);
+}
+
+/*
+ * No descriptor left for a caller: the oldest handshake of a caller
+ * gives its descriptor up, and the listener, still readable, takes the
+ * next one.  Without this the listener would fire again at once, for
+ * as long as idle connections hold every descriptor (10 s each), and
+ * no peer would get in meanwhile.  -1 when there is none to give up.
+ */
+static int
+session_shed(void)
+{
+	struct session	*s;
+	int		 saved = errno;
+
+	TAILQ_FOREACH(s, &sessions, entry)
+		if (!s->initiator && s->state != SESS_UP) {
+			session_close(s, "no descriptor left for a newer "
+			    "caller");
+			return (0);
+		}
+	errno = saved;
+	return (-1);
 }
 
 /* The parent made a socket bound to our uplink and started connect(). */
