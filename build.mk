@@ -115,6 +115,16 @@ regress/crypto/crypto_test.o: regress/crypto/crypto_test.c
 regress/crypto/crypto_test: $(CRYPTO_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(CRYPTO_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
+# The traffic of regress/e2e/flood_test.sh and chaos_test.sh: an
+# attacker and a checksummed transfer, each one file.
+TESTPROGS+=	regress/e2e/flood regress/e2e/xfer
+
+regress/e2e/flood: regress/e2e/flood.c
+	$(CC) $(ALL_CFLAGS) -o $@ regress/e2e/flood.c $(PKG_LIBS)
+
+regress/e2e/xfer: regress/e2e/xfer.c
+	$(CC) $(ALL_CFLAGS) -o $@ regress/e2e/xfer.c $(PKG_LIBS)
+
 regress/frag/frag_test.o: regress/frag/frag_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/frag/frag_test.c -o $@
 

@@ -568,3 +568,152 @@ isp_fragments() {
 	    awk '{ for (i = 1; i < NF; i++)
 		if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
 }
+
+# ---------------------------------------------------------------------
+# A third party on the Internet, and a link that is full
+#
+#	attacker_create PREFIX N	a namespace PREFIXatk, the attacker,
+#					hung off ISP N: 198.18.2N.2/24 and
+#					2001:db8:2N::2/64 on its link "isp"
+#					(the ISP is .1); it reaches every
+#					address of the topology, and both
+#					sites can answer it
+#	attacker_destroy PREFIX		ends what runs in it, removes it;
+#					call it before topo_destroy, which
+#					does not know it; safe at any time
+#	attacker_addr N			prints the attacker's IPv4 address
+#	isp_count_attacker PREFIX N SITE PORT
+#					ISP N counts, from 0, the UDP and the
+#					TCP packets from the attacker to
+#					SITE's uplink N at PORT that it
+#					forwards
+#	isp_attacker_packets PREFIX N udp|tcp
+#					prints that count
+#	isp_tbf PREFIX N SITE RATE	ISP N sends towards SITE at RATE at
+#					most (tc tbf, e.g. "4mbit"), queueing
+#					up to 100 ms of it and dropping the rest
+#	isp_notbf PREFIX N SITE		and at the link's speed again
+
+attacker_addr() {
+	echo "198.18.2$1.2"
+}
+
+attacker_create() {
+	_topo_check_prefix "$1" || return 1
+	case "$2" in
+	1|2)	;;
+	*)	_topo_err "attacker_create: ISP 1 or 2, not \"$2\""; return 1 ;;
+	esac
+	if _topo_ns_exists "$1atk"; then
+		_topo_err "namespace $1atk exists already"
+		return 1
+	fi
+	if ! _topo_attacker_build "$1" "$2"; then
+		_topo_err "could not build the attacker of $1; removing it"
+		attacker_destroy "$1"
+		return 1
+	fi
+	return 0
+}
+
+_topo_attacker_build() {
+	_p=$1
+	_net=2$2
+	ip netns add "${_p}atk" || return 1
+	ip -n "${_p}atk" link set lo up || return 1
+	ip link add isp netns "${_p}atk" type veth \
+	    peer name attacker netns "${_p}isp$2" || return 1
+	ip -n "${_p}atk" addr add "198.18.$_net.2/24" dev isp || return 1
+	ip -n "${_p}atk" addr add "2001:db8:$_net::2/64" dev isp nodad ||
+	    return 1
+	ip -n "${_p}isp$2" addr add "198.18.$_net.1/24" dev attacker ||
+	    return 1
+	ip -n "${_p}isp$2" addr add "2001:db8:$_net::1/64" dev attacker \
+	    nodad || return 1
+	ip -n "${_p}atk" link set isp up || return 1
+	ip -n "${_p}isp$2" link set attacker up || return 1
+	# the whole benchmarking range, not a default route
+	ip -n "${_p}atk" route add 198.18.0.0/15 via "198.18.$_net.1" ||
+	    return 1
+	ip -n "${_p}atk" -6 route add 2001:db8::/32 via "2001:db8:$_net::1" ||
+	    return 1
+	# the sites answer it through ISP N, as they would on the Internet
+	for _s in a b; do
+		_snet=$(_topo_net "$_s" "$2")
+		ip -n "$_p$_s" route add "198.18.$_net.0/24" \
+		    via "198.18.$_snet.1" dev "isp$2" || return 1
+		ip -n "$_p$_s" -6 route add "2001:db8:$_net::/64" \
+		    via "2001:db8:$_snet::1" dev "isp$2" || return 1
+	done
+	return 0
+}
+
+attacker_destroy() {
+	_topo_check_prefix "$1" || return 1
+	_topo_ns_exists "$1atk" || return 0
+	for _sig in TERM KILL; do
+		_left=$(ip netns pids "$1atk" 2>/dev/null)
+		[ -n "$_left" ] || break
+		# shellcheck disable=SC2086 # a list of PIDs
+		kill -s "$_sig" $_left 2>/dev/null
+		_t=0
+		while [ "$_t" -lt 30 ]; do
+			_alive=""
+			for _pid in $_left; do
+				topo_alive "$_pid" && _alive="$_alive $_pid"
+			done
+			[ -z "$_alive" ] && break
+			sleep 0.1
+			_t=$((_t + 1))
+		done
+	done
+	ip netns del "$1atk" 2>/dev/null
+	if _topo_ns_exists "$1atk"; then
+		_topo_err "namespace $1atk is still there"
+		return 1
+	fi
+	return 0
+}
+
+isp_count_attacker() {
+	_topo_check_prefix "$1" || return 1
+	_net=$(_topo_net "$3" "$2")
+	[ -n "$_net" ] || {
+		_topo_err "isp_count_attacker: site a or b, not \"$3\""
+		return 1
+	}
+	_topo_in "$1isp$2" nft -f - <<EOF
+table inet marconi_attacker
+delete table inet marconi_attacker
+table inet marconi_attacker {
+	counter atk_udp { }
+	counter atk_tcp { }
+	chain forward {
+		type filter hook forward priority filter - 10; policy accept;
+		iifname "attacker" ip daddr 198.18.$_net.2 udp dport $4 \
+		    counter name "atk_udp"
+		iifname "attacker" ip daddr 198.18.$_net.2 tcp dport $4 \
+		    counter name "atk_tcp"
+	}
+}
+EOF
+}
+
+isp_attacker_packets() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" nft list counter inet marconi_attacker "atk_$3" \
+	    2>/dev/null | awk '{ for (i = 1; i < NF; i++)
+		if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+}
+
+isp_tbf() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" tc qdisc replace dev "site$3" root tbf \
+	    rate "$4" burst 16kb latency 100ms
+}
+
+isp_notbf() {
+	_topo_check_prefix "$1" || return 1
+	_topo_in "$1isp$2" tc qdisc del dev "site$3" root 2>/dev/null
+	return 0
+}
