@@ -243,6 +243,12 @@ sandbox_sanitizer(scmp_filter_ctx ctx)
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack),
 	    "sigaltstack", 0, NULL);
 	/*
+	 * the sanitizer's allocator gives freed memory back with it (the
+	 * normal build's list has no madvise: glibc's malloc needs none)
+	 */
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), "madvise", 0,
+	    NULL);
+	/*
 	 * A report reads /proc/self/maps with open(2), which libc never
 	 * uses (its open(3) is openat(2), still forbidden), and looks
 	 * for the symbolizer program with stat(2): in the empty chroot

@@ -313,6 +313,10 @@ confined_body() {
 	    test -w "$PWD/own" || atf_fail "the write check cannot see a" \
 	    "writable directory"
 
+	# where a sanitizer build writes its reports (make check-sanitize)
+	SANITIZER_LOG=$(echo "${ASAN_OPTIONS:-}" | tr ':' '\n' |
+	    sed -n 's/^log_path=//p')
+
 	for t in "marconid: engine" "marconid: pipe isp1" \
 	    "marconid: pipe isp2"; do
 		pid=$(kid_pid a "$t")
@@ -343,13 +347,18 @@ confined_body() {
 		done
 		# no file of the host is open: only sockets, pipes, the
 		# epoll instance, /dev/null and the engine's tun device
-		# (0 to 2 are this test's log in the foreground)
+		# (0 to 2 are this test's log in the foreground; a
+		# sanitizer build's report file is opened on purpose)
 		for fd in /proc/"$pid"/fd/*; do
 			n=${fd##*/}
 			[ "$n" -gt 2 ] || continue
 			v=$(readlink "$fd") || continue
 			case "$v" in
 			socket:*|pipe:*|anon_inode:*|/dev/null|/dev/net/tun)
+				;;
+			"$SANITIZER_LOG".*)
+				[ -n "$SANITIZER_LOG" ] ||
+				    sb_fail "$t ($pid) holds $v on descriptor $n"
 				;;
 			*)
 				sb_fail "$t ($pid) holds $v on descriptor $n"
