@@ -38,6 +38,16 @@ check-valgrind: deps
 	@$(MAKE) config.mk
 	@$(BUILD) check-valgrind
 
+# libFuzzer on each harness for FUZZ_TIME seconds (fuzz/README.md)
+fuzz: deps
+	@$(MAKE) config.mk
+	@$(BUILD) fuzz
+
+fuzzers: config.mk
+	@$(BUILD) fuzzers
+
+.PHONY: fuzz fuzzers
+
 deps:
 	@sh scripts/install-deps
 

@@ -149,6 +149,112 @@ regress/e2e/marconid-test: $(MARCONID_SRCS) $(HEADERS)
 bench/probe: bench/probe.c
 	$(CC) $(CFLAGS) $(WARNFLAGS) $(OS_CFLAGS) -o $@ bench/probe.c
 
+# Fuzzing (fuzz/README.md).  make fuzz builds each harness with clang,
+# libFuzzer, ASan and UBSan in one command from the sources, so that no
+# object of it is taken for one of the normal build's, and runs each for
+# FUZZ_TIME seconds.  make check replays every corpus file through each
+# harness built with the normal compiler (regress/fuzz).
+FUZZCC=		clang
+FUZZFLAGS=	-g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_TIME=	60
+FUZZ_TARGETS=	udp frag session imsg conf ctl
+FUZZERS=	fuzz/fuzz_udp fuzz/fuzz_frag fuzz/fuzz_session \
+		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl
+FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
+FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
+# what each links besides what it includes (pipe.c, session.c,
+# engine.c, control.c: their functions under test are static)
+FUZZ_UDP_SRCS=	marconid/session.c marconid/crypto.c marconid/frag.c \
+		marconid/util.c marconid/config.c marconid/printconf.c
+FUZZ_SESSION_SRCS= marconid/crypto.c marconid/frag.c marconid/util.c \
+		marconid/config.c marconid/printconf.c
+FUZZ_FRAG_SRCS=	marconid/frag.c
+FUZZ_IMSG_SRCS=
+FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
+		marconid/util.c
+FUZZ_CTL_SRCS=	$(FUZZ_CONF_SRCS) marconid/crypto.c marconid/frag.c \
+		common/ctl.c
+FUZZ_CMD=	$(FUZZCC) $(FUZZFLAGS) $(WARNFLAGS) $(CPPFLAGS) -o $@
+
+fuzzers: $(FUZZERS)
+
+fuzz: $(FUZZERS)
+	sh fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz/fuzz_udp: fuzz/fuzz_udp.c marconid/pipe.c $(FUZZ_UDP_SRCS) \
+    $(FUZZ_STUBS) $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_udp.c $(FUZZ_UDP_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
+
+fuzz/fuzz_frag: fuzz/fuzz_frag.c $(FUZZ_FRAG_SRCS) $(FUZZ_STUBS) \
+    $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_frag.c $(FUZZ_FRAG_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
+
+fuzz/fuzz_session: fuzz/fuzz_session.c marconid/pipe.c marconid/session.c \
+    $(FUZZ_SESSION_SRCS) $(FUZZ_STUBS) $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_session.c $(FUZZ_SESSION_SRCS) $(FUZZ_STUBS) \
+	    $(PKG_LIBS)
+
+fuzz/fuzz_imsg: fuzz/fuzz_imsg.c $(FUZZ_STUBS) $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_imsg.c $(FUZZ_IMSG_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
+
+fuzz/fuzz_conf: fuzz/fuzz_conf.c $(FUZZ_CONF_SRCS) $(FUZZ_STUBS) \
+    $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_conf.c $(FUZZ_CONF_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
+
+fuzz/fuzz_ctl: fuzz/fuzz_ctl.c marconid/engine.c marconid/control.c \
+    $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_ctl.c $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
+
+TESTPROGS+=	regress/fuzz/replay_udp regress/fuzz/replay_frag \
+		regress/fuzz/replay_session regress/fuzz/replay_imsg \
+		regress/fuzz/replay_conf regress/fuzz/replay_ctl
+REPLAY_OBJS=	regress/fuzz/replay.o fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
+
+fuzz/fuzz_udp.o fuzz/fuzz_frag.o fuzz/fuzz_session.o fuzz/fuzz_imsg.o \
+    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/stubs.o: $(FUZZ_HEADERS)
+fuzz/fuzz_udp.o: marconid/pipe.c
+fuzz/fuzz_session.o: marconid/pipe.c marconid/session.c
+fuzz/fuzz_ctl.o: marconid/engine.c marconid/control.c
+
+regress/fuzz/replay.o: regress/fuzz/replay.c fuzz/fuzz.h
+	$(CC) $(ALL_CFLAGS) -Ifuzz -c regress/fuzz/replay.c -o $@
+
+regress/fuzz/replay_udp: fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_frag: fuzz/fuzz_frag.o $(FUZZ_FRAG_SRCS:.c=.o) \
+    $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_frag.o $(FUZZ_FRAG_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_session: fuzz/fuzz_session.o \
+    $(FUZZ_SESSION_SRCS:.c=.o) $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_session.o $(FUZZ_SESSION_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_imsg: fuzz/fuzz_imsg.o $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_imsg.o $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_conf: fuzz/fuzz_conf.o $(FUZZ_CONF_SRCS:.c=.o) \
+    $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_conf.o $(FUZZ_CONF_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_ctl: fuzz/fuzz_ctl.o $(FUZZ_CTL_SRCS:.c=.o) \
+    $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_ctl.o $(FUZZ_CTL_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+clean: clean-fuzz
+
+clean-fuzz:
+	rm -f $(FUZZERS) fuzz/*.o
+	rm -rf fuzz/work
+
+.PHONY: fuzz fuzzers clean-fuzz
+
 tests: $(PROGS) $(TESTPROGS) $(BENCHPROGS)
 
 check: tests lint
