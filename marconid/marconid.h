@@ -45,8 +45,8 @@
 #define UPLINK_MINMTU		1280	/* IPv6's minimum */
 
 /* probe defaults, all in milliseconds */
-#define PROBE_INTERVAL		100
-#define PROBE_TIMEOUT		300	/* silence after which a pipe is down */
+#define PROBE_INTERVAL		25
+#define PROBE_TIMEOUT		100	/* silence after which a pipe is down */
 #define PROBE_HOLDDOWN		5000	/* healthy this long to be preferred */
 #define PREFERENCE_DEFAULT	100
 #define REKEY_INTERVAL		(600 * 1000)	/* ms between rekeys */
@@ -320,6 +320,9 @@ void		 replay_update(struct replay *, uint64_t);
 
 /* frag.c */
 #define FRAG_HDRLEN		8
+#ifndef MINIMUM
+#define MINIMUM(a, b)		(((a) < (b)) ? (a) : (b))
+#endif
 #define UPLINK_SOCKBUF		(4 * 1024 * 1024) /* a UDP socket's buffers */
 #define FRAG_MAXFRAME		(MARCONID_MAXMTU + 64)	/* + Ethernet, VLAN, frame_hdr */
 #define FRAG_SLOTS		32	/* frames being reassembled at once */

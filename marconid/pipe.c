@@ -43,7 +43,8 @@
  * state and figures of each pipe to the engine.
  */
 
-#define PIPE_TICK		10	/* ms: probes may be 20 ms apart */
+#define PIPE_TICK		10	/* ms between ticks while the MTU is searched */
+#define PIPE_TICK_MAX		100	/* ms: the longest sleep otherwise */
 #define PIPE_REPORT_INTERVAL	1000	/* ms between state reports */
 #define DGRAM_MAX		(FRAG_MAXFRAME + 256)
 #define IPV4_UDP_OVERHEAD	28
@@ -56,6 +57,7 @@ static void	 pipe_dispatch_engine(int, short, void *);
 static void	 pipe_apply_config(struct marconid_conf *);
 static void	 pipe_report(int);
 static void	 pipe_tick(int, short, void *);
+static void	 pipe_tick_soon(void);
 static void	 pipe_frame(struct pipe_peer *, const uint8_t *, size_t);
 static int	 pipe_seal_send(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
@@ -480,6 +482,7 @@ pipe_session_up(struct pipe_peer *pp)
 	pp->pmtu_tries = 0;
 	pp->pmtu_last = 0;
 	pipe_report(0);
+	pipe_tick_soon();
 }
 
 /* A state change goes to the engine at once: failover waits on it. */
@@ -823,9 +826,17 @@ static void
 pipe_tick(int fd, short event, void *arg)
 {
 	struct pipe_peer	*pp;
-	struct timeval		 tv = { 0, PIPE_TICK * 1000 };
-	int64_t			 now = getmonotime();
+	struct timeval		 tv;
+	int64_t			 now = getmonotime(), next;
 
+	/*
+	 * The tick sleeps until the next thing due: a probe to send, the
+	 * moment an up pipe's silence would make it down, a connection
+	 * to try, a report; at most PIPE_TICK_MAX, so that reassembly,
+	 * sessions and key overlap are looked at that often.  Waking
+	 * only when needed keeps a pipe at rest nearly asleep.
+	 */
+	next = now + PIPE_TICK_MAX;
 	session_tick(now);
 	TAILQ_FOREACH(pp, &ppeers, entry) {
 		reasm_expire(pp->reasm, now);
@@ -838,6 +849,13 @@ pipe_tick(int fd, short event, void *arg)
 			if (pp->rx_prev.valid &&
 			    now - pp->rx.installed > REKEY_OVERLAP)
 				aead_wipe(&pp->rx_prev);
+			next = MINIMUM(next, pp->probe_last_tx +
+			    pp->probe_interval);
+			if (pp->probe_last_rx != 0)
+				next = MINIMUM(next, pp->probe_last_rx +
+				    pp->probe_timeout + 1);
+			if (pp->pmtu_searching)
+				next = MINIMUM(next, now + PIPE_TICK);
 			continue;
 		}
 		/* either side with a remote connects; passive ones wait */
@@ -850,10 +868,28 @@ pipe_tick(int fd, short event, void *arg)
 				pp->backoff = SESS_BACKOFF_MAX;
 			pipe_request_connect(pp);
 		}
+		if (pp->pending == NULL &&
+		    pp->conf.remote.ss_family != AF_UNSPEC)
+			next = MINIMUM(next, pp->next_connect);
 	}
 	if (now - last_report >= PIPE_REPORT_INTERVAL)
 		pipe_report(0);
+	next = MINIMUM(next, last_report + PIPE_REPORT_INTERVAL);
+	if (next <= now)
+		next = now + 1;
+	tv.tv_sec = (next - now) / 1000;
+	tv.tv_usec = (next - now) % 1000 * 1000;
 	evtimer_add(&tick_ev, &tv);
+}
+
+/* Run the tick at once, for what cannot wait for it to wake. */
+static void
+pipe_tick_soon(void)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (evtimer_initialized(&tick_ev))
+		evtimer_add(&tick_ev, &tv);
 }
 
 /*
@@ -889,7 +925,7 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 {
 	struct wire_probe	 pr;
 	struct timespec		 ts;
-	int64_t			 rtt, d;
+	int64_t			 rtt, d, now;
 	uint32_t		 seq;
 	int			 slot;
 
@@ -900,6 +936,15 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 	if (type == WIRE_TYPE_PROBE) {
 		/* echo it: the sender measures with its own clock */
 		(void)pipe_seal_send(pp, WIRE_TYPE_PROBE_REPLY, buf, len);
+		/*
+		 * Send ours with it if it is half due: the two sides then
+		 * probe in step, and each wakes about twice an interval
+		 * instead of three times.
+		 */
+		now = getmonotime();
+		if (len == sizeof(pr) &&
+		    now - pp->probe_last_tx >= pp->probe_interval / 2)
+			probe_send(pp, now);
 		return;
 	}
 	memcpy(&pr, buf, sizeof(pr));
@@ -926,6 +971,9 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 		return;		/* too old, or a copy */
 	pp->probes[slot].answered = 1;
 	pp->probe_last_rx = getmonotime();
+	/* a pipe that was not up need not wait for the next tick */
+	if (pp->st.state != PIPE_STATE_UP)
+		pipe_tick_soon();
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	rtt = (int64_t)((uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 -
