@@ -413,6 +413,8 @@ sender(const char *host, const char *port, long duration, long interval,
 		ph[k].tcpgap = t - lastecho;
 	report(ph, phase, seq, sent, got, interval, lastecho, tcp ?
 	    (tcpok && end - lastecho < PROBE_LINGER ? 1 : 0) : -1);
+	free(sent);
+	free(got);
 	return (0);
 }
 
