@@ -451,6 +451,14 @@ b_same() {
 	done
 }
 
+# A daemon built with AddressSanitizer keeps what it frees in
+# quarantine (256 MB by default) instead of using it again: its RSS
+# grows with the traffic and tells nothing of a leak, which ASan
+# reports itself.  The bounds on memory apply to other builds only.
+sanitized() {
+	grep -q -a -m 1 AddressSanitizer "$MARCONID"
+}
+
 # rss_check BEFORE AFTER BOUND-KB N: N processes of site B in both,
 # none grown more than BOUND-KB
 rss_check() {
@@ -461,6 +469,10 @@ rss_check() {
 			echo "$_title grew $((_after - _before)) kB"
 		fi
 	done > rss-grew.txt
+	if sanitized; then
+		echo "  (built with AddressSanitizer: growth not bounded)" >&2
+		: > rss-grew.txt
+	fi
 	[ "$(join "$1" "$2" | wc -l)" -eq "$4" ] ||
 	    fl_fail "not $4 processes of site B before and after:" \
 	    "$(cat "$1" "$2" | tr '\n' ';')"
@@ -622,6 +634,7 @@ tcp_flood_body() {
 	procs_of b > procs-before.txt
 	rss_of b > rss-before.txt
 	fd_before=$(fds "$pipe_b")
+	rss_first=$(rss_kb "$pipe_b")
 	tap_watch
 	legit_start 60
 
@@ -660,7 +673,8 @@ tcp_flood_body() {
 	fd_held=$(fds "$pipe_b")
 	rss_held=$(rss_kb "$pipe_b")
 	echo "held $held connections; site B's isp1 process: $fd_before" \
-	    "descriptors before, $fd_held while held, RSS $rss_held kB" >&2
+	    "descriptors before, $fd_held while held; RSS $rss_first kB" \
+	    "before, $rss_held kB while held" >&2
 	[ "$held" -ge $((HOLD_CONNS * 9 / 10)) ] ||
 	    fl_fail "only $held of $HOLD_CONNS connections opened"
 	[ "$fd_held" -ge $((fd_before + held * 9 / 10)) ] ||
@@ -722,7 +736,8 @@ tcp_flood_body() {
 	rss_round2=$(rss_kb "$pipe_b")
 	echo "site B's isp1 process: RSS $rss_round1 kB after the first" \
 	    "round, $rss_round2 kB after the second" >&2
-	[ $((rss_round2 - rss_round1)) -le 1024 ] || fl_fail "site B's isp1" \
+	[ $((rss_round2 - rss_round1)) -le 1024 ] || sanitized ||
+	    fl_fail "site B's isp1" \
 	    "process grew $((rss_round2 - rss_round1)) kB over a second" \
 	    "round of $HOLD_CONNS connections: a leak"
 
