@@ -162,7 +162,8 @@ END {
 	}
 
 	print ""
-	print "## Failover: ISP 1 becomes a black hole, then comes back"
+	print "## Failover: the active ISP becomes a black hole, then " \
+	    "comes back"
 	print ""
 	print "A UDP probe every 1 ms and a TCP stream with a record every " \
 	    "1 ms.  Longest: the longest run of lost probes; back: from " \

@@ -1,4 +1,5 @@
 #!/usr/bin/env atf-sh
+# shellcheck source-path=SCRIPTDIR
 # shellcheck disable=SC2317 # functions run by atf-sh
 #
 # The smoke test of the benchmark harness: bench/run with one short
