@@ -86,12 +86,13 @@ static int64_t	now_ns(void);
 static void	on_mark(int);
 static void	on_quit(int);
 static void	nonblock(int);
+static long	number(const char *, long, long, const char *);
 static int	echo_server(const char *);
 static void	echo_tcp(int);
 static int	sender(const char *, const char *, long, long, int);
 static int	phase_at(const struct phase *, int, int64_t);
 static void	report(struct phase *, int, long, const int64_t *,
-		    const uint8_t *, long, int64_t, int);
+		    const uint8_t *, long, int);
 
 static void
 usage(void)
@@ -411,7 +412,7 @@ sender(const char *host, const char *port, long duration, long interval,
 	k = phase_at(ph, phase, lastecho + (t - lastecho) / 2);
 	if (tcp && t - lastecho > ph[k].tcpgap)
 		ph[k].tcpgap = t - lastecho;
-	report(ph, phase, seq, sent, got, interval, lastecho, tcp ?
+	report(ph, phase, seq, sent, got, interval, tcp ?
 	    (tcpok && end - lastecho < PROBE_LINGER ? 1 : 0) : -1);
 	free(sent);
 	free(got);
@@ -436,12 +437,11 @@ phase_at(const struct phase *ph, int last, int64_t t)
 
 static void
 report(struct phase *ph, int last, long count, const int64_t *sent,
-    const uint8_t *got, long interval, int64_t lastecho, int tcpalive)
+    const uint8_t *got, long interval, int tcpalive)
 {
 	long	 i, run = 0, runstart = 0, received = 0;
 	int	 k = 0;
 
-	(void)lastecho;
 	for (i = 0; i < count; i++) {
 		while (k < last && sent[i] >= ph[k + 1].start) {
 			run = 0;
