@@ -383,7 +383,7 @@ chaos_body() {
 	    ch_fail "a process is missing: $(cat fds-before.txt)"
 
 	schedule > schedule.txt
-	echo "the schedule:" $(tr '\n' ';' < schedule.txt) >&2
+	echo "the schedule: $(tr '\n' ';' < schedule.txt)" >&2
 
 	# the traffic: pings every 100 ms, and the transfer
 	ip netns exec "${P}a" ping -n -i 0.1 -c $((CHAOS_SECONDS * 10 + 300)) \
@@ -478,8 +478,8 @@ chaos_body() {
 		    "$(cat kinds-before.txt) after: $(cat kinds-after.txt)"
 	fi
 	echo "descriptors (site process pid count), before:" \
-	    $(tr '\n' ';' < fds-before.txt) "after:" \
-	    $(tr '\n' ';' < fds-after.txt) >&2
+	    "$(tr '\n' ';' < fds-before.txt) after:" \
+	    "$(tr '\n' ';' < fds-after.txt)" >&2
 	for s in a b; do
 		[ "$(awk -v s="$s" '$1 == s && $2 == "parent" { print $3 }' \
 		    fds-after.txt)" = "$(cat "$s.pid")" ] ||

@@ -546,8 +546,8 @@ udp_flood_body() {
 	sleep 2
 	tap_check
 
-	echo "the attacker sent:" $(awk '$1 == "kind" { print $2, $3 }' \
-	    flood-udp.out | tr '\n' ',') >&2
+	echo "the attacker sent: $(awk '$1 == "kind" { print $2, $3 }' \
+	    flood-udp.out | tr '\n' ',')" >&2
 	b_same procs-before.txt
 	downs=$(grep -vc '^up$' states.txt)
 	[ "$downs" -eq 0 ] || fl_fail "site B's pipe over isp1 was not up" \
@@ -643,7 +643,7 @@ tcp_flood_body() {
 	ip netns exec "${P}atk" timeout 60 "$FLOOD" tcp -n 300 \
 	    -s "$FLOOD_SEED" "$B_UPLINK" "$PORT" > flood-tcp.out 2>&1 ||
 	    fl_fail "flood tcp failed: $(cat flood-tcp.out)"
-	echo "garbage:" $(tr '\n' ',' < flood-tcp.out) >&2
+	echo "garbage: $(tr '\n' ',' < flood-tcp.out)" >&2
 	conns=$(awk '$1 == "connections" { print $2 }' flood-tcp.out)
 	[ "${conns:-0}" -ge 290 ] || fl_fail "only ${conns:-0} of 300" \
 	    "connections with garbage were made: $(cat flood-tcp.out)"
