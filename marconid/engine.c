@@ -141,7 +141,8 @@ static int	 mac_lookup(const uint8_t *, uint32_t *);
 static void	 frame_to_peer(struct eng_peer *, uint8_t *, size_t);
 static int	 frame_to_pipe(struct eng_peer *, struct eng_pipe *,
 		    const uint8_t *, size_t);
-static void	 frame_from_pipe(uint32_t, const uint8_t *, size_t);
+static void	 frame_from_pipe(struct eng_uplink *, uint32_t,
+		    const uint8_t *, size_t);
 static void	 iface_flush(void);
 static struct eng_pipe *pipe_choose(struct eng_peer *);
 static int	 pipe_pref(struct eng_pipe *);
@@ -342,17 +343,32 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 		return;
 	}
 
+	/*
+	 * An uplink process is the least trusted of the daemon's: what
+	 * is malformed or unexpected from it is fatal to it, not to us.
+	 * Dropping its channel makes it exit, and the parent restarts it.
+	 */
 	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			log_warn("uplink %s: malformed message, dropping its "
+			    "channel", eu->name);
+			imsgev_clear(iev);
+			iface_flush();
+			return;
+		}
 		if (n == 0)
 			break;
 
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_PIPE_STATE:
-			if (imsg_get_data(&imsg, &ps, sizeof(ps)) == -1)
-				fatalx("%s: bad IMSG_PIPE_STATE from uplink "
-				    "%s", __func__, eu->name);
+			if (imsg_get_data(&imsg, &ps, sizeof(ps)) == -1) {
+				log_warnx("uplink %s: bad IMSG_PIPE_STATE, "
+				    "dropping its channel", eu->name);
+				imsg_free(&imsg);
+				imsgev_clear(iev);
+				iface_flush();
+				return;
+			}
 			ps.peer[sizeof(ps.peer) - 1] = '\0';
 			ps.uplink[sizeof(ps.uplink) - 1] = '\0';
 			/* a pipe process speaks for its own uplink only */
@@ -371,18 +387,12 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 			pipe_refresh(ep, ps.reason);
 			break;
 		case IMSG_FRAME:
-			if (imsg_get_ibuf(&imsg, &ib) == -1)
-				fatalx("%s: bad IMSG_FRAME", __func__);
-			frame_from_pipe(imsg_get_id(&imsg), ibuf_data(&ib),
-			    ibuf_size(&ib));
+			/* empty: nothing to deliver */
+			if (imsg_get_ibuf(&imsg, &ib) == 0)
+				frame_from_pipe(eu, imsg_get_id(&imsg),
+				    ibuf_data(&ib), ibuf_size(&ib));
 			break;
 		default:
-			/*
-			 * An uplink process is the least trusted of the
-			 * daemon's: anything unexpected from it is fatal
-			 * to it, not to us.  Dropping the channel makes it
-			 * exit and the parent restarts it.
-			 */
 			log_warnx("uplink %s: unexpected %s, dropping its "
 			    "channel", eu->name,
 			    imsg_type_name(imsg_get_type(&imsg)));
@@ -637,10 +647,12 @@ iface_flush(void)
 }
 
 static void
-frame_from_pipe(uint32_t index, const uint8_t *buf, size_t len)
+frame_from_pipe(struct eng_uplink *eu, uint32_t index, const uint8_t *buf,
+    size_t len)
 {
 	struct frame_hdr	 fh;
 	struct eng_peer		*pe;
+	struct eng_pipe		*ep;
 	const uint8_t		*frame;
 	uint64_t		 seq;
 
@@ -651,6 +663,12 @@ frame_from_pipe(uint32_t index, const uint8_t *buf, size_t len)
 			break;
 	if (pe == NULL)
 		return;		/* a reload moved the peers */
+	/* an uplink process speaks for the peers it has a pipe to only */
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (strcmp(ep->conf.uplink, eu->name) == 0)
+			break;
+	if (ep == NULL)
+		return;
 	memcpy(&fh, buf, sizeof(fh));
 	if (!pe->rx_epoch_valid || ntohl(fh.epoch) != pe->rx_epoch) {
 		/* the peer's engine started again: numbering starts over */
