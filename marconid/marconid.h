@@ -323,6 +323,7 @@ void		 replay_update(struct replay *, uint64_t);
 #ifndef MINIMUM
 #define MINIMUM(a, b)		(((a) < (b)) ? (a) : (b))
 #endif
+#define UPLINK_BACKLOG		128	/* callers waiting on a pipe's listener */
 #define UPLINK_SOCKBUF		(4 * 1024 * 1024) /* a UDP socket's buffers */
 #define FRAG_MAXFRAME		(MARCONID_MAXMTU + 64)	/* + Ethernet, VLAN, frame_hdr */
 #define FRAG_SLOTS		32	/* frames being reassembled at once */

@@ -66,6 +66,7 @@ static void	 udp_read(int, short, void *);
 static void	 udp_input(const uint8_t *, size_t,
 		    struct sockaddr_storage *);
 static void	 tcp_accept(int, short, void *);
+static void	 tcp_resume(int, short, void *);
 static void	 pipe_peer_free(struct pipe_peer *);
 static void	 probe_send(struct pipe_peer *, int64_t);
 static void	 probe_input(struct pipe_peer *, uint8_t, const uint8_t *,
@@ -84,7 +85,7 @@ static struct imsgev		 iev_engine;
 static struct marconid_conf	*conf, *nconf;
 static const char		*uplink;
 static int			 udp_fd = -1, tcp_fd = -1;
-static struct event		 udp_ev, tcp_ev, tick_ev;
+static struct event		 udp_ev, tcp_ev, tcp_pause_ev, tick_ev;
 static uint8_t			*tls_cert;
 static size_t			 tls_certlen;
 static int64_t			 last_report;
@@ -140,6 +141,7 @@ pipe_main(int debug, int verbose, const char *user, const char *name)
 	imsgbuf_allow_fdpass(&iev_parent.ibuf);
 	evtimer_set(&tick_ev, pipe_tick, NULL);
 	evtimer_add(&tick_ev, &tv);
+	evtimer_set(&tcp_pause_ev, tcp_resume, NULL);
 
 	event_dispatch();
 	pipe_shutdown();
@@ -798,7 +800,23 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 static void
 tcp_accept(int fd, short event, void *arg)
 {
-	session_accept(fd);
+	struct timeval	 tv = { 1, 0 };
+
+	/*
+	 * Out of descriptors with no handshake to give one up: the
+	 * listener would fire again at once.  It rests a second.
+	 */
+	if (session_accept(fd) == -1) {
+		event_del(&tcp_ev);
+		evtimer_add(&tcp_pause_ev, &tv);
+	}
+}
+
+static void
+tcp_resume(int fd, short event, void *arg)
+{
+	if (tcp_fd != -1)
+		event_add(&tcp_ev, NULL);
 }
 
 /* Tell the engine what changed, or everything when asked to. */

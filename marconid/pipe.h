@@ -167,7 +167,7 @@ size_t		 pipe_local_maxdgram(struct pipe_peer *);
 void		 session_init(void);
 int		 session_tls_config(const uint8_t *, size_t, const uint8_t *,
 		    size_t);
-void		 session_accept(int);
+int		 session_accept(int);
 void		 session_connected(struct pipe_peer *, int);
 void		 session_close(struct session *, const char *);
 void		 session_tick(int64_t);

@@ -129,7 +129,11 @@ session_new(int fd, int initiator)
 	return (s);
 }
 
-void
+/*
+ * A caller on the listener.  -1 when no descriptor is left and no
+ * handshake could give one up.
+ */
+int
 session_accept(int lfd)
 {
 	struct session		*s;
@@ -140,30 +144,35 @@ session_accept(int lfd)
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &slen,
 	    SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
-		if ((errno == EMFILE || errno == ENFILE) &&
-		    session_shed() == 0)
-			return;
+		if (errno == EMFILE || errno == ENFILE) {
+			if (session_shed() == 0)
+				return (0);
+			/* nothing to give up: the caller pauses the listener */
+			log_warn("%s: accept", __func__);
+			return (-1);
+		}
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("%s: accept", __func__);
-		return;
+		return (0);
 	}
 	if (tls_srv == NULL) {
 		log_debug("session from %s refused: no certificate yet",
 		    print_host(&ss, host, sizeof(host)));
 		close(fd);
-		return;
+		return (0);
 	}
 	s = session_new(fd, 0);
 	s->addr = ss;
 	if (tls_accept_socket(tls_srv, &s->tls, fd) == -1) {
 		session_close(s, tls_error(tls_srv));
-		return;
+		return (0);
 	}
 	s->state = SESS_TLS;
 	log_debug("session from %s: handshake", print_host(&ss, host,
 	    sizeof(host)));
 	session_update_events(s, EV_READ);
+	return (0);
 }
 
 /*

@@ -95,7 +95,7 @@ uplink_socket(struct uplink_conf *up, int type, uint16_t port,
 		    proto, abuf);
 		goto fail;
 	}
-	if (type == SOCK_STREAM && listen(fd, 16) == -1) {
+	if (type == SOCK_STREAM && listen(fd, UPLINK_BACKLOG) == -1) {
 		log_warn("%s: uplink %s: listen %s", __func__, up->name, abuf);
 		goto fail;
 	}
