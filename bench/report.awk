@@ -1,6 +1,7 @@
-# The report of a benchmark run, in markdown: awk -v cutwait=SECONDS
-# -f report.awk machine.txt raw.txt.  machine.txt is "name: value"
-# lines; raw.txt is one "RUN SYSTEM FIGURE VALUE" line per measurement.
+# The report of a benchmark run, in markdown: awk -f report.awk
+# machine.txt raw.txt.  machine.txt is "name: value" lines, its
+# settings among them; raw.txt is one "RUN SYSTEM FIGURE VALUE" line
+# per measurement.
 # Every figure is given as the median and the range (min-max) of its
 # runs; ratios are those of the medians, measured in the same run.
 
@@ -39,7 +40,9 @@ function fmt(x, unit) {
 		return ("> " cutwait " s")
 	if (unit == "int")
 		return (sprintf("%d", x + 0.5))
-	if (x >= 100 || x == int(x))
+	if (x == 0)
+		return ("0")
+	if (x >= 100)
 		return (sprintf("%.0f", x))
 	if (x >= 10)
 		return (sprintf("%.1f", x))
@@ -87,6 +90,8 @@ BEGIN {
 
 FNR == NR {
 	machine[++nmachine] = $0
+	if (match($0, /BENCH_CUT_WAIT=[0-9]+/))
+		cutwait = substr($0, RSTART + 15, RLENGTH - 15)
 	next
 }
 
