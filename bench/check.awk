@@ -55,7 +55,7 @@ $3 ~ /_tcp_alive$/ && x != 1 {
 	bad("the TCP stream did not survive the cut")
 }
 
-$3 ~ /^rss_/ && !(x > 0) {
+$3 ~ /^(rss|private)_/ && !(x > 0) {
 	bad($3 " is " $4)
 }
 

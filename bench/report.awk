@@ -203,6 +203,10 @@ END {
 	    mb(ref, "rss_rest_kb"))
 	printf("| resident memory under load (4 streams), MB | %s |\n",
 	    mb(ref, "rss_load_kb"))
+	printf("| their own pages (private, without shared libraries) " \
+	    "at rest, MB | %s |\n", mb(ref, "private_rest_kb"))
+	printf("| their own pages under load, MB | %s |\n",
+	    mb(ref, "private_load_kb"))
 	printf("| CPU at rest (probes only), %% of a core | %s |\n",
 	    cell(ref, "cpu_rest_pct"))
 
