@@ -113,6 +113,14 @@ main(int argc, char *argv[])
 	int		 ch, noaction = 0;
 
 	log_init(1, LOG_DAEMON);	/* stderr until we know better */
+	/*
+	 * libevent's timers to the microsecond (a timerfd on Linux):
+	 * epoll's millisecond timeout wakes a pipe early and then again,
+	 * two or three times for each probe.  Every process reads it at
+	 * event_init(); the children inherit it.
+	 */
+	if (setenv("EVENT_PRECISE_TIMER", "1", 1) == -1)
+		err(1, "setenv");
 	/* setproctitle() overwrites argv: keep our path for the re-exec */
 	if ((argv0 = strdup(argv[0])) == NULL)
 		err(1, NULL);

@@ -45,6 +45,7 @@
 
 #define PIPE_TICK		10	/* ms between ticks while the MTU is searched */
 #define PIPE_TICK_MAX		100	/* ms: the longest sleep otherwise */
+#define PIPE_TICK_SLACK		2	/* ms early that a probe may go */
 #define PIPE_REPORT_INTERVAL	1000	/* ms between state reports */
 #define DGRAM_MAX		(FRAG_MAXFRAME + 256)
 #define IPV4_UDP_OVERHEAD	28
@@ -859,7 +860,9 @@ pipe_tick(int fd, short event, void *arg)
 	TAILQ_FOREACH(pp, &ppeers, entry) {
 		reasm_expire(pp->reasm, now);
 		if (pp->sess != NULL) {
-			if (now - pp->probe_last_tx >= pp->probe_interval)
+			/* a timer may fire a little early: no second wake */
+			if (now - pp->probe_last_tx >= pp->probe_interval -
+			    PIPE_TICK_SLACK)
 				probe_send(pp, now);
 			probe_check(pp, now);
 			if (pp->pmtu_searching)

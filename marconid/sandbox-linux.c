@@ -76,6 +76,9 @@ static const struct sandbox_syscall sandbox_common[] = {
 	SANDBOX_SYSCALL(epoll_pwait),
 	/* libevent adds and removes the descriptors it watches */
 	SANDBOX_SYSCALL(epoll_ctl),
+	/* libevent's precise timers: the timerfd made at event_init() */
+	SANDBOX_SYSCALL(timerfd_settime),
+	SANDBOX_SYSCALL(timerfd_settime64),
 
 	/*
 	 * getmonotime(), libevent's timers and clock, the monitor's
