@@ -119,6 +119,48 @@ config_find_peer(struct marconid_conf *conf, const char *name)
 	return (NULL);
 }
 
+struct peer_conf *
+config_find_peer_id(struct marconid_conf *conf, uint32_t id)
+{
+	struct peer_conf	*peer;
+
+	TAILQ_FOREACH(peer, &conf->peers, entry)
+		if (peer->id == id)
+			return (peer);
+	return (NULL);
+}
+
+/*
+ * In the parent, before a configuration goes out: a peer that was in
+ * the old one under the same name and with the same fingerprint keeps
+ * its id, anything else gets one never used before, so that no id can
+ * ever stand for two sites.  The generation goes up by one.
+ */
+void
+config_assign_ids(struct marconid_conf *nconf, struct marconid_conf *oconf,
+    uint32_t *lastid)
+{
+	struct peer_conf	*np, *op;
+
+	TAILQ_FOREACH(np, &nconf->peers, entry) {
+		np->id = 0;
+		if (oconf != NULL)
+			TAILQ_FOREACH(op, &oconf->peers, entry)
+				if (strcmp(op->name, np->name) == 0 &&
+				    strcmp(op->fingerprint,
+				    np->fingerprint) == 0) {
+					np->id = op->id;
+					break;
+				}
+		if (np->id == 0) {
+			if (*lastid == UINT32_MAX)
+				fatalx("%s: out of peer ids", __func__);
+			np->id = ++*lastid;
+		}
+	}
+	nconf->generation = oconf != NULL ? oconf->generation + 1 : 1;
+}
+
 struct iface_conf *
 config_find_iface(struct marconid_conf *conf, const char *name)
 {
@@ -316,6 +358,8 @@ config_recv(struct marconid_conf **confp, struct imsg *imsg)
 		peer->name[sizeof(peer->name) - 1] = '\0';
 		peer->fingerprint[sizeof(peer->fingerprint) - 1] = '\0';
 		TAILQ_INSERT_TAIL(&conf->peers, peer, entry);
+		if (peer->id == 0)
+			goto bad;
 		if (peer->mode != MODE_FAILOVER &&
 		    peer->mode != MODE_DUPLICATE &&
 		    peer->mode != MODE_BALANCE)
@@ -380,5 +424,25 @@ config_child_recv(struct marconid_conf **building, struct imsg *imsg)
 		return (NULL);
 	c = *building;
 	*building = NULL;
+	return (c);
+}
+
+/*
+ * In a child, IMSG_CFG_COMMIT: the configuration it holds (and has
+ * acknowledged) becomes the one to run, and is returned.  The parent
+ * commits only what every child holds, so anything else is fatal.
+ */
+struct marconid_conf *
+config_child_commit(struct marconid_conf **held, struct imsg *imsg)
+{
+	struct marconid_conf	*c;
+	uint32_t		 gen;
+
+	if (imsg_get_data(imsg, &gen, sizeof(gen)) == -1)
+		fatalx("%s: bad IMSG_CFG_COMMIT", __func__);
+	if ((c = *held) == NULL || c->generation != gen)
+		fatalx("%s: commit of generation %u, holding %u", __func__,
+		    gen, c == NULL ? 0 : c->generation);
+	*held = NULL;
 	return (c);
 }

@@ -68,7 +68,7 @@ struct eng_pipe {
 
 struct eng_peer {
 	TAILQ_ENTRY(eng_peer)	 entry;
-	uint32_t		 index;	/* in the configuration */
+	uint32_t		 id;	/* the parent's, stable: see peer_conf */
 	char			 name[MARCONID_NAMELEN];
 	char			 fingerprint[MARCONID_FPRLEN];
 	enum peer_mode		 mode;
@@ -99,14 +99,15 @@ static void	 engine_dispatch_parent(int, short, void *);
 static void	 engine_dispatch_pipe(int, short, void *);
 static void	 engine_apply_config(struct marconid_conf *);
 static struct eng_uplink *uplink_get(const char *, int);
-static struct eng_pipe	*pipe_get(const char *, const char *);
+static struct eng_peer	*peer_find_id(uint32_t);
 static void	 iface_read(int, short, void *);
 static int	 pipe_effective_state(struct eng_pipe *);
 static void	 uplink_touch(const char *, pid_t);
 static void	 engine_shutdown(void) __attribute__((__noreturn__));
 
 static struct imsgev			 iev_parent;
-static struct marconid_conf		*conf, *nconf;
+/* conf runs; nconf is being received, held until the parent commits */
+static struct marconid_conf		*conf, *nconf, *conf_held;
 static TAILQ_HEAD(, eng_uplink)		 uplinks =
 				    TAILQ_HEAD_INITIALIZER(uplinks);
 static TAILQ_HEAD(, eng_peer)		 peers = TAILQ_HEAD_INITIALIZER(peers);
@@ -122,7 +123,7 @@ static struct eng_iface			 iface = { .fd = -1 };
 struct mac_entry {
 	RB_ENTRY(mac_entry)	 entry;
 	uint8_t			 mac[6];
-	uint32_t		 peer;	/* index */
+	uint32_t		 peer;	/* id */
 	int64_t			 seen;
 };
 RB_HEAD(mac_tree, mac_entry);
@@ -252,13 +253,23 @@ engine_dispatch_parent(int fd, short event, void *arg)
 
 		if (config_is_cfg(imsg_get_type(&imsg))) {
 			if ((newconf = config_child_recv(&nconf, &imsg)) !=
-			    NULL)
-				engine_apply_config(newconf);
+			    NULL) {
+				/* held until every process has it */
+				config_free(conf_held);
+				conf_held = newconf;
+				engine_compose_parent(IMSG_CFG_ACK, 0,
+				    &conf_held->generation,
+				    sizeof(conf_held->generation));
+			}
 			imsg_free(&imsg);
 			continue;
 		}
 
 		switch (imsg_get_type(&imsg)) {
+		case IMSG_CFG_COMMIT:
+			engine_apply_config(config_child_commit(&conf_held,
+			    &imsg));
+			break;
 		case IMSG_IFACE_FD:
 			if (imsg_get_data(&imsg, ifname, sizeof(ifname)) == -1)
 				fatalx("%s: bad IMSG_IFACE_FD", __func__);
@@ -330,6 +341,7 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 {
 	struct imsgev		*iev = arg;
 	struct eng_uplink	*eu = iev->data;
+	struct eng_peer		*pe;
 	struct eng_pipe		*ep;
 	struct pipe_state	 ps;
 	struct imsg		 imsg;
@@ -377,9 +389,17 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 				    "refused", eu->name, ps.uplink);
 				break;
 			}
-			if ((ep = pipe_get(ps.peer, ps.uplink)) == NULL) {
+			/* by id: a peer renamed or replaced is another */
+			ep = NULL;
+			if ((pe = peer_find_id(ps.peerid)) != NULL)
+				TAILQ_FOREACH(ep, &pe->pipes, entry)
+					if (strcmp(ep->conf.uplink,
+					    ps.uplink) == 0)
+						break;
+			if (ep == NULL) {
 				log_debug("uplink %s: state for unknown peer "
-				    "%s", eu->name, ps.peer);
+				    "%s (id %u)", eu->name, ps.peer,
+				    ps.peerid);
 				break;
 			}
 			ps.reason[sizeof(ps.reason) - 1] = '\0';
@@ -424,19 +444,14 @@ uplink_get(const char *name, int create)
 	return (eu);
 }
 
-static struct eng_pipe *
-pipe_get(const char *peer, const char *uplink)
+static struct eng_peer *
+peer_find_id(uint32_t id)
 {
 	struct eng_peer	*pe;
-	struct eng_pipe	*ep;
 
-	TAILQ_FOREACH(pe, &peers, entry) {
-		if (strcmp(pe->name, peer) != 0)
-			continue;
-		TAILQ_FOREACH(ep, &pe->pipes, entry)
-			if (strcmp(ep->conf.uplink, uplink) == 0)
-				return (ep);
-	}
+	TAILQ_FOREACH(pe, &peers, entry)
+		if (pe->id == id)
+			return (pe);
 	return (NULL);
 }
 
@@ -453,13 +468,13 @@ engine_apply_config(struct marconid_conf *c)
 	struct eng_peer		*pe, *ope;
 	struct eng_pipe		*ep, *oep;
 	struct eng_uplink	*eu, *neu;
+	struct mac_entry	*m, *nm;
 	int64_t			 now = getmonotime();
-	uint32_t		 index = 0;
 
 	TAILQ_FOREACH(pc, &c->peers, entry) {
 		if ((pe = calloc(1, sizeof(*pe))) == NULL)
 			fatal("%s", __func__);
-		pe->index = index++;
+		pe->id = pc->id;
 		strlcpy(pe->name, pc->name, sizeof(pe->name));
 		strlcpy(pe->fingerprint, pc->fingerprint,
 		    sizeof(pe->fingerprint));
@@ -472,8 +487,9 @@ engine_apply_config(struct marconid_conf *c)
 			log_warnx("peer %s: balance mode is not implemented "
 			    "yet, its traffic goes as in failover mode",
 			    pe->name);
+		/* the same id is the same site: name and fingerprint */
 		TAILQ_FOREACH(ope, &peers, entry)
-			if (strcmp(ope->name, pe->name) == 0) {
+			if (ope->id == pe->id) {
 				/* frame numbers go on: the peer dedups */
 				pe->last_change = ope->last_change;
 				pe->tx_seq = ope->tx_seq;
@@ -495,7 +511,13 @@ engine_apply_config(struct marconid_conf *c)
 			ep->last_change = now;
 			ep->state = PIPE_STATE_DOWN;
 			ep->pref_override = -1;
-			if ((oep = pipe_get(pe->name, pic->uplink)) != NULL) {
+			oep = NULL;
+			if (ope != NULL)
+				TAILQ_FOREACH(oep, &ope->pipes, entry)
+					if (strcmp(oep->conf.uplink,
+					    pic->uplink) == 0)
+						break;
+			if (oep != NULL) {
 				ep->st = oep->st;
 				ep->last_change = oep->last_change;
 				ep->state = oep->state;
@@ -518,8 +540,17 @@ engine_apply_config(struct marconid_conf *c)
 		free(ope);
 	}
 	TAILQ_CONCAT(&peers, &npeers, entry);
-	/* peer indexes may have moved */
-	mac_flush();
+	/*
+	 * The addresses learned behind a peer that stays are still there;
+	 * flushing them would flood their frames to every peer until each
+	 * host speaks again.  Those of a peer that went go with it.
+	 */
+	RB_FOREACH_SAFE(m, mac_tree, &macs, nm)
+		if (peer_find_id(m->peer) == NULL) {
+			RB_REMOVE(mac_tree, &macs, m);
+			free(m);
+			n_macs--;
+		}
 	TAILQ_FOREACH(pe, &peers, entry)
 		TAILQ_FOREACH(ep, &pe->pipes, entry)
 			pipe_refresh(ep, "configuration loaded");
@@ -556,7 +587,7 @@ iface_read(int fd, short event, void *arg)
 	uint8_t		 buf[FRAG_MAXFRAME];
 	uint8_t		*frame = buf + sizeof(struct frame_hdr);
 	size_t		 room = sizeof(buf) - sizeof(struct frame_hdr);
-	uint32_t	 index;
+	uint32_t	 id;
 	ssize_t		 n;
 	int		 i;
 
@@ -573,11 +604,8 @@ iface_read(int fd, short event, void *arg)
 		iface.ibytes += n;
 
 		if (iface_type == IFACE_TAP && n >= 14 &&
-		    mac_lookup(frame, &index) == 0) {
-			TAILQ_FOREACH(pe, &peers, entry)
-				if (pe->index == index)
-					break;
-			if (pe != NULL) {
+		    mac_lookup(frame, &id) == 0) {
+			if ((pe = peer_find_id(id)) != NULL) {
 				frame_to_peer(pe, buf, n);
 				continue;
 			}
@@ -602,7 +630,7 @@ frame_to_pipe(struct eng_peer *pe, struct eng_pipe *ep, const uint8_t *buf,
 	    imsgbuf_queuelen(&eu->iev.ibuf) > FRAME_QUEUE_MAX)
 		return (-1);
 	/* queued only: iface_read() writes the batch to each uplink */
-	if (imsg_compose(&eu->iev.ibuf, IMSG_FRAME, pe->index, 0, -1, buf,
+	if (imsg_compose(&eu->iev.ibuf, IMSG_FRAME, pe->id, 0, -1, buf,
 	    len) == -1)
 		fatal("%s: imsg_compose", __func__);
 	return (0);
@@ -647,7 +675,7 @@ iface_flush(void)
 }
 
 static void
-frame_from_pipe(struct eng_uplink *eu, uint32_t index, const uint8_t *buf,
+frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
     size_t len)
 {
 	struct frame_hdr	 fh;
@@ -658,11 +686,12 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t index, const uint8_t *buf,
 
 	if (iface.fd == -1 || len <= sizeof(fh))
 		return;
-	TAILQ_FOREACH(pe, &peers, entry)
-		if (pe->index == index)
-			break;
-	if (pe == NULL)
-		return;		/* a reload moved the peers */
+	/*
+	 * An id names one site for ever: a frame for a peer that a reload
+	 * removed (or whose fingerprint changed) finds none here.
+	 */
+	if ((pe = peer_find_id(id)) == NULL)
+		return;
 	/* an uplink process speaks for the peers it has a pipe to only */
 	TAILQ_FOREACH(ep, &pe->pipes, entry)
 		if (strcmp(ep->conf.uplink, eu->name) == 0)
@@ -684,7 +713,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t index, const uint8_t *buf,
 	len -= sizeof(fh);
 
 	if (iface_type == IFACE_TAP && len >= 14)
-		mac_learn(frame + 6, index);
+		mac_learn(frame + 6, id);
 	if (tun_send(iface.fd, iface_type, frame, len) == -1) {
 		if (errno != EAGAIN && errno != EINVAL)
 			log_warn("%s: write %s", __func__, iface.name);
@@ -713,7 +742,7 @@ mac_flush(void)
 }
 
 static void
-mac_learn(const uint8_t *mac, uint32_t index)
+mac_learn(const uint8_t *mac, uint32_t id)
 {
 	struct mac_entry	 key, *m;
 
@@ -730,12 +759,12 @@ mac_learn(const uint8_t *mac, uint32_t index)
 		RB_INSERT(mac_tree, &macs, m);
 		n_macs++;
 	}
-	m->peer = index;
+	m->peer = id;
 	m->seen = getmonotime();
 }
 
 static int
-mac_lookup(const uint8_t *mac, uint32_t *index)
+mac_lookup(const uint8_t *mac, uint32_t *id)
 {
 	struct mac_entry	 key, *m;
 
@@ -745,7 +774,7 @@ mac_lookup(const uint8_t *mac, uint32_t *index)
 	if ((m = RB_FIND(mac_tree, &macs, &key)) == NULL ||
 	    getmonotime() - m->seen > MAC_AGE)
 		return (-1);
-	*index = m->peer;
+	*id = m->peer;
 	return (0);
 }
 

@@ -54,8 +54,32 @@ struct child {
 	struct uplink_conf	 bound;		/* as the sockets were made */
 	int			 removed;	/* uplink gone: no restart */
 	int			 respawn;	/* uplink changed: restart now */
+	/* a reload in progress: this process was sent it, and holds it */
+	int			 in_reload;
+	uint32_t		 acked;		/* generation */
+	/* descriptors asked for: bounded, see pipe_connect() */
+	struct connect_rate	*rates;
+	size_t			 nrates;
 };
 TAILQ_HEAD(children, child);
+
+/*
+ * An uplink process gets at most one descriptor per peer per
+ * CONNECT_INTERVAL (its own back-off is a second at least), and the
+ * parent stops reading its channel while more than CONNECT_QUEUE_MAX
+ * messages wait to be written to it: a process that asks and never
+ * reads cannot make the parent hold more than that many descriptors.
+ */
+#define CONNECT_INTERVAL	500	/* ms */
+#define CONNECT_QUEUE_MAX	32
+
+struct connect_rate {
+	uint32_t		 peerid;
+	int64_t			 last;	/* getmonotime() of the last one */
+};
+
+/* How long a reload waits for every process to hold it, in seconds. */
+#define RELOAD_TIMEOUT		5
 
 static void		 usage(void) __attribute__((__noreturn__));
 static void		 parent_sig(int, short, void *);
@@ -73,13 +97,28 @@ static void		 child_reap(void);
 static int		 iface_open_all(struct marconid_conf *);
 static void		 iface_send(struct iface_conf *, int);
 static void		 parent_reload(uint32_t);
+static void		 reload_ack(struct child *, struct imsg *);
+static void		 reload_check(void);
+static void		 reload_timeout(int, short, void *);
+static void		 reload_commit(void);
+static void		 child_send_config(struct child *);
 static int		 tls_load_identity(struct marconid_conf *);
 static void		 pipe_send_identity(struct child *);
-static int		 pipe_connect(struct child *, struct connect_req *);
+static void		 pipe_connect(struct child *, struct connect_req *);
 static void		 reload_reply(uint32_t, int, const char *);
 static void		 parent_shutdown(int) __attribute__((__noreturn__));
 
 static struct marconid_conf	*conf;
+/*
+ * A reload is a transaction: the new configuration (nconf) goes to
+ * every process, each answers IMSG_CFG_ACK once it holds it, and only
+ * then does IMSG_CFG_COMMIT make them all switch, the parent too.
+ */
+static struct marconid_conf	*nconf;
+static uint32_t			 nconf_ctlid;	/* who asked, 0: SIGHUP */
+static int			 reload_again;	/* SIGHUP during a reload */
+static struct event		 reload_ev;
+static uint32_t			 last_peerid;
 static struct child		 engine;
 static struct children		 pipes = TAILQ_HEAD_INITIALIZER(pipes);
 static const char		*conffile = MARCONID_CONF;
@@ -180,6 +219,7 @@ main(int argc, char *argv[])
 	if ((conf = parse_config(conffile, verbose ?
 	    MARCONID_OPT_VERBOSE : 0)) == NULL)
 		exit(1);
+	config_assign_ids(conf, NULL, &last_peerid);
 	if (csock != NULL &&
 	    strlcpy(conf->csock, csock, sizeof(conf->csock)) >=
 	    sizeof(conf->csock))
@@ -220,6 +260,7 @@ main(int argc, char *argv[])
 		fatalx("control socket setup failed");
 
 	event_init();
+	evtimer_set(&reload_ev, reload_timeout, NULL);
 	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
 	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
 	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
@@ -329,7 +370,7 @@ engine_start(void)
 	/* as with OpenBSD's imsg, the sender must allow fd passing too */
 	imsgbuf_allow_fdpass(&engine.iev.ibuf);
 
-	config_send(&engine.iev, conf);
+	child_send_config(&engine);
 	if ((ifc = TAILQ_FIRST(&conf->ifaces)) != NULL && iface_fd != -1)
 		iface_send(ifc, iface_fd);
 	imsg_compose_event(&engine.iev, IMSG_CONTROL_FD, 0, 0, control_fd,
@@ -419,12 +460,15 @@ pipe_start(struct child *c)
 	c->started = getmonotime();
 	c->has_udp = c->has_tcp = 0;
 	c->respawn = 0;
+	free(c->rates);
+	c->rates = NULL;
+	c->nrates = 0;
 	imsgev_init(&c->iev, sv[0], parent_dispatch_pipe, c);
 	imsgbuf_allow_fdpass(&c->iev.ibuf);
 	log_debug("uplink %s: process %d started", c->uplink, (int)c->pid);
 
-	config_send(&c->iev, conf);
-	pipe_send_identity(c);
+	/* the running configuration; one being reloaded follows its commit */
+	child_send_config(c);
 	imsg_compose_event(&c->iev, IMSG_PIPE_CHANNEL, 0, 0, ev[1],
 	    c->uplink, sizeof(c->uplink));
 	imsg_compose_event(&engine.iev, IMSG_PIPE_CHANNEL, 0, 0, ev[0],
@@ -540,16 +584,19 @@ child_reap(void)
 			continue;
 
 		c->pid = 0;
+		c->in_reload = 0;	/* a reload no longer waits for it */
 		imsgev_clear(&c->iev);
 		evtimer_del(&c->sock_ev);
 		if (shutting_down)
 			continue;
+		reload_check();
 
 		if (c->removed) {
 			log_info("uplink %s: process %s, uplink removed",
 			    c->uplink, why);
 			TAILQ_REMOVE(&pipes, c, entry);
 			evtimer_del(&c->restart_ev);
+			free(c->rates);
 			free(c);
 			continue;
 		}
@@ -616,6 +663,9 @@ parent_dispatch_engine(int fd, short event, void *arg)
 		case IMSG_CTL_RELOAD:
 			parent_reload(imsg_get_id(&imsg));
 			break;
+		case IMSG_CFG_ACK:
+			reload_ack(&engine, &imsg);
+			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg_get_data(&imsg, &req, sizeof(req)) == -1)
 				fatalx("%s: bad IMSG_CTL_LOG_VERBOSE",
@@ -652,32 +702,66 @@ parent_dispatch_pipe(int fd, short event, void *arg)
 		return;
 	}
 
-	for (;;) {
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			fatal("%s: imsg_get", __func__);
-		if (n == 0)
-			break;
-		if (imsg_get_type(&imsg) == IMSG_CONNECT &&
-		    imsg_get_data(&imsg, &cr, sizeof(cr)) == 0 &&
-		    pipe_connect(c, &cr) == 0) {
-			imsg_free(&imsg);
-			continue;
+	if (iev->paused) {
+		if (imsgbuf_queuelen(&iev->ibuf) > CONNECT_QUEUE_MAX / 2) {
+			imsg_event_add(iev);
+			return;
 		}
-		/*
-		 * Anything else from an uplink process means it is
-		 * confused or compromised: it is ended and restarted like
-		 * a crashed one.
-		 */
-		log_warnx("uplink %s: unexpected or bad %s, restarting its "
-		    "process", c->uplink,
-		    imsg_type_name(imsg_get_type(&imsg)));
-		imsg_free(&imsg);
-		kill(c->pid, SIGKILL);
-		imsgev_clear(iev);
-		return;
+		iev->paused = 0;
+		log_debug("uplink %s: reads its answers again", c->uplink);
 	}
-	imsg_event_add(iev);
+	for (;;) {
+		/* its answers wait to be written: stop taking its asks */
+		if (imsgbuf_queuelen(&iev->ibuf) >= CONNECT_QUEUE_MAX) {
+			log_warnx("uplink %s: %u answers not read, taking no "
+			    "more requests until it reads them", c->uplink,
+			    imsgbuf_queuelen(&iev->ibuf));
+			iev->paused = 1;
+			imsg_event_add(iev);
+			return;
+		}
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			break;
+		if (n == 0) {
+			imsg_event_add(iev);
+			return;
+		}
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CONNECT:
+			if (imsg_get_data(&imsg, &cr, sizeof(cr)) == -1)
+				goto bad;
+			pipe_connect(c, &cr);
+			break;
+		case IMSG_CFG_ACK:
+			if (imsg_get_len(&imsg) != sizeof(uint32_t))
+				goto bad;
+			reload_ack(c, &imsg);
+			break;
+		default:
+			goto bad;
+		}
+		imsg_free(&imsg);
+	}
+	/*
+	 * Anything malformed or unexpected from an uplink process means
+	 * it is confused or compromised: it is ended and restarted like a
+	 * crashed one.  A request that is only stale (made under the
+	 * configuration before a reload) is not that: pipe_connect()
+	 * answers it without a descriptor.
+	 */
+	log_warnx("uplink %s: malformed message, restarting its process",
+	    c->uplink);
+	kill(c->pid, SIGKILL);
+	imsgev_clear(iev);
+	return;
+ bad:
+	log_warnx("uplink %s: unexpected or bad %s, restarting its "
+	    "process", c->uplink, imsg_type_name(imsg_get_type(&imsg)));
+	imsg_free(&imsg);
+	kill(c->pid, SIGKILL);
+	imsgev_clear(iev);
 }
+
 
 /*
  * The site's certificate and key, read here as root: the uplink
@@ -718,33 +802,57 @@ pipe_send_identity(struct child *c)
 
 /*
  * An uplink process asks for a socket to a peer: only to an address
- * the configuration gives for a pipe of that peer on that uplink.
+ * the running configuration gives for a pipe of that peer on that
+ * uplink, and not more often than CONNECT_INTERVAL per peer.  What
+ * does not qualify is answered without a descriptor: after a reload a
+ * request may be stale through no fault of the process.
  */
-static int
+static void
 pipe_connect(struct child *c, struct connect_req *cr)
 {
 	struct peer_conf	*pc;
 	struct pipe_conf	*pic;
 	struct uplink_conf	*up;
-	int			 fd;
+	struct connect_rate	*r, *nr;
+	int64_t			 now = getmonotime();
+	size_t			 i;
+	int			 fd = -1;
 
 	cr->peer[sizeof(cr->peer) - 1] = '\0';
-	if ((pc = config_find_peer(conf, cr->peer)) == NULL ||
+	if ((pc = config_find_peer_id(conf, cr->peerid)) == NULL ||
 	    (up = config_find_uplink(conf, c->uplink)) == NULL)
-		return (-1);
-	TAILQ_FOREACH(pic, &pc->pipes, entry) {
-		if (strcmp(pic->uplink, c->uplink) != 0)
-			continue;
-		if (pic->remote.ss_family == AF_UNSPEC)
-			return (-1);
-		if (sa_cmp(&pic->remote, &cr->remote) != 0)
-			return (-1);
-		fd = uplink_connect(up, &cr->remote);
-		imsg_compose_event(&c->iev, IMSG_CONNECT, 0, 0, fd, cr,
-		    sizeof(*cr));
-		return (0);
+		goto answer;
+	TAILQ_FOREACH(pic, &pc->pipes, entry)
+		if (strcmp(pic->uplink, c->uplink) == 0)
+			break;
+	if (pic == NULL || pic->remote.ss_family == AF_UNSPEC ||
+	    sa_cmp(&pic->remote, &cr->remote) != 0)
+		goto answer;
+
+	for (i = 0, r = NULL; i < c->nrates; i++)
+		if (c->rates[i].peerid == cr->peerid) {
+			r = &c->rates[i];
+			break;
+		}
+	if (r != NULL && now - r->last < CONNECT_INTERVAL) {
+		log_debug("uplink %s: connect to peer %s again after %lld ms, "
+		    "refused", c->uplink, pc->name,
+		    (long long)(now - r->last));
+		goto answer;
 	}
-	return (-1);
+	if (r == NULL) {
+		/* one per peer: reload_commit() drops those of the gone */
+		if ((nr = reallocarray(c->rates, c->nrates + 1,
+		    sizeof(*nr))) == NULL)
+			fatal("%s", __func__);
+		c->rates = nr;
+		r = &c->rates[c->nrates++];
+		r->peerid = cr->peerid;
+	}
+	r->last = now;
+	fd = uplink_connect(up, &cr->remote);
+ answer:
+	imsg_compose_event(&c->iev, IMSG_CONNECT, 0, 0, fd, cr, sizeof(*cr));
 }
 
 static void
@@ -778,21 +886,33 @@ reload_reply(uint32_t id, int code, const char *msg)
 
 /*
  * Parse into a new configuration; on any error the running one stays.
- * Otherwise the children get the whole new configuration and compare
- * it with theirs, and the parent touches only what changed: uplinks
- * that came or went, uplinks bound differently, the interface.
+ * Otherwise it goes to the engine and to every uplink process that
+ * keeps running, and each answers once it holds it (reload_ack());
+ * when all have, reload_commit() makes everybody switch at once.  The
+ * children compare it with theirs, and the parent touches only what
+ * changed: uplinks that came or went, uplinks bound differently, the
+ * interface.
  */
 static void
 parent_reload(uint32_t id)
 {
-	struct marconid_conf	*nconf;
-	struct uplink_conf	*up;
+	struct marconid_conf	*c;
 	struct iface_conf	*ifc, *oifc;
-	struct child		*c;
+	struct timeval		 tv;
+	struct child		*ch;
 	char			*msg = NULL;
-	uint16_t		 oport;
 
-	if ((nconf = parse_config(conffile, verbose ?
+	if (nconf != NULL) {
+		if (id == 0) {
+			/* a signal has nobody to answer: do it after */
+			reload_again = 1;
+			return;
+		}
+		reload_reply(id, CTL_RES_BUSY, "a reload is in progress");
+		return;
+	}
+
+	if ((c = parse_config(conffile, verbose ?
 	    MARCONID_OPT_VERBOSE : 0)) == NULL) {
 		log_warnx("config file %s has errors, not reloading",
 		    conffile);
@@ -805,64 +925,171 @@ parent_reload(uint32_t id)
 	}
 
 	/* a certificate or key that cannot be read fails the reload */
-	if (tls_load_identity(nconf) == -1) {
+	if (tls_load_identity(c) == -1) {
 		if (asprintf(&msg, "config file %s: certificate or key "
 		    "cannot be loaded, not reloading", conffile) == -1)
 			msg = NULL;
 		reload_reply(id, CTL_RES_CONFIG, msg);
 		free(msg);
-		config_free(nconf);
+		config_free(c);
 		return;
 	}
 
 	/* what the processes were set up with cannot change under them */
-	if (strcmp(nconf->user, conf->user) != 0)
+	if (strcmp(c->user, conf->user) != 0)
 		log_warnx("reload: user changes only at restart, "
 		    "keeping %s", conf->user);
-	strlcpy(nconf->user, conf->user, sizeof(nconf->user));
-	if (strcmp(nconf->csock, conf->csock) != 0 && csock == NULL)
+	strlcpy(c->user, conf->user, sizeof(c->user));
+	if (strcmp(c->csock, conf->csock) != 0 && csock == NULL)
 		log_warnx("reload: control socket changes only at restart, "
 		    "keeping %s", conf->csock);
-	strlcpy(nconf->csock, conf->csock, sizeof(nconf->csock));
+	strlcpy(c->csock, conf->csock, sizeof(c->csock));
 
 	/*
 	 * The interface: a new name or type would mean a new device under
 	 * a running engine; that waits for a restart.  Addresses and MTU
-	 * are applied in place.
+	 * are applied at the commit.
 	 */
-	ifc = TAILQ_FIRST(&nconf->ifaces);
+	ifc = TAILQ_FIRST(&c->ifaces);
 	oifc = TAILQ_FIRST(&conf->ifaces);
-	if (ifc != NULL && oifc != NULL) {
-		if (strcmp(ifc->name, oifc->name) != 0 ||
-		    ifc->type != oifc->type) {
-			log_warnx("reload: interface %s (%s) changes only at "
-			    "restart, keeping %s (%s)", ifc->name,
-			    ctl_iftype_name(ifc->type), oifc->name,
-			    ctl_iftype_name(oifc->type));
-			TAILQ_REMOVE(&nconf->ifaces, ifc, entry);
-			TAILQ_REMOVE(&conf->ifaces, oifc, entry);
-			TAILQ_INSERT_HEAD(&nconf->ifaces, oifc, entry);
-			TAILQ_INSERT_HEAD(&conf->ifaces, ifc, entry);
-		} else if (iface_fd != -1 && tun_reconfigure(iface_fd, oifc,
-		    ifc) == -1)
-			log_warnx("reload: interface %s could not be "
-			    "reconfigured", ifc->name);
+	if (ifc != NULL && oifc != NULL && (strcmp(ifc->name,
+	    oifc->name) != 0 || ifc->type != oifc->type)) {
+		log_warnx("reload: interface %s (%s) changes only at "
+		    "restart, keeping %s (%s)", ifc->name,
+		    ctl_iftype_name(ifc->type), oifc->name,
+		    ctl_iftype_name(oifc->type));
+		TAILQ_REMOVE(&c->ifaces, ifc, entry);
+		TAILQ_REMOVE(&conf->ifaces, oifc, entry);
+		TAILQ_INSERT_HEAD(&c->ifaces, oifc, entry);
+		TAILQ_INSERT_HEAD(&conf->ifaces, ifc, entry);
 	}
 
-	/* swap, then bring the processes in line with the new config */
-	oport = conf->port;
+	/* ids: the same site keeps its id, anything else gets a new one */
+	config_assign_ids(c, conf, &last_peerid);
+	nconf = c;
+	nconf_ctlid = id;
+
+	/* the processes that go on with their sockets take part */
+	config_send(&engine.iev, nconf);
+	engine.in_reload = 1;
+	TAILQ_FOREACH(ch, &pipes, entry) {
+		ch->in_reload = 0;
+		if (ch->removed || ch->pid == 0 || ch->respawn)
+			continue;
+		if (config_find_uplink(nconf, ch->uplink) == NULL)
+			continue;
+		config_send(&ch->iev, nconf);
+		pipe_send_identity(ch);
+		ch->in_reload = 1;
+	}
+	log_debug("reload: generation %u sent", nconf->generation);
+	timerclear(&tv);
+	tv.tv_sec = RELOAD_TIMEOUT;
+	evtimer_add(&reload_ev, &tv);
+	reload_check();
+}
+
+/* A child holds the configuration being reloaded. */
+static void
+reload_ack(struct child *c, struct imsg *imsg)
+{
+	uint32_t	 gen;
+
+	if (imsg_get_data(imsg, &gen, sizeof(gen)) == -1)
+		fatalx("%s: bad IMSG_CFG_ACK", __func__);
+	if (nconf == NULL || !c->in_reload || gen != nconf->generation) {
+		log_warnx("%s: %s acknowledged generation %u, not asked",
+		    __func__, c->proc == PROC_ENGINE ? "engine" : c->uplink,
+		    gen);
+		return;
+	}
+	c->acked = gen;
+	reload_check();
+}
+
+static void
+reload_check(void)
+{
+	struct child	*c;
+
+	if (nconf == NULL)
+		return;
+	if (engine.acked != nconf->generation)
+		return;
+	TAILQ_FOREACH(c, &pipes, entry)
+		if (c->in_reload && c->pid != 0 &&
+		    c->acked != nconf->generation)
+			return;
+	reload_commit();
+}
+
+/*
+ * A process that has not answered is slow, not wrong: its channel is
+ * in order, so the commit reaches it after the configuration it will
+ * hold by then.  Say who held everybody up and go on.
+ */
+static void
+reload_timeout(int fd, short event, void *arg)
+{
+	struct child	*c;
+
+	if (nconf == NULL)
+		return;
+	if (engine.acked != nconf->generation)
+		log_warnx("reload: the engine has not acknowledged generation "
+		    "%u after %ds", nconf->generation, RELOAD_TIMEOUT);
+	TAILQ_FOREACH(c, &pipes, entry)
+		if (c->in_reload && c->pid != 0 &&
+		    c->acked != nconf->generation)
+			log_warnx("reload: uplink %s has not acknowledged "
+			    "generation %u after %ds", c->uplink,
+			    nconf->generation, RELOAD_TIMEOUT);
+	reload_commit();
+}
+
+/* Everybody switches: the parent, then the children, then the uplinks. */
+static void
+reload_commit(void)
+{
+	struct uplink_conf	*up;
+	struct iface_conf	*ifc, *oifc;
+	struct child		*c;
+	uint32_t		 gen = nconf->generation, id = nconf_ctlid;
+	uint16_t		 oport = conf->port;
+	size_t			 i, j;
+
+	evtimer_del(&reload_ev);
+	ifc = TAILQ_FIRST(&nconf->ifaces);
+	oifc = TAILQ_FIRST(&conf->ifaces);
+	if (ifc != NULL && oifc != NULL && iface_fd != -1 &&
+	    strcmp(ifc->name, oifc->name) == 0 && ifc->type == oifc->type &&
+	    tun_reconfigure(iface_fd, oifc, ifc) == -1)
+		log_warnx("reload: interface %s could not be reconfigured",
+		    ifc->name);
 	config_free(conf);
 	conf = nconf;
+	nconf = NULL;
+	nconf_ctlid = 0;
 
-	config_send(&engine.iev, conf);
+	imsg_compose_event(&engine.iev, IMSG_CFG_COMMIT, 0, 0, -1, &gen,
+	    sizeof(gen));
+	engine.in_reload = 0;
 
 	TAILQ_FOREACH(c, &pipes, entry) {
+		/* the rate entries of peers that are gone */
+		for (i = j = 0; i < c->nrates; i++)
+			if (config_find_peer_id(conf, c->rates[i].peerid) !=
+			    NULL)
+				c->rates[j++] = c->rates[i];
+		c->nrates = j;
+
 		if (c->removed)
 			continue;
 		if ((up = config_find_uplink(conf, c->uplink)) == NULL) {
 			log_info("uplink %s removed, stopping its process",
 			    c->uplink);
 			c->removed = 1;
+			c->in_reload = 0;
 			evtimer_del(&c->restart_ev);
 			if (c->pid != 0)
 				imsg_compose_event(&c->iev, IMSG_SHUTDOWN, 0,
@@ -883,12 +1110,19 @@ parent_reload(uint32_t id)
 				    0, -1, NULL, 0);
 			} else
 				pipe_start(c);
+			c->in_reload = 0;
 			continue;
 		}
-		if (c->pid != 0) {
-			config_send(&c->iev, conf);
-			pipe_send_identity(c);
+		if (c->pid == 0 || c->respawn)
+			continue;
+		if (c->in_reload)
+			imsg_compose_event(&c->iev, IMSG_CFG_COMMIT, 0, 0, -1,
+			    &gen, sizeof(gen));
+		else {
+			/* started while the reload was going on */
+			child_send_config(c);
 		}
+		c->in_reload = 0;
 	}
 	TAILQ_FOREACH(up, &conf->uplinks, entry) {
 		if ((c = pipe_find(up->name)) == NULL || c->removed) {
@@ -896,8 +1130,24 @@ parent_reload(uint32_t id)
 			pipe_new(up);
 		}
 	}
-	log_info("configuration reloaded");
+	log_info("configuration reloaded (generation %u)", gen);
 	reload_reply(id, CTL_RES_OK, NULL);
+	if (reload_again) {
+		reload_again = 0;
+		parent_reload(0);
+	}
+}
+
+/* The running configuration to a process that starts, and its commit. */
+static void
+child_send_config(struct child *c)
+{
+	config_send(&c->iev, conf);
+	if (c->proc == PROC_PIPE)
+		pipe_send_identity(c);
+	imsg_compose_event(&c->iev, IMSG_CFG_COMMIT, 0, 0, -1,
+	    &conf->generation, sizeof(conf->generation));
+	c->in_reload = 0;
 }
 
 static void
@@ -981,6 +1231,7 @@ imsgev_init(struct imsgev *iev, int fd, void (*handler)(int, short, void *),
 		fatal("%s: imsgbuf_set_maxsize", __func__);
 	iev->handler = handler;
 	iev->data = data;
+	iev->paused = 0;
 	iev->events = EV_READ;
 	event_set(&iev->ev, fd, iev->events | EV_PERSIST, iev->handler, iev);
 	event_add(&iev->ev, NULL);
@@ -1040,9 +1291,14 @@ imsg_event_add(struct imsgev *iev)
 
 	if (iev->handler == NULL)
 		return;
-	events = EV_READ;
+	events = iev->paused ? 0 : EV_READ;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		events |= EV_WRITE;
+	if (events == 0) {
+		/* paused with nothing to write: nothing would resume it */
+		iev->paused = 0;
+		events = EV_READ;
+	}
 	if (events == iev->events &&
 	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))
 		return;
@@ -1127,6 +1383,8 @@ imsg_type_name(uint32_t type)
 		"IMSG_CFG_TLS_KEY",
 		"IMSG_CONNECT",
 		"IMSG_FRAME",
+		"IMSG_CFG_ACK",
+		"IMSG_CFG_COMMIT",
 	};
 	static char	 buf[32];
 

@@ -108,12 +108,20 @@ enum imsg_type {
 	IMSG_CFG_TLS_CERT,		/* parent -> pipe: PEM certificate */
 	IMSG_CFG_TLS_KEY,		/* parent -> pipe: PEM private key */
 	IMSG_CONNECT,			/* pipe <-> parent: struct connect_req */
-	IMSG_FRAME,			/* engine <-> pipe: a frame, peerid */
+	IMSG_FRAME,			/* engine <-> pipe: a frame, peer id */
+	IMSG_CFG_ACK,			/* child -> parent: holds generation */
+	IMSG_CFG_COMMIT,		/* parent -> child: switch to it */
 };
 
-/* A pipe asks the parent for a socket bound to its uplink. */
+/*
+ * A pipe asks the parent for a socket bound to its uplink; the answer
+ * is the same message, with a descriptor or, for a request the running
+ * configuration does not allow (a reload may have made it stale),
+ * without one.
+ */
 struct connect_req {
 	char			 peer[MARCONID_NAMELEN];
+	uint32_t		 peerid;
 	struct sockaddr_storage	 remote;
 };
 
@@ -173,8 +181,15 @@ struct probe_conf {
 	uint32_t		 max_rtt;	/* ms: degraded above, 0: off */
 };
 
+/*
+ * Every process names a peer by its id, never by its place in the
+ * file: the parent gives each peer one when it first appears, keeps it
+ * across reloads for as long as the name and the fingerprint stay the
+ * same, and never gives it to anything else (bgpd's peer->conf.id).
+ */
 struct peer_conf {
 	TAILQ_ENTRY(peer_conf)	 entry;
+	uint32_t		 id;	/* never 0 once the parent set it */
 	char			 name[MARCONID_NAMELEN];
 	char			 fingerprint[MARCONID_FPRLEN];
 	enum peer_mode		 mode;
@@ -184,6 +199,7 @@ struct peer_conf {
 TAILQ_HEAD(peer_confs, peer_conf);
 
 struct marconid_conf {
+	uint32_t		 generation;	/* of this configuration */
 	char			 conffile[PATH_MAX];
 	char			 user[MARCONID_NAMELEN];
 	char			 csock[PATH_MAX];
@@ -221,6 +237,7 @@ struct uplink_sock {
 };
 
 struct pipe_state {
+	uint32_t		 peerid;
 	char			 peer[MARCONID_NAMELEN];
 	char			 uplink[MARCONID_NAMELEN];
 	int32_t			 state;	/* enum ctl_pipe_state */
@@ -247,6 +264,8 @@ struct imsgev {
 	void			(*handler)(int, short, void *);
 	struct event		 ev;
 	short			 events;
+	int			 paused;	/* no EV_READ: the far end
+						   must read first */
 	void			*data;	/* owner's, e.g. the uplink */
 };
 
@@ -369,6 +388,12 @@ int		 config_recv(struct marconid_conf **, struct imsg *);
 int		 config_is_cfg(uint32_t);
 struct marconid_conf	*config_child_recv(struct marconid_conf **,
 		    struct imsg *);
+struct marconid_conf	*config_child_commit(struct marconid_conf **,
+		    struct imsg *);
+void		 config_assign_ids(struct marconid_conf *,
+		    struct marconid_conf *, uint32_t *);
+struct peer_conf	*config_find_peer_id(struct marconid_conf *,
+		    uint32_t);
 struct uplink_conf	*config_find_uplink(struct marconid_conf *,
 		    const char *);
 struct peer_conf	*config_find_peer(struct marconid_conf *,

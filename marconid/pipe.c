@@ -83,7 +83,8 @@ uint64_t			 rekey_packets = REKEY_PACKETS;
 
 static struct imsgev		 iev_parent;
 static struct imsgev		 iev_engine;
-static struct marconid_conf	*conf, *nconf;
+/* conf runs; nconf is being received, held until the parent commits */
+static struct marconid_conf	*conf, *nconf, *conf_held;
 static const char		*uplink;
 static int			 udp_fd = -1, tcp_fd = -1;
 static struct event		 udp_ev, tcp_ev, tcp_pause_ev, tick_ev;
@@ -195,13 +196,23 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 
 		if (config_is_cfg(imsg_get_type(&imsg))) {
 			if ((newconf = config_child_recv(&nconf, &imsg)) !=
-			    NULL)
-				pipe_apply_config(newconf);
+			    NULL) {
+				/* held until every process has it */
+				config_free(conf_held);
+				conf_held = newconf;
+				imsg_compose_event(&iev_parent, IMSG_CFG_ACK,
+				    0, 0, -1, &conf_held->generation,
+				    sizeof(conf_held->generation));
+			}
 			imsg_free(&imsg);
 			continue;
 		}
 
 		switch (imsg_get_type(&imsg)) {
+		case IMSG_CFG_COMMIT:
+			pipe_apply_config(config_child_commit(&conf_held,
+			    &imsg));
+			break;
 		case IMSG_CFG_TLS_CERT:
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_size(&ib) == 0)
@@ -229,7 +240,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 			cr.peer[sizeof(cr.peer) - 1] = '\0';
 			newfd = imsg_get_fd(&imsg);
 			TAILQ_FOREACH(pp, &ppeers, entry)
-				if (strcmp(pp->st.peer, cr.peer) == 0)
+				if (pp->id == cr.peerid)
 					break;
 			if (pp == NULL || pp->sess != NULL ||
 			    pp->pending != NULL) {
@@ -303,7 +314,7 @@ pipe_dispatch_engine(int fd, short event, void *arg)
 	struct imsg		 imsg;
 	struct pipe_peer	*pp;
 	struct ibuf		 ib;
-	uint32_t		 index;
+	uint32_t		 id;
 	ssize_t			 n;
 
 	if (imsgev_read(iev, event) == 0) {
@@ -321,13 +332,18 @@ pipe_dispatch_engine(int fd, short event, void *arg)
 
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_FRAME:
-			index = imsg_get_id(&imsg);
+			id = imsg_get_id(&imsg);
 			if (imsg_get_ibuf(&imsg, &ib) == -1)
 				fatalx("%s: bad IMSG_FRAME", __func__);
 			TAILQ_FOREACH(pp, &ppeers, entry)
-				if ((uint32_t)pp->index == index)
+				if (pp->id == id)
 					break;
-			/* a reload may have moved peers: drop, not guess */
+			/*
+			 * An id is one site for ever: during a reload the
+			 * engine may know a peer we do not have yet, or no
+			 * longer; that frame is dropped, never sealed for
+			 * another site.
+			 */
 			if (pp != NULL)
 				pipe_frame(pp, ibuf_data(&ib), ibuf_size(&ib));
 			break;
@@ -367,21 +383,22 @@ pipe_apply_config(struct marconid_conf *c)
 	struct peer_conf	*pc;
 	struct pipe_conf	*pic;
 	struct pipe_peer	*pp;
-	int			 index = 0;
 
 	TAILQ_FOREACH(pc, &c->peers, entry) {
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
 			if (strcmp(pic->uplink, uplink) != 0)
 				continue;
+			/*
+			 * The same id is the same name and fingerprint: a
+			 * peer whose fingerprint changed is another site,
+			 * and its old self (session, keys) is freed below.
+			 */
 			TAILQ_FOREACH(pp, &ppeers, entry)
-				if (strcmp(pp->st.peer, pc->name) == 0)
+				if (pp->id == pc->id)
 					break;
-			if (pp != NULL) {
+			if (pp != NULL)
 				TAILQ_REMOVE(&ppeers, pp, entry);
-				if (strcmp(pp->fingerprint,
-				    pc->fingerprint) != 0)
-					session_peer_gone(pp);
-			} else {
+			else {
 				if ((pp = calloc(1, sizeof(*pp))) == NULL)
 					fatal("%s", __func__);
 				if ((pp->reasm = reasm_new()) == NULL)
@@ -395,7 +412,8 @@ pipe_apply_config(struct marconid_conf *c)
 				pp->backoff = SESS_BACKOFF_MIN;
 				pp->frame_id = arc4random();
 			}
-			pp->index = index;
+			pp->id = pc->id;
+			pp->st.peerid = pc->id;
 			pp->probe_interval = pc->probe.interval != 0 ?
 			    pc->probe.interval : c->probe.interval;
 			pp->probe_timeout = pc->probe.timeout != 0 ?
@@ -415,7 +433,6 @@ pipe_apply_config(struct marconid_conf *c)
 			pp->dirty = 1;
 			TAILQ_INSERT_TAIL(&nlist, pp, entry);
 		}
-		index++;
 	}
 	while ((pp = TAILQ_FIRST(&ppeers)) != NULL) {
 		TAILQ_REMOVE(&ppeers, pp, entry);
@@ -533,6 +550,7 @@ pipe_request_connect(struct pipe_peer *pp)
 
 	memset(&cr, 0, sizeof(cr));
 	strlcpy(cr.peer, pp->st.peer, sizeof(cr.peer));
+	cr.peerid = pp->id;
 	cr.remote = pp->conf.remote;
 	imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1, &cr,
 	    sizeof(cr));
@@ -794,7 +812,7 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	pp->dirty = 1;
 	/* queued only: udp_read() writes the batch to the engine at once */
 	if (iev_engine.handler != NULL && imsg_compose(&iev_engine.ibuf,
-	    IMSG_FRAME, pp->index, 0, -1, frame, flen) == -1)
+	    IMSG_FRAME, pp->id, 0, -1, frame, flen) == -1)
 		fatal("%s: imsg_compose", __func__);
 }
 

@@ -101,7 +101,7 @@ TAILQ_HEAD(sessions, session);
 
 struct pipe_peer {
 	TAILQ_ENTRY(pipe_peer)	 entry;
-	int			 index;	/* of the peer in the config */
+	uint32_t		 id;	/* the peer's, from the parent */
 	char			 fingerprint[MARCONID_FPRLEN];
 	struct pipe_conf	 conf;
 	struct pipe_state	 st;
