@@ -1295,9 +1295,10 @@ imsg_event_add(struct imsgev *iev)
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		events |= EV_WRITE;
 	if (events == 0) {
-		/* paused with nothing to write: nothing would resume it */
-		iev->paused = 0;
-		events = EV_READ;
+		/* paused, all written: its owner resumes it */
+		iev->events = 0;
+		event_del(&iev->ev);
+		return;
 	}
 	if (events == iev->events &&
 	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))

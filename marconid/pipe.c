@@ -56,6 +56,9 @@ static void	 pipe_sig(int, short, void *);
 static void	 pipe_dispatch_parent(int, short, void *);
 static void	 pipe_dispatch_engine(int, short, void *);
 static void	 pipe_apply_config(struct marconid_conf *);
+#ifdef MARCONID_TEST_HOOKS
+static void	 pipe_test_init(void);
+#endif
 static void	 pipe_report(int);
 static void	 pipe_tick(int, short, void *);
 static void	 pipe_tick_soon(void);
@@ -129,6 +132,9 @@ pipe_main(int debug, int verbose, const char *user, const char *name)
 	session_init();
 	child_privdrop(user);
 	sandbox_init(PROC_PIPE);
+#ifdef MARCONID_TEST_HOOKS
+	pipe_test_init();
+#endif
 
 	signal_set(&ev_sigint, SIGINT, pipe_sig, NULL);
 	signal_set(&ev_sigterm, SIGTERM, pipe_sig, NULL);
@@ -1137,3 +1143,78 @@ pmtu_tick(struct pipe_peer *pp, int64_t now)
 	pp->pmtu_tries++;
 	pp->pmtu_last = now;
 }
+
+#ifdef MARCONID_TEST_HOOKS
+/*
+ * Test builds only (regress/e2e/marconid-test): the signal SIGRTMAX - i
+ * makes the process ask the parent what a compromised or confused one
+ * would, so that a test sees what the parent does with it.
+ */
+static void
+pipe_test_connect(int what)
+{
+	struct connect_req	 cr;
+	struct pipe_peer	*pp;
+	int			 i;
+
+	TAILQ_FOREACH(pp, &ppeers, entry)
+		if (pp->conf.remote.ss_family != AF_UNSPEC)
+			break;
+	memset(&cr, 0, sizeof(cr));
+	if (pp != NULL) {
+		strlcpy(cr.peer, pp->st.peer, sizeof(cr.peer));
+		cr.peerid = pp->id;
+		cr.remote = pp->conf.remote;
+	}
+	switch (what) {
+	case 0:
+		/* a request a reload made stale: a peer id nobody has */
+		cr.peerid = UINT32_MAX;
+		imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1, &cr,
+		    sizeof(cr));
+		break;
+	case 1:
+		imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1, &cr,
+		    3);
+		break;
+	case 2:
+		/* ask and ask, and never read an answer */
+		iev_parent.paused = 1;
+		for (i = 0; i < 2000; i++)
+			imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1,
+			    &cr, sizeof(cr));
+		break;
+	}
+}
+
+static const char *pipe_test_names[] = {
+	"connect-stale",
+	"connect-malformed",
+	"connect-flood",
+};
+static struct event	 pipe_test_ev[3];
+
+static void
+pipe_test_signal(int sig, short event, void *arg)
+{
+	int	 what = (int)(intptr_t)arg;
+
+	log_info("pipe test: pid %d: %s", (int)getpid(),
+	    pipe_test_names[what]);
+	pipe_test_connect(what);
+}
+
+static void
+pipe_test_init(void)
+{
+	int	 i, sig;
+
+	for (i = 0; i < 3; i++) {
+		sig = SIGRTMAX - i;
+		signal_set(&pipe_test_ev[i], sig, pipe_test_signal,
+		    (void *)(intptr_t)i);
+		signal_add(&pipe_test_ev[i], NULL);
+		log_info("pipe test: signal %d: %s", sig, pipe_test_names[i]);
+	}
+}
+#endif	/* MARCONID_TEST_HOOKS */

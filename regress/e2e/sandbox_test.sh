@@ -455,6 +455,85 @@ pipe_forbidden_cleanup() {
 	sb_cleanup
 }
 
+# The signal with which the test build's uplink processes make the
+# request $1 of the parent (pipe.c), as site A's log says.
+pipe_hook() {
+	_sig=$(sed -n "s/.*pipe test: signal \([0-9][0-9]*\): $2\$/\1/p" \
+	    a.log | head -n 1)
+	[ -n "$_sig" ] || sb_fail "the daemon did not log a signal for $2"
+	kill -s "$_sig" "$1" || sb_fail "cannot signal $1"
+}
+
+nfds() {
+	find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+
+atf_test_case connect_requests cleanup
+connect_requests_head() {
+	atf_set descr "The parent answers a connect request that a reload" \
+	    "made stale without a descriptor and keeps the process, ends" \
+	    "one that sends a malformed request, and holds a bounded" \
+	    "number of descriptors for one that asks 2,000 times and" \
+	    "never reads, staying up"
+	sb_head 180
+}
+connect_requests_body() {
+	sb_init
+	make_sites
+	start_site a "$MARCONID_TEST"
+	start_site b "$MARCONID"
+	topo_wait 20 both_up || sb_fail "the pipes are not up in 20 s:" \
+	    "isp1 \"$(pipe_state isp1)\", isp2 \"$(pipe_state isp2)\""
+	parent=$(cat a.pid)
+
+	pid=$(kid_pid a "marconid: pipe isp1")
+	[ -n "$pid" ] || sb_fail "no pipe isp1 process"
+	pipe_hook "$pid" connect-stale
+	topo_wait 5 logged "pid $pid: connect-stale" ||
+	    sb_fail "pipe isp1 ($pid) did not make its stale request"
+	sleep 1
+	[ "$(kid_pid a "marconid: pipe isp1")" = "$pid" ] ||
+	    sb_fail "a stale connect request ended pipe isp1 ($pid)"
+	logged "uplink isp1: .*restarting its process" &&
+	    sb_fail "the parent restarted pipe isp1 for a stale request"
+
+	pipe_hook "$pid" connect-malformed
+	topo_wait 5 gone "$pid" ||
+	    sb_fail "pipe isp1 ($pid) lives 5 s after a malformed request"
+	logged "uplink isp1: unexpected or bad IMSG_CONNECT" ||
+	    sb_fail "the parent did not say why it ended pipe isp1"
+	record_kids a
+
+	before=$(nfds "$parent")
+	pid=$(kid_pid a "marconid: pipe isp2")
+	[ -n "$pid" ] || sb_fail "no pipe isp2 process"
+	pipe_hook "$pid" connect-flood
+	topo_wait 5 logged "pid $pid: connect-flood" ||
+	    sb_fail "pipe isp2 ($pid) did not flood"
+	most=$before
+	i=0
+	while [ "$i" -lt 30 ]; do
+		n=$(nfds "$parent")
+		[ "$n" -gt "$most" ] && most=$n
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "the parent had $before descriptors, at most $most during" \
+	    "2,000 connect requests never read"
+	topo_alive "$parent" || sb_fail "site A's parent died"
+	[ "$most" -le $((before + 40)) ] ||
+	    sb_fail "the parent held $most descriptors, $before before"
+	logged "uplink isp2: [0-9]+ answers not read" ||
+	    sb_fail "the parent did not stop reading pipe isp2"
+	ctl_answers a || sb_fail "site A no longer answers"
+	topo_wait 20 has_kid "marconid: pipe isp1" ||
+	    sb_fail "pipe isp1 was not restarted in 20 s"
+	record_kids a
+}
+connect_requests_cleanup() {
+	sb_cleanup
+}
+
 atf_test_case engine_forbidden cleanup
 engine_forbidden_head() {
 	atf_set descr "In the engine, a system call outside the allow-list" \
@@ -557,5 +636,6 @@ atf_init_test_cases() {
 	atf_add_test_case hooks_only_in_test_build
 	atf_add_test_case pipe_forbidden
 	atf_add_test_case engine_forbidden
+	atf_add_test_case connect_requests
 	atf_add_test_case clean_exit
 }
