@@ -908,7 +908,7 @@ parent_reload(uint32_t id)
 			reload_again = 1;
 			return;
 		}
-		reload_reply(id, CTL_RES_BUSY, "a reload is in progress");
+		reload_reply(id, CTL_RES_BUSY, NULL);
 		return;
 	}
 
