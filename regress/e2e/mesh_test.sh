@@ -14,6 +14,10 @@
 # be nothing.  Afterwards every pair of sites still reaches the other,
 # and no uplink process was restarted by the reloads.
 #
+# reload_keeps_macs: the same with the same file reloaded each time, so
+# that only the MAC table is at stake: a reload used to forget it, and
+# B's frames went to every peer until B spoke again.
+#
 # Every test case records the PIDs of what it starts in its work
 # directory; its cleanup ends those processes, by PID only, and removes
 # the namespaces, whatever the body did.  Every loop is bounded in
@@ -200,14 +204,10 @@ tap_count() {
 
 # ---------------------------------------------------------------------
 
-atf_test_case reload_reorder cleanup
-reload_reorder_head() {
-	atf_set descr "Peers reordered by reloads under traffic: no frame" \
-	    "reaches the wrong site, every pair still reaches the other"
-	ms_head 300
-}
-reload_reorder_body() {
-	ms_init
+# reload_under_pings SWAP: site A reloaded 20 times while it pings B
+# 2,000 times a second, its peer blocks swapped each time when SWAP is
+# 1, the same file each time otherwise; C's tap must see none of it
+reload_under_pings() {
 	make_mesh
 	mesh_conf a a-bc.conf "$PWD" b c || atf_fail "cannot write a.conf"
 	mesh_conf a a-cb.conf "$PWD" c b || atf_fail "cannot write a.conf"
@@ -233,7 +233,7 @@ reload_reorder_body() {
 	sleep 1
 	i=0
 	while [ "$i" -lt 20 ]; do
-		if [ $((i % 2)) = 0 ]; then
+		if [ "$1" = 1 ] && [ $((i % 2)) = 0 ]; then
 			cp a-cb.conf a.conf
 		else
 			cp a-bc.conf a.conf
@@ -267,10 +267,36 @@ reload_reorder_body() {
 	n=$(grep -c "configuration reloaded" a.log)
 	[ "$n" -ge 20 ] || ms_fail "site A logged $n reloads, not 20"
 }
+
+atf_test_case reload_reorder cleanup
+reload_reorder_head() {
+	atf_set descr "Peers reordered by reloads under traffic: no frame" \
+	    "reaches the wrong site, every pair still reaches the other"
+	ms_head 300
+}
+reload_reorder_body() {
+	ms_init
+	reload_under_pings 1
+}
 reload_reorder_cleanup() {
+	ms_cleanup
+}
+
+atf_test_case reload_keeps_macs cleanup
+reload_keeps_macs_head() {
+	atf_set descr "A reload keeps the Ethernet addresses learned behind" \
+	    "peers that stay: unicast to B is not flooded to C after it"
+	ms_head 300
+}
+reload_keeps_macs_body() {
+	ms_init
+	reload_under_pings 0
+}
+reload_keeps_macs_cleanup() {
 	ms_cleanup
 }
 
 atf_init_test_cases() {
 	atf_add_test_case reload_reorder
+	atf_add_test_case reload_keeps_macs
 }
