@@ -17,8 +17,9 @@ COMMON_SRCS=	common/log.c common/ctl.c $(COMPAT_SRCS)
 MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/engine.c marconid/pipe.c marconid/parse.c \
 		marconid/printconf.c marconid/util.c marconid/crypto.c \
-		marconid/frag.c marconid/session.c marconid/uplink.c \
-		marconid/offload.c $(OS_SRCS) $(COMMON_SRCS)
+		marconid/frag.c marconid/session.c marconid/tlsctx.c \
+		marconid/uplink.c marconid/offload.c $(OS_SRCS) \
+		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
 		marconictl/output.c marconictl/output_json.c \
@@ -165,10 +166,11 @@ FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
 FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # what each links besides what it includes (pipe.c, session.c,
 # engine.c, control.c: their functions under test are static)
-FUZZ_UDP_SRCS=	marconid/session.c marconid/crypto.c marconid/frag.c \
+FUZZ_UDP_SRCS=	marconid/session.c marconid/tlsctx.c marconid/crypto.c \
+		marconid/frag.c marconid/util.c marconid/config.c \
+		marconid/printconf.c
+FUZZ_SESSION_SRCS= marconid/tlsctx.c marconid/crypto.c marconid/frag.c \
 		marconid/util.c marconid/config.c marconid/printconf.c
-FUZZ_SESSION_SRCS= marconid/crypto.c marconid/frag.c marconid/util.c \
-		marconid/config.c marconid/printconf.c
 FUZZ_FRAG_SRCS=	marconid/frag.c
 FUZZ_IMSG_SRCS=
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \

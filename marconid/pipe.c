@@ -216,7 +216,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_size(&ib) == 0 || tls_cert == NULL)
 				fatalx("%s: bad IMSG_CFG_TLS_KEY", __func__);
-			if (session_tls_config(tls_cert, tls_certlen,
+			if (tlsctx_set(tls_cert, tls_certlen,
 			    ibuf_data(&ib), ibuf_size(&ib)) == -1)
 				log_warnx("certificate or key refused: no "
 				    "sessions until it is fixed");

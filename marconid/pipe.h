@@ -75,11 +75,13 @@ enum sess_state {
 };
 
 struct pipe_peer;
+struct tlsctx;
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct pipe_peer	*pp;	/* NULL until the peer is known */
 	struct tls		*tls;
+	struct tlsctx		*tlsctx;	/* accepted: made from it */
 	int			 fd;
 	struct event		 ev;
 	short			 evflags;
@@ -165,13 +167,20 @@ size_t		 pipe_local_maxdgram(struct pipe_peer *);
 
 /* session.c */
 void		 session_init(void);
-int		 session_tls_config(const uint8_t *, size_t, const uint8_t *,
-		    size_t);
 int		 session_accept(int);
 void		 session_connected(struct pipe_peer *, int);
 void		 session_close(struct session *, const char *);
 void		 session_tick(int64_t);
 void		 session_peer_gone(struct pipe_peer *);
 int		 session_alive(struct session *);
+
+/* tlsctx.c */
+int		 tlsctx_set(const uint8_t *, size_t, const uint8_t *, size_t);
+int		 tlsctx_ready(void);
+int		 tlsctx_accept(int, struct tls **, struct tlsctx **,
+		    const char **);
+int		 tlsctx_connect(int, struct tls **, const char **);
+void		 tlsctx_release(struct tlsctx *);
+void		 tlsctx_clear(void);
 
 #endif /* PIPE_H */

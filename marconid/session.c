@@ -57,8 +57,6 @@ static struct session *session_new(int, int);
 static int	 session_shed(void);
 
 static struct sessions	 sessions = TAILQ_HEAD_INITIALIZER(sessions);
-static struct tls_config *tls_cfg;
-static struct tls	*tls_srv;
 
 void
 session_init(void)
@@ -66,53 +64,6 @@ session_init(void)
 	/* before the sandbox: the library may read its configuration */
 	if (tls_init() == -1)
 		fatalx("tls_init");
-}
-
-/*
- * Certificates are self-signed and pinned: the chain is not verified,
- * the peer's certificate hash is compared with the configured one once
- * the handshake is done.  The certificate doubles as the CA so that the
- * library never looks for a CA file outside the chroot.
- */
-int
-session_tls_config(const uint8_t *cert, size_t certlen, const uint8_t *key,
-    size_t keylen)
-{
-	struct tls_config	*cfg;
-	struct tls		*srv;
-
-	if ((cfg = tls_config_new()) == NULL) {
-		log_warnx("%s: tls_config_new failed", __func__);
-		return (-1);
-	}
-	if (tls_config_set_protocols(cfg, TLS_PROTOCOL_TLSv1_3) == -1 ||
-	    tls_config_set_keypair_mem(cfg, cert, certlen, key, keylen) ==
-	    -1 || tls_config_set_ca_mem(cfg, cert, certlen) == -1) {
-		log_warnx("%s: %s", __func__, tls_config_error(cfg));
-		tls_config_free(cfg);
-		return (-1);
-	}
-	tls_config_insecure_noverifycert(cfg);
-	tls_config_insecure_noverifyname(cfg);
-	tls_config_verify_client(cfg);
-
-	if ((srv = tls_server()) == NULL)
-		fatalx("%s: tls_server", __func__);
-	if (tls_configure(srv, cfg) == -1) {
-		log_warnx("%s: %s", __func__, tls_error(srv));
-		tls_free(srv);
-		tls_config_free(cfg);
-		return (-1);
-	}
-
-	/* sessions in progress keep the contexts they were made with */
-	if (tls_srv != NULL)
-		tls_free(tls_srv);
-	if (tls_cfg != NULL)
-		tls_config_free(tls_cfg);
-	tls_srv = srv;
-	tls_cfg = cfg;
-	return (0);
 }
 
 static struct session *
@@ -140,6 +91,7 @@ session_accept(int lfd)
 	struct sockaddr_storage	 ss;
 	socklen_t		 slen = sizeof(ss);
 	char			 host[NI_MAXHOST];
+	const char		*why;
 	int			 fd;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &slen,
@@ -156,7 +108,7 @@ session_accept(int lfd)
 			log_warn("%s: accept", __func__);
 		return (0);
 	}
-	if (tls_srv == NULL) {
+	if (!tlsctx_ready()) {
 		log_debug("session from %s refused: no certificate yet",
 		    print_host(&ss, host, sizeof(host)));
 		close(fd);
@@ -164,8 +116,8 @@ session_accept(int lfd)
 	}
 	s = session_new(fd, 0);
 	s->addr = ss;
-	if (tls_accept_socket(tls_srv, &s->tls, fd) == -1) {
-		session_close(s, tls_error(tls_srv));
+	if (tlsctx_accept(fd, &s->tls, &s->tlsctx, &why) == -1) {
+		session_close(s, why);
 		return (0);
 	}
 	s->state = SESS_TLS;
@@ -231,6 +183,7 @@ static void
 session_event(int fd, short event, void *arg)
 {
 	struct session	*s = arg;
+	const char	*why;
 	socklen_t	 len;
 	int		 error, r;
 
@@ -244,12 +197,8 @@ session_event(int fd, short event, void *arg)
 			session_close(s, strerror(error));
 			return;
 		}
-		if ((s->tls = tls_client()) == NULL)
-			fatalx("%s: tls_client", __func__);
-		if (tls_cfg == NULL || tls_configure(s->tls, tls_cfg) == -1 ||
-		    tls_connect_socket(s->tls, fd, NULL) == -1) {
-			session_close(s, tls_cfg == NULL ? "no certificate" :
-			    tls_error(s->tls));
+		if (tlsctx_connect(fd, &s->tls, &why) == -1) {
+			session_close(s, why);
 			return;
 		}
 		s->state = SESS_TLS;
@@ -689,6 +638,7 @@ session_close(struct session *s, const char *why)
 		(void)tls_close(s->tls);
 		tls_free(s->tls);
 	}
+	tlsctx_release(s->tlsctx);
 	close(s->fd);
 	explicit_bzero(&s->mine, sizeof(s->mine));
 	explicit_bzero(&s->theirs, sizeof(s->theirs));
