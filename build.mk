@@ -42,6 +42,9 @@ CRYPTO_TEST_OBJS= $(CRYPTO_TEST_SRCS:.c=.o)
 FRAG_TEST_SRCS=	regress/frag/frag_test.c marconid/frag.c common/log.c
 FRAG_TEST_OBJS=	$(FRAG_TEST_SRCS:.c=.o)
 
+TLS_TEST_SRCS=	regress/tls/tls_test.c marconid/tlsctx.c common/log.c
+TLS_TEST_OBJS=	$(TLS_TEST_SRCS:.c=.o)
+
 OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
 OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
 
@@ -49,7 +52,7 @@ PROGS=		marconid/marconid marconictl/marconictl
 BENCHPROGS=	bench/probe
 TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
-		regress/offload/offload_test regress/e2e/marconid-test
+		regress/tls/tls_test regress/offload/offload_test regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -94,7 +97,7 @@ marconictl/marconictl: $(MARCONICTL_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(MARCONICTL_OBJS) $(PKG_LIBS) $(LDFLAGS)
 
 $(MARCONID_OBJS) $(MARCONICTL_OBJS) $(PARSER_TEST_OBJS) $(CRYPTO_TEST_OBJS) \
-    $(FRAG_TEST_OBJS): $(HEADERS)
+    $(FRAG_TEST_OBJS) $(TLS_TEST_OBJS): $(HEADERS)
 
 regress/imsg/imsg_test.o: regress/imsg/imsg_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/imsg/imsg_test.c -o $@
@@ -125,6 +128,12 @@ regress/e2e/flood: regress/e2e/flood.c
 
 regress/e2e/xfer: regress/e2e/xfer.c
 	$(CC) $(ALL_CFLAGS) -o $@ regress/e2e/xfer.c $(PKG_LIBS)
+
+regress/tls/tls_test.o: regress/tls/tls_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/tls/tls_test.c -o $@
+
+regress/tls/tls_test: $(TLS_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(TLS_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
 regress/frag/frag_test.o: regress/frag/frag_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/frag/frag_test.c -o $@
