@@ -182,5 +182,6 @@ int		 tlsctx_accept(int, struct tls **, struct tlsctx **,
 int		 tlsctx_connect(int, struct tls **, const char **);
 void		 tlsctx_release(struct tlsctx *);
 void		 tlsctx_clear(void);
+int		 session_keep_newer(uint64_t, uint64_t, uint64_t, uint64_t);
 
 #endif /* PIPE_H */

@@ -462,22 +462,23 @@ session_establish(struct session *s)
 	const uint8_t		*crand, *srand;
 
 	if ((old = pp->sess) != NULL && old != s) {
-		if (old->theirs.instance != s->theirs.instance)
-			session_close(old, "replaced: the peer restarted");
-		else if (getmonotime() - old->up_at > SESS_KEEPALIVE)
-			/*
-			 * The peer connects only when it has no session: an
-			 * old one that is not from a race just now is dead
-			 * on its side (a half-open connection).
-			 */
-			session_close(old, "replaced: the peer lost it");
-		else if (session_initiator_instance(s) <
-		    session_initiator_instance(old))
-			session_close(old, "replaced by the simultaneous "
-			    "session both sides keep");
+		if (session_keep_newer(old->theirs.instance,
+		    s->theirs.instance, session_initiator_instance(old),
+		    session_initiator_instance(s)))
+			session_close(old, old->theirs.instance !=
+			    s->theirs.instance ? "replaced: the peer restarted" :
+			    "replaced by the newer session both sides keep");
 		else {
 			session_close(s, "duplicate of an established "
-			    "session");
+			    "session both sides keep");
+			/*
+			 * Should the peer have lost the older one (we
+			 * opened it, the peer the newer), a keepalive on it
+			 * finds out: the peer's kernel answers with a reset,
+			 * the older closes, and the peer's next connect
+			 * takes its place.
+			 */
+			(void)session_send(old, SMSG_KEEPALIVE, NULL, 0);
 			return;
 		}
 	}

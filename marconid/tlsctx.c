@@ -237,3 +237,34 @@ tlsctx_clear(void)
 	tlsctx_release(tls_cur);
 	tls_cur = NULL;
 }
+
+/*
+ * Which of two established sessions with the same peer to keep: 1 the
+ * newer, 0 the older.  Here rather than in session.c so that a unit
+ * test links it alone.
+ *
+ * Both ends must keep the same one when both see both sessions, so
+ * the choice rests only on what both ends hold alike: the instance
+ * ids of the two sites (exchanged in HELLO) and which of them opened
+ * each session.  Nothing local (an age, a clock, the order in which the
+ * two sessions came up) takes part: near the edge of such a test the
+ * two ends decided differently and closed both sessions.
+ *
+ * - The peer's instance differs: the peer restarted and holds only
+ *   the newer one.
+ * - The same side opened both: a side connects only while it has no
+ *   session with the peer, so it lost the older one and holds only the
+ *   newer one (the older is half-open here).
+ * - Each side opened one, as when both connect at once: the one opened
+ *   by the side with the lower instance id, as both can tell.
+ */
+int
+session_keep_newer(uint64_t old_peer_instance, uint64_t new_peer_instance,
+    uint64_t old_opener, uint64_t new_opener)
+{
+	if (old_peer_instance != new_peer_instance)
+		return (1);
+	if (old_opener == new_opener)
+		return (1);
+	return (new_opener < old_opener);
+}

@@ -23,6 +23,9 @@
  * server name callback: a context freed by the reload is read there.
  * Run them under valgrind (make check-valgrind) to see such a read.
  *
+ * keep_newer checks session_keep_newer(), the choice between two
+ * sessions with one peer, a pure function that lives in tlsctx.c.
+ *
  * The certificates are made here with libcrypto: self-signed P-256,
  * as the sites' own (regress/e2e/topology.sh, site_identity).
  */
@@ -304,11 +307,49 @@ ATF_TC_BODY(reload_changed_nosni, tc)
 	accept_reload_hello(1, NULL);
 }
 
+/*
+ * The choice between two sessions with one peer: the same at both
+ * ends, whichever came up first at each, from shared values only.
+ */
+ATF_TC(keep_newer);
+ATF_TC_HEAD(keep_newer, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Both ends keep the same one of two "
+	    "sessions, whatever order they came up in at each end");
+}
+ATF_TC_BODY(keep_newer, tc)
+{
+	const uint64_t	 x = 0x1111, y = 0x9999, y2 = 0x5555;
+
+	/*
+	 * Both connect at once: at end x the session x opened is older,
+	 * at end y the one y opened.  The one opened by the lower
+	 * instance (x) is kept at both ends, in either order.
+	 */
+	/* at x: older opened by x, newer by y; the peer is y */
+	ATF_CHECK_EQ(session_keep_newer(y, y, x, y), 0);
+	/* at x: older opened by y, newer by x */
+	ATF_CHECK_EQ(session_keep_newer(y, y, y, x), 1);
+	/* at y: older opened by x, newer by y; the peer is x */
+	ATF_CHECK_EQ(session_keep_newer(x, x, x, y), 0);
+	/* at y: older opened by y, newer by x */
+	ATF_CHECK_EQ(session_keep_newer(x, x, y, x), 1);
+
+	/* the same side opened both: it lost the older */
+	ATF_CHECK_EQ(session_keep_newer(y, y, y, y), 1);
+	ATF_CHECK_EQ(session_keep_newer(y, y, x, x), 1);
+
+	/* the peer restarted: only the newer exists over there */
+	ATF_CHECK_EQ(session_keep_newer(y, y2, x, y2), 1);
+	ATF_CHECK_EQ(session_keep_newer(y, y2, y, x), 1);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, reload_same_sni);
 	ATF_TP_ADD_TC(tp, reload_same_nosni);
 	ATF_TP_ADD_TC(tp, reload_changed_sni);
 	ATF_TP_ADD_TC(tp, reload_changed_nosni);
+	ATF_TP_ADD_TC(tp, keep_newer);
 	return (0);
 }
