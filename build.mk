@@ -231,6 +231,20 @@ fuzz/fuzz_ctl.o: marconid/engine.c marconid/control.c
 regress/fuzz/replay.o: regress/fuzz/replay.c fuzz/fuzz.h
 	$(CC) $(ALL_CFLAGS) -Ifuzz -c regress/fuzz/replay.c -o $@
 
+# address learning, through the UDP fuzzer's pipe and sealing
+TESTPROGS+=	regress/learn/learn_test
+
+regress/learn/learn_test.o: regress/learn/learn_test.c fuzz/fuzz_udp.c \
+    marconid/pipe.c $(FUZZ_HEADERS)
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -Ifuzz \
+	    -c regress/learn/learn_test.c -o $@
+
+regress/learn/learn_test: regress/learn/learn_test.o \
+    $(FUZZ_UDP_SRCS:.c=.o) fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
+	$(CC) $(CFLAGS) -o $@ regress/learn/learn_test.o \
+	    $(FUZZ_UDP_SRCS:.c=.o) fuzz/stubs.o $(COMPAT_SRCS:.c=.o) \
+	    $(ATF_LIBS) $(PKG_LIBS)
+
 regress/fuzz/replay_udp: fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) $(REPLAY_OBJS)
 	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) \
 	    $(REPLAY_OBJS) $(PKG_LIBS)

@@ -727,6 +727,7 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	size_t			 flen;
 	ssize_t			 n;
 	uint64_t		 ctr;
+	int			 newest;
 	char			 host[NI_MAXHOST];
 
 	if (len < WIRE_HDRLEN + WIRE_TAGLEN) {
@@ -764,10 +765,18 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 		pipe_drop(pp, DROP_AUTH);
 		return;
 	}
+	/*
+	 * Authenticated: this is where the peer is now (NAT, roaming), but
+	 * only from the newest datagram of the current key.  A datagram is
+	 * genuine wherever it comes from: one that an attacker kept (lost
+	 * on the way, or taken off the wire) and sends again later from
+	 * its own address, its counter still unseen in the window, would
+	 * otherwise move the pipe's destination until the next genuine one.
+	 */
+	newest = k == &pp->rx && replay_newest(&k->replay, ctr);
 	replay_update(&k->replay, ctr);
 
-	/* authenticated: this is where the peer is now (NAT, roaming) */
-	if (sa_cmp(ss, &pp->dest) != 0) {
+	if (newest && sa_cmp(ss, &pp->dest) != 0) {
 		log_info("peer %s uplink %s: data now from %s", pp->st.peer,
 		    uplink, print_host(ss, host, sizeof(host)));
 		pp->dest = *ss;
