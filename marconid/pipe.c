@@ -509,6 +509,7 @@ pipe_session_down(struct pipe_peer *pp)
 	aead_wipe(&pp->rx);
 	aead_wipe(&pp->rx_prev);
 	aead_wipe(&pp->tx_next);
+	explicit_bzero(pp->rekey_random, sizeof(pp->rekey_random));
 	pp->rekey_pending = 0;
 	pp->rxid = pp->peer_rxid = 0;
 	pp->dest = pp->conf.remote;

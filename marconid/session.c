@@ -692,11 +692,20 @@ session_tick(int64_t now)
 	}
 }
 
-/* The peer left the configuration or changed identity. */
+/*
+ * The peer left the configuration or changed identity.  Its sessions
+ * are closed as if they never belonged to it (the log names no peer
+ * whose identity they no longer prove), and then the pipe goes down
+ * as when a session ends: the data keys are wiped and the engine is
+ * told, or a passive pipe, which has no session to time out and no
+ * connect of its own to overwrite its state, stayed "up" for ever
+ * with the keys of an identity no longer trusted.
+ */
 void
 session_peer_gone(struct pipe_peer *pp)
 {
 	struct session	*s, *next;
+	int		 had = 0;
 
 	TAILQ_FOREACH_SAFE(s, &sessions, entry, next) {
 		if (s->pp != pp)
@@ -707,5 +716,9 @@ session_peer_gone(struct pipe_peer *pp)
 		if (pp->pending == s)
 			pp->pending = NULL;
 		session_close(s, "peer removed or changed");
+		had = 1;
 	}
+	if (had || pp->tx.valid || pp->rx.valid || pp->rx_prev.valid ||
+	    pp->tx_next.valid)
+		pipe_session_down(pp);
 }
