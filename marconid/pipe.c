@@ -511,6 +511,7 @@ pipe_session_down(struct pipe_peer *pp)
 	aead_wipe(&pp->tx_next);
 	explicit_bzero(pp->rekey_random, sizeof(pp->rekey_random));
 	pp->rekey_pending = 0;
+	pp->rekey_requested = 0;
 	pp->rxid = pp->peer_rxid = 0;
 	pp->dest = pp->conf.remote;
 	pp->st.key_age = -1;

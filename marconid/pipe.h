@@ -47,6 +47,7 @@ enum sess_msg {
 	SMSG_REKEY_ACK,
 	SMSG_REKEY_DONE,
 	SMSG_KEEPALIVE,
+	SMSG_REKEY_REQUEST,
 };
 
 struct sess_hello {
@@ -66,6 +67,7 @@ struct sess_rekey {
 } __attribute__((__packed__));
 
 #define HELLO_CAP_FRAG		0x01
+#define HELLO_CAP_REKEY_REQUEST	0x02	/* takes SMSG_REKEY_REQUEST */
 
 enum sess_state {
 	SESS_CONNECT,		/* TCP connect in progress (initiator) */
@@ -125,6 +127,7 @@ struct pipe_peer {
 	struct aead_key		 tx_next;	/* responder, until DONE */
 	uint8_t			 rekey_random[32];	/* initiator */
 	int			 rekey_pending;
+	int			 rekey_requested;	/* responder, this key */
 	uint32_t		 frame_id;
 	struct reasm		*reasm;
 

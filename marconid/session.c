@@ -53,6 +53,8 @@ static void	 session_rekey(struct session *, const uint8_t *, size_t);
 static void	 session_rekey_ack(struct session *, const uint8_t *, size_t);
 static void	 session_rekey_done(struct session *, const uint8_t *,
 		    size_t);
+static void	 session_rekey_start(struct session *);
+static void	 session_rekey_request(struct session *, size_t);
 static struct session *session_new(int, int);
 static int	 session_shed(void);
 
@@ -266,7 +268,7 @@ session_verified(struct session *s)
 	} while (s->mine.rxid == 0);
 	s->mine.instance = pipe_instance;
 	s->mine.mtu = pipe_local_maxdgram(pp);
-	s->mine.caps = HELLO_CAP_FRAG;
+	s->mine.caps = HELLO_CAP_FRAG | HELLO_CAP_REKEY_REQUEST;
 	arc4random_buf(s->mine.random, sizeof(s->mine.random));
 	s->state = SESS_HELLO;
 	{
@@ -411,6 +413,9 @@ session_dispatch(struct session *s, uint8_t type, const uint8_t *body,
 		if (len != 0)
 			session_close(s, "malformed keepalive");
 		break;
+	case SMSG_REKEY_REQUEST:
+		session_rekey_request(s, len);
+		break;
 	default:
 		session_close(s, "unknown message type");
 		break;
@@ -508,6 +513,7 @@ session_establish(struct session *s)
 	explicit_bzero(s->mine.random, sizeof(s->mine.random));
 	explicit_bzero(s->theirs.random, sizeof(s->theirs.random));
 	pp->rekey_pending = 0;
+	pp->rekey_requested = 0;
 
 	pp->rxid = s->mine.rxid;
 	pp->peer_rxid = s->theirs.rxid;
@@ -612,6 +618,8 @@ session_rekey_done(struct session *s, const uint8_t *body, size_t len)
 	aead_wipe(&pp->tx);
 	pp->tx = pp->tx_next;
 	memset(&pp->tx_next, 0, sizeof(pp->tx_next));
+	/* a new key, counted from 0: it may ask again when it is used up */
+	pp->rekey_requested = 0;
 	pp->st.rekeys++;
 	pp->dirty = 1;
 	log_debug("peer %s: rekeyed to key %u", pp->st.peer, pp->tx.id);
@@ -661,7 +669,6 @@ session_tick(int64_t now)
 {
 	struct session		*s, *next;
 	struct pipe_peer	*pp;
-	struct sess_rekey	 r;
 
 	TAILQ_FOREACH_SAFE(s, &sessions, entry, next) {
 		if (s->state != SESS_UP) {
@@ -677,19 +684,71 @@ session_tick(int64_t now)
 		    session_send(s, SMSG_KEEPALIVE, NULL, 0) == -1)
 			continue;
 		pp = s->pp;
-		if (pp->sess != s || !s->initiator || pp->rekey_pending)
+		if (pp->sess != s)
+			continue;
+		if (!s->initiator) {
+			/*
+			 * Only the initiator starts rekeys, but the limit
+			 * of datagrams is on each side's own sending key:
+			 * the responder, which may send far more than it
+			 * receives, asks once per key.
+			 */
+			if (pp->tx.counter >= rekey_packets &&
+			    !pp->rekey_requested && !pp->tx_next.valid &&
+			    (s->theirs.caps & HELLO_CAP_REKEY_REQUEST)) {
+				pp->rekey_requested = 1;
+				log_debug("peer %s: key %u sealed %llu "
+				    "datagrams, asking for a rekey",
+				    pp->st.peer, pp->tx.id,
+				    (unsigned long long)pp->tx.counter);
+				(void)session_send(s, SMSG_REKEY_REQUEST,
+				    NULL, 0);
+			}
+			continue;
+		}
+		if (pp->rekey_pending)
 			continue;
 		if (now - pp->tx.installed < rekey_interval &&
 		    pp->tx.counter < rekey_packets)
 			continue;
-		memset(&r, 0, sizeof(r));
-		r.keyid = pp->tx.id + 1;
-		arc4random_buf(pp->rekey_random, sizeof(pp->rekey_random));
-		memcpy(r.random, pp->rekey_random, sizeof(r.random));
-		pp->rekey_pending = 1;
-		(void)session_send(s, SMSG_REKEY, &r, sizeof(r));
-		explicit_bzero(&r, sizeof(r));
+		session_rekey_start(s);
 	}
+}
+
+/* The initiator starts a rekey: REKEY with a fresh random of its own. */
+static void
+session_rekey_start(struct session *s)
+{
+	struct pipe_peer	*pp = s->pp;
+	struct sess_rekey	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.keyid = pp->tx.id + 1;
+	arc4random_buf(pp->rekey_random, sizeof(pp->rekey_random));
+	memcpy(r.random, pp->rekey_random, sizeof(r.random));
+	pp->rekey_pending = 1;
+	(void)session_send(s, SMSG_REKEY, &r, sizeof(r));
+	explicit_bzero(&r, sizeof(r));
+}
+
+/*
+ * The responder's sending key is used up: a rekey now, unless one is
+ * under way already (which gives the responder a new key too).
+ */
+static void
+session_rekey_request(struct session *s, size_t len)
+{
+	struct pipe_peer	*pp = s->pp;
+
+	if (s->state != SESS_UP || !s->initiator || pp->sess != s ||
+	    len != 0) {
+		session_close(s, "unexpected or malformed REKEY_REQUEST");
+		return;
+	}
+	if (pp->rekey_pending)
+		return;
+	log_debug("peer %s: rekey asked for by the responder", pp->st.peer);
+	session_rekey_start(s);
 }
 
 /*
