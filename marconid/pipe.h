@@ -83,7 +83,7 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct pipe_peer	*pp;	/* NULL until the peer is known */
 	struct tls		*tls;
-	struct tlsctx		*tlsctx;	/* accepted: made from it */
+	struct tlsctx		*tlsctx;	/* accepted: a reference, tlsctx.c */
 	int			 fd;
 	struct event		 ev;
 	short			 evflags;

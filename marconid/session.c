@@ -54,7 +54,8 @@ static void	 session_rekey_ack(struct session *, const uint8_t *, size_t);
 static void	 session_rekey_done(struct session *, const uint8_t *,
 		    size_t);
 static void	 session_rekey_start(struct session *);
-static void	 session_rekey_request(struct session *, size_t);
+static void	 session_rekey_request(struct session *, const uint8_t *,
+		    size_t);
 static struct session *session_new(int, int);
 static int	 session_shed(void);
 
@@ -414,7 +415,7 @@ session_dispatch(struct session *s, uint8_t type, const uint8_t *body,
 			session_close(s, "malformed keepalive");
 		break;
 	case SMSG_REKEY_REQUEST:
-		session_rekey_request(s, len);
+		session_rekey_request(s, body, len);
 		break;
 	default:
 		session_close(s, "unknown message type");
@@ -696,13 +697,15 @@ session_tick(int64_t now)
 			if (pp->tx.counter >= rekey_packets &&
 			    !pp->rekey_requested && !pp->tx_next.valid &&
 			    (s->theirs.caps & HELLO_CAP_REKEY_REQUEST)) {
+				uint8_t	 req[4] = { pp->tx.id, 0, 0, 0 };
+
 				pp->rekey_requested = 1;
 				log_debug("peer %s: key %u sealed %llu "
 				    "datagrams, asking for a rekey",
 				    pp->st.peer, pp->tx.id,
 				    (unsigned long long)pp->tx.counter);
 				(void)session_send(s, SMSG_REKEY_REQUEST,
-				    NULL, 0);
+				    req, sizeof(req));
 			}
 			continue;
 		}
@@ -733,19 +736,21 @@ session_rekey_start(struct session *s)
 
 /*
  * The responder's sending key is used up: a rekey now, unless one is
- * under way already (which gives the responder a new key too).
+ * under way already (which gives the responder a new key too) or the
+ * request names a key we no longer receive with: it crossed a rekey,
+ * which replaced that key already.
  */
 static void
-session_rekey_request(struct session *s, size_t len)
+session_rekey_request(struct session *s, const uint8_t *body, size_t len)
 {
 	struct pipe_peer	*pp = s->pp;
 
 	if (s->state != SESS_UP || !s->initiator || pp->sess != s ||
-	    len != 0) {
+	    len != 4) {
 		session_close(s, "unexpected or malformed REKEY_REQUEST");
 		return;
 	}
-	if (pp->rekey_pending)
+	if (pp->rekey_pending || body[0] != pp->rx.id)
 		return;
 	log_debug("peer %s: rekey asked for by the responder", pp->st.peer);
 	session_rekey_start(s);
