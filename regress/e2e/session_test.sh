@@ -283,9 +283,10 @@ reload_sni_body() {
 	topo_wait 5 test -s hello.bin ||
 	    st_fail "no ClientHello caught from openssl s_client"
 	# a handshake record (22) whose message is a ClientHello (1)
-	[ "$(od -An -tu1 -N1 hello.bin | tr -d ' ')" = 22 ] &&
-	    [ "$(od -An -tu1 -j5 -N1 hello.bin | tr -d ' ')" = 1 ] ||
-	    st_fail "what openssl sent is no ClientHello"
+	if [ "$(od -An -tu1 -N1 hello.bin | tr -d ' ')" != 22 ] ||
+	    [ "$(od -An -tu1 -j5 -N1 hello.bin | tr -d ' ')" != 1 ]; then
+		st_fail "what openssl sent is no ClientHello"
+	fi
 	grep -q site-a.example hello.bin ||
 	    st_fail "the ClientHello carries no server name"
 
