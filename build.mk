@@ -17,8 +17,9 @@ COMMON_SRCS=	common/log.c common/ctl.c $(COMPAT_SRCS)
 MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/engine.c marconid/pipe.c marconid/parse.c \
 		marconid/printconf.c marconid/util.c marconid/crypto.c \
-		marconid/frag.c marconid/session.c marconid/uplink.c \
-		marconid/offload.c $(OS_SRCS) $(COMMON_SRCS)
+		marconid/frag.c marconid/session.c marconid/tlsctx.c \
+		marconid/uplink.c marconid/offload.c $(OS_SRCS) \
+		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
 		marconictl/output.c marconictl/output_json.c \
@@ -41,6 +42,9 @@ CRYPTO_TEST_OBJS= $(CRYPTO_TEST_SRCS:.c=.o)
 FRAG_TEST_SRCS=	regress/frag/frag_test.c marconid/frag.c common/log.c
 FRAG_TEST_OBJS=	$(FRAG_TEST_SRCS:.c=.o)
 
+TLS_TEST_SRCS=	regress/tls/tls_test.c marconid/tlsctx.c common/log.c
+TLS_TEST_OBJS=	$(TLS_TEST_SRCS:.c=.o)
+
 OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
 OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
 
@@ -48,7 +52,7 @@ PROGS=		marconid/marconid marconictl/marconictl
 BENCHPROGS=	bench/probe
 TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
-		regress/offload/offload_test regress/e2e/marconid-test
+		regress/tls/tls_test regress/offload/offload_test regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -93,7 +97,7 @@ marconictl/marconictl: $(MARCONICTL_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(MARCONICTL_OBJS) $(PKG_LIBS) $(LDFLAGS)
 
 $(MARCONID_OBJS) $(MARCONICTL_OBJS) $(PARSER_TEST_OBJS) $(CRYPTO_TEST_OBJS) \
-    $(FRAG_TEST_OBJS): $(HEADERS)
+    $(FRAG_TEST_OBJS) $(TLS_TEST_OBJS): $(HEADERS)
 
 regress/imsg/imsg_test.o: regress/imsg/imsg_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/imsg/imsg_test.c -o $@
@@ -124,6 +128,12 @@ regress/e2e/flood: regress/e2e/flood.c
 
 regress/e2e/xfer: regress/e2e/xfer.c
 	$(CC) $(ALL_CFLAGS) -o $@ regress/e2e/xfer.c $(PKG_LIBS)
+
+regress/tls/tls_test.o: regress/tls/tls_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/tls/tls_test.c -o $@
+
+regress/tls/tls_test: $(TLS_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(TLS_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
 regress/frag/frag_test.o: regress/frag/frag_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/frag/frag_test.c -o $@
@@ -165,10 +175,11 @@ FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
 FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # what each links besides what it includes (pipe.c, session.c,
 # engine.c, control.c: their functions under test are static)
-FUZZ_UDP_SRCS=	marconid/session.c marconid/crypto.c marconid/frag.c \
+FUZZ_UDP_SRCS=	marconid/session.c marconid/tlsctx.c marconid/crypto.c \
+		marconid/frag.c marconid/util.c marconid/config.c \
+		marconid/printconf.c
+FUZZ_SESSION_SRCS= marconid/tlsctx.c marconid/crypto.c marconid/frag.c \
 		marconid/util.c marconid/config.c marconid/printconf.c
-FUZZ_SESSION_SRCS= marconid/crypto.c marconid/frag.c marconid/util.c \
-		marconid/config.c marconid/printconf.c
 FUZZ_FRAG_SRCS=	marconid/frag.c
 FUZZ_IMSG_SRCS=
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
@@ -219,6 +230,20 @@ fuzz/fuzz_ctl.o: marconid/engine.c marconid/control.c
 
 regress/fuzz/replay.o: regress/fuzz/replay.c fuzz/fuzz.h
 	$(CC) $(ALL_CFLAGS) -Ifuzz -c regress/fuzz/replay.c -o $@
+
+# address learning, through the UDP fuzzer's pipe and sealing
+TESTPROGS+=	regress/learn/learn_test
+
+regress/learn/learn_test.o: regress/learn/learn_test.c fuzz/fuzz_udp.c \
+    marconid/pipe.c $(FUZZ_HEADERS)
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -Ifuzz \
+	    -c regress/learn/learn_test.c -o $@
+
+regress/learn/learn_test: regress/learn/learn_test.o \
+    $(FUZZ_UDP_SRCS:.c=.o) fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
+	$(CC) $(CFLAGS) -o $@ regress/learn/learn_test.o \
+	    $(FUZZ_UDP_SRCS:.c=.o) fuzz/stubs.o $(COMPAT_SRCS:.c=.o) \
+	    $(ATF_LIBS) $(PKG_LIBS)
 
 regress/fuzz/replay_udp: fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) $(REPLAY_OBJS)
 	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) \

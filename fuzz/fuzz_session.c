@@ -77,7 +77,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fpp->dest = fpp->conf.remote;
 	TAILQ_INSERT_TAIL(&ppeers, fpp, entry);
 	/* the stand-in takes any certificate and key */
-	if (session_tls_config((const uint8_t *)"crt", 3,
+	if (tlsctx_set((const uint8_t *)"crt", 3,
 	    (const uint8_t *)"key", 3) == -1)
 		abort();
 	fuzz_fd_mark();

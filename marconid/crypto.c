@@ -294,6 +294,21 @@ replay_check(const struct replay *r, uint64_t ctr)
 	return (0);
 }
 
+/*
+ * True when ctr is above every counter accepted so far: the newest
+ * datagram of its key.  Counter 0 is the newest only while nothing was
+ * accepted (top is 0 then, and the bit of 0 is clear).  Asked before
+ * replay_update() of the same counter.
+ */
+int
+replay_newest(const struct replay *r, uint64_t ctr)
+{
+	if (ctr > r->top)
+		return (1);
+	return (ctr == 0 && r->top == 0 &&
+	    (r->bits[REPLAY_WORD(0)] & REPLAY_BIT(0)) == 0);
+}
+
 /* Only after the tag verified, or forged packets would move the window. */
 void
 replay_update(struct replay *r, uint64_t ctr)

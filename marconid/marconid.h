@@ -336,6 +336,7 @@ ssize_t		 aead_open(struct aead_key *, uint64_t, const uint8_t *,
 		    size_t, const uint8_t *, size_t, uint8_t *, size_t);
 int		 replay_check(const struct replay *, uint64_t);
 void		 replay_update(struct replay *, uint64_t);
+int		 replay_newest(const struct replay *, uint64_t);
 
 /* frag.c */
 #define FRAG_HDRLEN		8

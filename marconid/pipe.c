@@ -233,7 +233,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_size(&ib) == 0 || tls_cert == NULL)
 				fatalx("%s: bad IMSG_CFG_TLS_KEY", __func__);
-			if (session_tls_config(tls_cert, tls_certlen,
+			if (tlsctx_set(tls_cert, tls_certlen,
 			    ibuf_data(&ib), ibuf_size(&ib)) == -1)
 				log_warnx("certificate or key refused: no "
 				    "sessions until it is fixed");
@@ -532,7 +532,9 @@ pipe_session_down(struct pipe_peer *pp)
 	aead_wipe(&pp->rx);
 	aead_wipe(&pp->rx_prev);
 	aead_wipe(&pp->tx_next);
+	explicit_bzero(pp->rekey_random, sizeof(pp->rekey_random));
 	pp->rekey_pending = 0;
+	pp->rekey_requested = 0;
 	pp->rxid = pp->peer_rxid = 0;
 	pp->dest = pp->conf.remote;
 	pp->st.key_age = -1;
@@ -751,6 +753,7 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	size_t			 flen;
 	ssize_t			 n;
 	uint64_t		 ctr;
+	int			 newest;
 	char			 host[NI_MAXHOST];
 
 	if (len < WIRE_HDRLEN + WIRE_TAGLEN) {
@@ -788,10 +791,18 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 		pipe_drop(pp, DROP_AUTH);
 		return;
 	}
+	/*
+	 * Authenticated: this is where the peer is now (NAT, roaming), but
+	 * only from the newest datagram of the current key.  A datagram is
+	 * genuine wherever it comes from: one that an attacker kept (lost
+	 * on the way, or taken off the wire) and sends again later from
+	 * its own address, its counter still unseen in the window, would
+	 * otherwise move the pipe's destination until the next genuine one.
+	 */
+	newest = k == &pp->rx && replay_newest(&k->replay, ctr);
 	replay_update(&k->replay, ctr);
 
-	/* authenticated: this is where the peer is now (NAT, roaming) */
-	if (sa_cmp(ss, &pp->dest) != 0) {
+	if (newest && sa_cmp(ss, &pp->dest) != 0) {
 		log_info("peer %s uplink %s: data now from %s", pp->st.peer,
 		    uplink, print_host(ss, host, sizeof(host)));
 		pp->dest = *ss;

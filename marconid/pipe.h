@@ -47,6 +47,7 @@ enum sess_msg {
 	SMSG_REKEY_ACK,
 	SMSG_REKEY_DONE,
 	SMSG_KEEPALIVE,
+	SMSG_REKEY_REQUEST,
 };
 
 struct sess_hello {
@@ -66,6 +67,7 @@ struct sess_rekey {
 } __attribute__((__packed__));
 
 #define HELLO_CAP_FRAG		0x01
+#define HELLO_CAP_REKEY_REQUEST	0x02	/* takes SMSG_REKEY_REQUEST */
 
 enum sess_state {
 	SESS_CONNECT,		/* TCP connect in progress (initiator) */
@@ -75,11 +77,13 @@ enum sess_state {
 };
 
 struct pipe_peer;
+struct tlsctx;
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct pipe_peer	*pp;	/* NULL until the peer is known */
 	struct tls		*tls;
+	struct tlsctx		*tlsctx;	/* accepted: a reference, tlsctx.c */
 	int			 fd;
 	struct event		 ev;
 	short			 evflags;
@@ -123,6 +127,7 @@ struct pipe_peer {
 	struct aead_key		 tx_next;	/* responder, until DONE */
 	uint8_t			 rekey_random[32];	/* initiator */
 	int			 rekey_pending;
+	int			 rekey_requested;	/* responder, this key */
 	uint32_t		 frame_id;
 	struct reasm		*reasm;
 
@@ -165,13 +170,21 @@ size_t		 pipe_local_maxdgram(struct pipe_peer *);
 
 /* session.c */
 void		 session_init(void);
-int		 session_tls_config(const uint8_t *, size_t, const uint8_t *,
-		    size_t);
 int		 session_accept(int);
 void		 session_connected(struct pipe_peer *, int);
 void		 session_close(struct session *, const char *);
 void		 session_tick(int64_t);
 void		 session_peer_gone(struct pipe_peer *);
 int		 session_alive(struct session *);
+
+/* tlsctx.c */
+int		 tlsctx_set(const uint8_t *, size_t, const uint8_t *, size_t);
+int		 tlsctx_ready(void);
+int		 tlsctx_accept(int, struct tls **, struct tlsctx **,
+		    const char **);
+int		 tlsctx_connect(int, struct tls **, const char **);
+void		 tlsctx_release(struct tlsctx *);
+void		 tlsctx_clear(void);
+int		 session_keep_newer(uint64_t, uint64_t, uint64_t, uint64_t);
 
 #endif /* PIPE_H */

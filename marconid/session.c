@@ -53,12 +53,13 @@ static void	 session_rekey(struct session *, const uint8_t *, size_t);
 static void	 session_rekey_ack(struct session *, const uint8_t *, size_t);
 static void	 session_rekey_done(struct session *, const uint8_t *,
 		    size_t);
+static void	 session_rekey_start(struct session *);
+static void	 session_rekey_request(struct session *, const uint8_t *,
+		    size_t);
 static struct session *session_new(int, int);
 static int	 session_shed(void);
 
 static struct sessions	 sessions = TAILQ_HEAD_INITIALIZER(sessions);
-static struct tls_config *tls_cfg;
-static struct tls	*tls_srv;
 
 void
 session_init(void)
@@ -66,53 +67,6 @@ session_init(void)
 	/* before the sandbox: the library may read its configuration */
 	if (tls_init() == -1)
 		fatalx("tls_init");
-}
-
-/*
- * Certificates are self-signed and pinned: the chain is not verified,
- * the peer's certificate hash is compared with the configured one once
- * the handshake is done.  The certificate doubles as the CA so that the
- * library never looks for a CA file outside the chroot.
- */
-int
-session_tls_config(const uint8_t *cert, size_t certlen, const uint8_t *key,
-    size_t keylen)
-{
-	struct tls_config	*cfg;
-	struct tls		*srv;
-
-	if ((cfg = tls_config_new()) == NULL) {
-		log_warnx("%s: tls_config_new failed", __func__);
-		return (-1);
-	}
-	if (tls_config_set_protocols(cfg, TLS_PROTOCOL_TLSv1_3) == -1 ||
-	    tls_config_set_keypair_mem(cfg, cert, certlen, key, keylen) ==
-	    -1 || tls_config_set_ca_mem(cfg, cert, certlen) == -1) {
-		log_warnx("%s: %s", __func__, tls_config_error(cfg));
-		tls_config_free(cfg);
-		return (-1);
-	}
-	tls_config_insecure_noverifycert(cfg);
-	tls_config_insecure_noverifyname(cfg);
-	tls_config_verify_client(cfg);
-
-	if ((srv = tls_server()) == NULL)
-		fatalx("%s: tls_server", __func__);
-	if (tls_configure(srv, cfg) == -1) {
-		log_warnx("%s: %s", __func__, tls_error(srv));
-		tls_free(srv);
-		tls_config_free(cfg);
-		return (-1);
-	}
-
-	/* sessions in progress keep the contexts they were made with */
-	if (tls_srv != NULL)
-		tls_free(tls_srv);
-	if (tls_cfg != NULL)
-		tls_config_free(tls_cfg);
-	tls_srv = srv;
-	tls_cfg = cfg;
-	return (0);
 }
 
 static struct session *
@@ -140,6 +94,7 @@ session_accept(int lfd)
 	struct sockaddr_storage	 ss;
 	socklen_t		 slen = sizeof(ss);
 	char			 host[NI_MAXHOST];
+	const char		*why;
 	int			 fd;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &slen,
@@ -156,7 +111,7 @@ session_accept(int lfd)
 			log_warn("%s: accept", __func__);
 		return (0);
 	}
-	if (tls_srv == NULL) {
+	if (!tlsctx_ready()) {
 		log_debug("session from %s refused: no certificate yet",
 		    print_host(&ss, host, sizeof(host)));
 		close(fd);
@@ -164,8 +119,8 @@ session_accept(int lfd)
 	}
 	s = session_new(fd, 0);
 	s->addr = ss;
-	if (tls_accept_socket(tls_srv, &s->tls, fd) == -1) {
-		session_close(s, tls_error(tls_srv));
+	if (tlsctx_accept(fd, &s->tls, &s->tlsctx, &why) == -1) {
+		session_close(s, why);
 		return (0);
 	}
 	s->state = SESS_TLS;
@@ -231,6 +186,7 @@ static void
 session_event(int fd, short event, void *arg)
 {
 	struct session	*s = arg;
+	const char	*why;
 	socklen_t	 len;
 	int		 error, r;
 
@@ -244,12 +200,8 @@ session_event(int fd, short event, void *arg)
 			session_close(s, strerror(error));
 			return;
 		}
-		if ((s->tls = tls_client()) == NULL)
-			fatalx("%s: tls_client", __func__);
-		if (tls_cfg == NULL || tls_configure(s->tls, tls_cfg) == -1 ||
-		    tls_connect_socket(s->tls, fd, NULL) == -1) {
-			session_close(s, tls_cfg == NULL ? "no certificate" :
-			    tls_error(s->tls));
+		if (tlsctx_connect(fd, &s->tls, &why) == -1) {
+			session_close(s, why);
 			return;
 		}
 		s->state = SESS_TLS;
@@ -317,7 +269,7 @@ session_verified(struct session *s)
 	} while (s->mine.rxid == 0);
 	s->mine.instance = pipe_instance;
 	s->mine.mtu = pipe_local_maxdgram(pp);
-	s->mine.caps = HELLO_CAP_FRAG;
+	s->mine.caps = HELLO_CAP_FRAG | HELLO_CAP_REKEY_REQUEST;
 	arc4random_buf(s->mine.random, sizeof(s->mine.random));
 	s->state = SESS_HELLO;
 	{
@@ -462,6 +414,9 @@ session_dispatch(struct session *s, uint8_t type, const uint8_t *body,
 		if (len != 0)
 			session_close(s, "malformed keepalive");
 		break;
+	case SMSG_REKEY_REQUEST:
+		session_rekey_request(s, body, len);
+		break;
 	default:
 		session_close(s, "unknown message type");
 		break;
@@ -513,22 +468,23 @@ session_establish(struct session *s)
 	const uint8_t		*crand, *srand;
 
 	if ((old = pp->sess) != NULL && old != s) {
-		if (old->theirs.instance != s->theirs.instance)
-			session_close(old, "replaced: the peer restarted");
-		else if (getmonotime() - old->up_at > SESS_KEEPALIVE)
-			/*
-			 * The peer connects only when it has no session: an
-			 * old one that is not from a race just now is dead
-			 * on its side (a half-open connection).
-			 */
-			session_close(old, "replaced: the peer lost it");
-		else if (session_initiator_instance(s) <
-		    session_initiator_instance(old))
-			session_close(old, "replaced by the simultaneous "
-			    "session both sides keep");
+		if (session_keep_newer(old->theirs.instance,
+		    s->theirs.instance, session_initiator_instance(old),
+		    session_initiator_instance(s)))
+			session_close(old, old->theirs.instance !=
+			    s->theirs.instance ? "replaced: the peer restarted" :
+			    "replaced by the newer session both sides keep");
 		else {
 			session_close(s, "duplicate of an established "
-			    "session");
+			    "session both sides keep");
+			/*
+			 * Should the peer have lost the older one (we
+			 * opened it, the peer the newer), a keepalive on it
+			 * finds out: the peer's kernel answers with a reset,
+			 * the older closes, and the peer's next connect
+			 * takes its place.
+			 */
+			(void)session_send(old, SMSG_KEEPALIVE, NULL, 0);
 			return;
 		}
 	}
@@ -558,6 +514,7 @@ session_establish(struct session *s)
 	explicit_bzero(s->mine.random, sizeof(s->mine.random));
 	explicit_bzero(s->theirs.random, sizeof(s->theirs.random));
 	pp->rekey_pending = 0;
+	pp->rekey_requested = 0;
 
 	pp->rxid = s->mine.rxid;
 	pp->peer_rxid = s->theirs.rxid;
@@ -662,6 +619,8 @@ session_rekey_done(struct session *s, const uint8_t *body, size_t len)
 	aead_wipe(&pp->tx);
 	pp->tx = pp->tx_next;
 	memset(&pp->tx_next, 0, sizeof(pp->tx_next));
+	/* a new key, counted from 0: it may ask again when it is used up */
+	pp->rekey_requested = 0;
 	pp->st.rekeys++;
 	pp->dirty = 1;
 	log_debug("peer %s: rekeyed to key %u", pp->st.peer, pp->tx.id);
@@ -689,6 +648,7 @@ session_close(struct session *s, const char *why)
 		(void)tls_close(s->tls);
 		tls_free(s->tls);
 	}
+	tlsctx_release(s->tlsctx);
 	close(s->fd);
 	explicit_bzero(&s->mine, sizeof(s->mine));
 	explicit_bzero(&s->theirs, sizeof(s->theirs));
@@ -710,7 +670,6 @@ session_tick(int64_t now)
 {
 	struct session		*s, *next;
 	struct pipe_peer	*pp;
-	struct sess_rekey	 r;
 
 	TAILQ_FOREACH_SAFE(s, &sessions, entry, next) {
 		if (s->state != SESS_UP) {
@@ -726,26 +685,91 @@ session_tick(int64_t now)
 		    session_send(s, SMSG_KEEPALIVE, NULL, 0) == -1)
 			continue;
 		pp = s->pp;
-		if (pp->sess != s || !s->initiator || pp->rekey_pending)
+		if (pp->sess != s)
+			continue;
+		if (!s->initiator) {
+			/*
+			 * Only the initiator starts rekeys, but the limit
+			 * of datagrams is on each side's own sending key:
+			 * the responder, which may send far more than it
+			 * receives, asks once per key.
+			 */
+			if (pp->tx.counter >= rekey_packets &&
+			    !pp->rekey_requested && !pp->tx_next.valid &&
+			    (s->theirs.caps & HELLO_CAP_REKEY_REQUEST)) {
+				uint8_t	 req[4] = { pp->tx.id, 0, 0, 0 };
+
+				pp->rekey_requested = 1;
+				log_debug("peer %s: key %u sealed %llu "
+				    "datagrams, asking for a rekey",
+				    pp->st.peer, pp->tx.id,
+				    (unsigned long long)pp->tx.counter);
+				(void)session_send(s, SMSG_REKEY_REQUEST,
+				    req, sizeof(req));
+			}
+			continue;
+		}
+		if (pp->rekey_pending)
 			continue;
 		if (now - pp->tx.installed < rekey_interval &&
 		    pp->tx.counter < rekey_packets)
 			continue;
-		memset(&r, 0, sizeof(r));
-		r.keyid = pp->tx.id + 1;
-		arc4random_buf(pp->rekey_random, sizeof(pp->rekey_random));
-		memcpy(r.random, pp->rekey_random, sizeof(r.random));
-		pp->rekey_pending = 1;
-		(void)session_send(s, SMSG_REKEY, &r, sizeof(r));
-		explicit_bzero(&r, sizeof(r));
+		session_rekey_start(s);
 	}
 }
 
-/* The peer left the configuration or changed identity. */
+/* The initiator starts a rekey: REKEY with a fresh random of its own. */
+static void
+session_rekey_start(struct session *s)
+{
+	struct pipe_peer	*pp = s->pp;
+	struct sess_rekey	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.keyid = pp->tx.id + 1;
+	arc4random_buf(pp->rekey_random, sizeof(pp->rekey_random));
+	memcpy(r.random, pp->rekey_random, sizeof(r.random));
+	pp->rekey_pending = 1;
+	(void)session_send(s, SMSG_REKEY, &r, sizeof(r));
+	explicit_bzero(&r, sizeof(r));
+}
+
+/*
+ * The responder's sending key is used up: a rekey now, unless one is
+ * under way already (which gives the responder a new key too) or the
+ * request names a key we no longer receive with: it crossed a rekey,
+ * which replaced that key already.
+ */
+static void
+session_rekey_request(struct session *s, const uint8_t *body, size_t len)
+{
+	struct pipe_peer	*pp = s->pp;
+
+	if (s->state != SESS_UP || !s->initiator || pp->sess != s ||
+	    len != 4) {
+		session_close(s, "unexpected or malformed REKEY_REQUEST");
+		return;
+	}
+	if (pp->rekey_pending || body[0] != pp->rx.id)
+		return;
+	log_debug("peer %s: rekey asked for by the responder", pp->st.peer);
+	session_rekey_start(s);
+}
+
+/*
+ * The peer left the configuration or changed identity.  Its sessions
+ * are closed as if they never belonged to it (the log names no peer
+ * whose identity they no longer prove), and then the pipe goes down
+ * as when a session ends: the data keys are wiped and the engine is
+ * told, or a passive pipe, which has no session to time out and no
+ * connect of its own to overwrite its state, stayed "up" for ever
+ * with the keys of an identity no longer trusted.
+ */
 void
 session_peer_gone(struct pipe_peer *pp)
 {
 	struct session	*s, *next;
+	int		 had = 0;
 
 	TAILQ_FOREACH_SAFE(s, &sessions, entry, next) {
 		if (s->pp != pp)
@@ -756,5 +780,9 @@ session_peer_gone(struct pipe_peer *pp)
 		if (pp->pending == s)
 			pp->pending = NULL;
 		session_close(s, "peer removed or changed");
+		had = 1;
 	}
+	if (had || pp->tx.valid || pp->rx.valid || pp->rx_prev.valid ||
+	    pp->tx_next.valid)
+		pipe_session_down(pp);
 }

@@ -586,6 +586,34 @@ ATF_TC_BODY(replay_first_zero, tc)
 	ATF_CHECK_EQ(rx_accept(&r, 3), 0);
 }
 
+ATF_TC(replay_newest);
+ATF_TC_HEAD(replay_newest, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "replay_newest: only a counter "
+	    "above all accepted, or 0 before anything, is the newest");
+}
+ATF_TC_BODY(replay_newest, tc)
+{
+	struct replay	r;
+
+	memset(&r, 0, sizeof(r));
+	ATF_CHECK_EQ(replay_newest(&r, 0), 1);
+	ATF_CHECK_EQ(rx_accept(&r, 0), 1);
+	ATF_CHECK_EQ(replay_newest(&r, 0), 0);
+	ATF_CHECK_EQ(replay_newest(&r, 1), 1);
+
+	/* unseen but older than the top: accepted, yet not the newest */
+	memset(&r, 0, sizeof(r));
+	ATF_CHECK_EQ(rx_accept(&r, 5), 1);
+	ATF_CHECK_EQ(replay_newest(&r, 0), 0);
+	ATF_CHECK_EQ(replay_newest(&r, 3), 0);
+	ATF_CHECK_EQ(replay_newest(&r, 5), 0);
+	ATF_CHECK_EQ(replay_newest(&r, 6), 1);
+	ATF_CHECK_EQ(rx_accept(&r, 3), 1);
+	ATF_CHECK_EQ(replay_newest(&r, 4), 0);
+	ATF_CHECK_EQ(replay_newest(&r, UINT64_MAX), 1);
+}
+
 ATF_TC(replay_in_order);
 ATF_TC_HEAD(replay_in_order, tc)
 {
@@ -849,6 +877,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, open_outsz_small);
 	ATF_TP_ADD_TC(tp, wipe_zeroes);
 	ATF_TP_ADD_TC(tp, replay_first_zero);
+	ATF_TP_ADD_TC(tp, replay_newest);
 	ATF_TP_ADD_TC(tp, replay_in_order);
 	ATF_TP_ADD_TC(tp, replay_duplicate);
 	ATF_TP_ADD_TC(tp, replay_out_of_order);

@@ -1,0 +1,400 @@
+#!/usr/bin/env atf-sh
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2317 # functions run by within and topo_wait
+#
+# End-to-end tests of the TLS sessions and data keys of an uplink
+# process, over ISP 1 only (site_conf1 of topology.sh), with site A's
+# pipe passive (it waits for site B to connect, so B is the initiator
+# and A the responder of every session):
+#
+#	reload_sni		connections parked on A's TCP port before a
+#				reload of A send their ClientHello, with a
+#				server name, after it: no uplink process
+#				dies (libtls reads the server context in
+#				its server name callback)
+#	fingerprint_change	A reloads with another fingerprint for B:
+#				A's pipe goes down and stays down
+#	responder_rekey		A sends a one-way stream to B with rekey
+#				packets set low at both sites: A, the
+#				responder, has its key replaced by count
+#
+# Every test case records the PIDs of what it starts; its cleanup ends
+# those processes, by PID only, and removes the namespaces, whatever the
+# body did.  Every loop is bounded in count and in time.
+
+# ---------------------------------------------------------------------
+# helpers
+
+st_init() {
+	SRCDIR=$(cd "$(atf_get_srcdir)" && pwd)
+	TOP=$(cd "$SRCDIR/../.." && pwd)
+	# absolute: the daemon re-executes itself for each child
+	MARCONID=$TOP/marconid/marconid
+	MARCONICTL=$TOP/marconictl/marconictl
+	FLOOD=$SRCDIR/flood
+	# shellcheck source=topology.sh
+	. "$SRCDIR/topology.sh"
+	if [ -s prefix ]; then
+		P=$(cat prefix)
+	else
+		P=ms$$
+		echo "$P" > prefix
+	fi
+	A_UPLINK=198.18.1.2
+	B_TAP=198.19.0.2
+	# slow probes: the datagrams counted are those of the test
+	PROBES="probe interval 1s timeout 3s"
+}
+
+st_head() {
+	atf_set require.user root
+	atf_set timeout "${1:-180}"
+	atf_set require.progs "ip nft openssl jq awk date nc ss od timeout mkfifo"
+}
+
+st_fail() {
+	for s in a b; do
+		if [ -S "$s.sock" ]; then
+			echo "--- site $s: show pipes" >&2
+			ctl "$s" show pipes >&2 2>&1
+		fi
+		if [ -s "$s.log" ]; then
+			echo "--- site $s: the last lines of its log" >&2
+			tail -n 40 "$s.log" >&2
+		fi
+	done
+	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
+}
+
+ctl() {
+	_site=$1
+	shift
+	if [ "${1:-}" = -j ]; then
+		shift
+		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
+	else
+		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
+	fi
+}
+
+ctl_answers() {
+	ctl "$1" show summary >/dev/null 2>&1
+}
+
+ctl_answers_or_dead() {
+	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
+}
+
+reload() {
+	ctl "$1" reload > "reload-$1.out" 2>&1 ||
+	    st_fail "marconictl reload at site $1 exited $?:" \
+	    "$(cat "reload-$1.out")"
+}
+
+# jpipe SITE FILTER: a field of the pipe over isp1 from `-j show pipes`
+jpipe() {
+	ctl "$1" -j show pipes 2>/dev/null | jq -r \
+	    '.pipes[] | select(.uplink == "isp1") | '"$2" 2>/dev/null |
+	    sed 's/^null$//'
+}
+
+state_of() {
+	_st=$(jpipe "$1" .state)
+	echo "${_st:-none}"
+}
+
+is_up() {
+	[ "$(state_of "$1")" = up ]
+}
+
+both_up() {
+	is_up a && is_up b
+}
+
+not_up() {
+	_st=$(state_of "$1")
+	[ "$_st" != up ] && [ "$_st" != none ]
+}
+
+rekeys_of() {
+	_r=$(jpipe "$1" .rekeys)
+	echo "${_r:-0}"
+}
+
+# rekeys_at_least SITE N
+rekeys_at_least() {
+	[ "$(rekeys_of "$1")" -ge "$2" ]
+}
+
+record_helper() {
+	echo "$1 $2" >> helpers.pids
+}
+
+is_prog() {
+	topo_alive "$1" &&
+	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+
+none_ours() {
+	for pid in "$@"; do
+		is_prog "$pid" marconid && return 1
+	done
+	return 0
+}
+
+signal_ours() {
+	sig=$1
+	shift
+	for pid in "$@"; do
+		is_prog "$pid" marconid && kill -s "$sig" "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# the children of site $1's daemon, as PIDs, one a line, sorted
+children_of() {
+	ps -o pid= --ppid "$(cat "$1.pid")" 2>/dev/null | tr -d ' ' | sort -n
+}
+
+record_children() {
+	children_of "$1" >> children.pids
+}
+
+st_cleanup() {
+	st_init
+	if [ -f helpers.pids ]; then
+		while read -r pid prog; do
+			is_prog "$pid" "$prog" && kill -TERM "$pid" 2>/dev/null
+		done < helpers.pids
+	fi
+	parents=""
+	for f in a.pid b.pid; do
+		[ -f "$f" ] && parents="$parents $(cat "$f")"
+	done
+	pids="$parents $(cat children.pids 2>/dev/null)"
+	# shellcheck disable=SC2086 # lists of PIDs
+	signal_ours TERM $parents
+	# shellcheck disable=SC2086
+	if ! topo_wait 5 none_ours $pids; then
+		# shellcheck disable=SC2086
+		signal_ours KILL $pids
+		# shellcheck disable=SC2086
+		topo_wait 2 none_ours $pids
+	fi
+	if [ -f helpers.pids ]; then
+		while read -r pid prog; do
+			is_prog "$pid" "$prog" && kill -KILL "$pid" 2>/dev/null
+		done < helpers.pids
+	fi
+	topo_destroy "$P"
+}
+
+# make_sites [GLOBAL]: the topology, identities, a.conf (passive) and
+# b.conf, each with the global option GLOBAL when one is given
+make_sites() {
+	[ -x "$MARCONID" ] || atf_fail "$MARCONID is not built"
+	[ -x "$MARCONICTL" ] || atf_fail "$MARCONICTL is not built"
+	id -u _marconid >/dev/null 2>&1 ||
+	    atf_fail "user _marconid is missing (scripts/add-user)"
+	topo_create "$P" || atf_fail "cannot build the topology"
+	for n in site-a site-b site-c; do
+		site_identity "$PWD" "$n" ||
+		    atf_fail "cannot make the identity of $n"
+	done
+	FPR_A=$(site_fingerprint site-a.crt) || atf_fail "no fingerprint"
+	FPR_B=$(site_fingerprint site-b.crt) || atf_fail "no fingerprint"
+	FPR_C=$(site_fingerprint site-c.crt) || atf_fail "no fingerprint"
+	write_conf a "$FPR_B" "$@"
+	write_conf b "$FPR_A" "$@"
+}
+
+# write_conf SITE PEER_FPR [GLOBAL...]: checked with marconid -n
+write_conf() {
+	_s=$1
+	_fpr=$2
+	shift 2
+	_remote=
+	[ "$_s" = a ] && _remote=-
+	site_conf1 "$_s" "$PWD/$_s.conf" "$PWD/site-$_s.crt" \
+	    "$PWD/site-$_s.key" "$_fpr" $_remote ||
+	    atf_fail "cannot write $_s.conf"
+	site_conf_global "$_s.conf" "$PROBES" ||
+	    atf_fail "cannot edit $_s.conf"
+	for _o in "$@"; do
+		site_conf_global "$_s.conf" "$_o" ||
+		    atf_fail "cannot edit $_s.conf"
+	done
+	"$MARCONID" -n -f "$PWD/$_s.conf" > "$_s.check" 2>&1 ||
+	    st_fail "marconid -n refuses $_s.conf: $(cat "$_s.check")"
+}
+
+start_site() {
+	ip netns exec "$P$1" "$MARCONID" -dv -f "$PWD/$1.conf" \
+	    -s "$PWD/$1.sock" > "$1.log" 2>&1 &
+	echo $! > "$1.pid"
+	topo_wait 15 ctl_answers_or_dead "$1" || true
+	topo_alive "$(cat "$1.pid")" ||
+	    st_fail "marconid of site $1 exited at startup"
+	ctl_answers "$1" ||
+	    st_fail "no answer on site $1's control socket in 15 s"
+	record_children "$1"
+}
+
+start_sites() {
+	start_site a
+	start_site b
+	topo_wait 20 both_up ||
+	    st_fail "the pipes are not up within 20 s: a $(state_of a)," \
+	    "b $(state_of b)"
+	grep -q "session up as responder" a.log ||
+	    st_fail "site A is not the responder of the session"
+}
+
+# no child of site S died (the parent logs how one ended)
+none_died() {
+	! grep -E "terminated by signal|exited with status" "$1.log" \
+	    >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------
+
+atf_test_case reload_sni cleanup
+reload_sni_head() {
+	atf_set descr "Three connections parked on site A's TCP port" \
+	    "across a reload with a new certificate, then a ClientHello" \
+	    "with a server name on each: no uplink process dies"
+	st_head 180
+}
+reload_sni_body() {
+	st_init
+	make_sites
+	start_sites
+	kids_before=$(children_of a | tr '\n' ' ')
+
+	# a ClientHello with a server name, as openssl sends it, caught
+	# by a listener in site B's namespace
+	ip netns exec "${P}b" nc -l 127.0.0.1 9999 > hello.bin &
+	record_helper $! nc
+	topo_wait 5 ip netns exec "${P}b" sh -c \
+	    'ss -ltn 2>/dev/null | grep -q 127.0.0.1:9999' || true
+	ip netns exec "${P}b" timeout 3 openssl s_client -tls1_3 \
+	    -connect 127.0.0.1:9999 -servername site-a.example \
+	    < /dev/null > /dev/null 2>&1
+	topo_wait 5 test -s hello.bin ||
+	    st_fail "no ClientHello caught from openssl s_client"
+	# a handshake record (22) whose message is a ClientHello (1)
+	if [ "$(od -An -tu1 -N1 hello.bin | tr -d ' ')" != 22 ] ||
+	    [ "$(od -An -tu1 -j5 -N1 hello.bin | tr -d ' ')" != 1 ]; then
+		st_fail "what openssl sent is no ClientHello"
+	fi
+	grep -q site-a.example hello.bin ||
+	    st_fail "the ClientHello carries no server name"
+
+	# three callers from site B, connected and silent: each nc waits
+	# on its FIFO, which the shell holds open until after the reload
+	for i in 1 2 3; do
+		mkfifo "park$i"
+		ip netns exec "${P}b" nc -w 20 "$A_UPLINK" 7455 \
+		    < "park$i" > "park$i.out" 2>/dev/null &
+		record_helper $! nc
+	done
+	exec 3> park1 4> park2 5> park3
+	sleep 2
+
+	# a reload with a new certificate and key: a new server context
+	site_identity "$PWD" site-a2 || atf_fail "no new identity"
+	cp site-a2.crt site-a.crt
+	cp site-a2.key site-a.key
+	reload a
+	sleep 2
+
+	cat hello.bin >&3
+	cat hello.bin >&4
+	cat hello.bin >&5
+	sleep 3
+	exec 3>&- 4>&- 5>&-
+
+	topo_alive "$(cat a.pid)" || st_fail "marconid of site A died"
+	none_died a || st_fail "a process of site A died:" \
+	    "$(grep -E 'terminated by signal|exited with status' a.log)"
+	kids_after=$(children_of a | tr '\n' ' ')
+	[ "$kids_before" = "$kids_after" ] ||
+	    st_fail "site A's processes were $kids_before, now $kids_after"
+	# the parked callers got an answer from the TLS stack (a server
+	# hello or an alert), not a dead socket
+	for i in 1 2 3; do
+		[ -s "park$i.out" ] || st_fail "caller $i got no answer"
+	done
+	echo "site A's processes before and after: $kids_after" >&2
+}
+reload_sni_cleanup() {
+	st_cleanup
+}
+
+atf_test_case fingerprint_change cleanup
+fingerprint_change_head() {
+	atf_set descr "Site A (passive) reloads with another fingerprint" \
+	    "for site B: its pipe goes down within 5 s and stays down"
+	st_head 120
+}
+fingerprint_change_body() {
+	st_init
+	make_sites
+	start_sites
+
+	write_conf a "$FPR_C"
+	reload a
+	topo_wait "$((5 * ${MARCONID_TIME_FACTOR:-1}))" not_up a ||
+	    st_fail "site A's pipe is $(state_of a) 5 s after the" \
+	    "fingerprint of its peer changed"
+	# B keeps trying and A refuses it: never up again
+	k=0
+	while [ "$k" -lt 30 ]; do
+		is_up a && st_fail "site A's pipe came up again with a peer" \
+		    "whose fingerprint it no longer trusts"
+		sleep 0.2
+		k=$((k + 1))
+	done
+	grep -q "matches no peer" a.log ||
+	    st_fail "site A did not refuse site B's certificate"
+	echo "site A's pipe: $(state_of a) after the change" >&2
+}
+fingerprint_change_cleanup() {
+	st_cleanup
+}
+
+atf_test_case responder_rekey cleanup
+responder_rekey_head() {
+	atf_set descr "With rekey packets 1000, 6000 datagrams from the" \
+	    "responder (site A) to site B and nearly none back: A's" \
+	    "sending key is replaced at least 3 times within 20 s"
+	st_head 120
+}
+responder_rekey_body() {
+	st_init
+	[ -x "$FLOOD" ] || atf_fail "$FLOOD is not built"
+	make_sites "rekey packets 1000"
+	start_sites
+	r0=$(rekeys_of a)
+
+	# one way, through the tap: UDP to a port where nothing listens
+	# (B's ICMP answers are rate-limited by its kernel)
+	ip netns exec "${P}a" "$FLOOD" udp -r 1000 -m 6000 -d 15 \
+	    "$B_TAP" 9 > flood.out 2>&1 &
+	record_helper $! flood
+	topo_wait "$((20 * ${MARCONID_TIME_FACTOR:-1}))" \
+	    rekeys_at_least a $((r0 + 3)) ||
+	    st_fail "site A (responder) counts $(rekeys_of a) rekeys," \
+	    "was $r0, after 6000 datagrams with rekey packets 1000"
+	echo "rekeys at site A: $r0 -> $(rekeys_of a)," \
+	    "at site B: $(rekeys_of b)" >&2
+}
+responder_rekey_cleanup() {
+	st_cleanup
+}
+
+atf_init_test_cases() {
+	atf_add_test_case reload_sni
+	atf_add_test_case fingerprint_change
+	atf_add_test_case responder_rekey
+}

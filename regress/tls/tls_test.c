@@ -1,0 +1,355 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Unit tests of the TLS contexts of an uplink process (tlsctx.c) with
+ * real libtls handshakes over socketpairs.  A connection is accepted,
+ * the certificate is loaded again (a reload) unchanged or changed, and
+ * only then does the caller's ClientHello come, with a server name or
+ * without.  libtls keeps the server context as the argument of its
+ * server name callback: a context freed by the reload is read there.
+ * Run them under valgrind (make check-valgrind) to see such a read.
+ *
+ * keep_newer checks session_keep_newer(), the choice between two
+ * sessions with one peer, a pure function that lives in tlsctx.c.
+ *
+ * The certificates are made here with libcrypto: self-signed P-256,
+ * as the sites' own (regress/e2e/topology.sh, site_identity).
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <atf-c.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tls.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "marconid.h"
+#include "pipe.h"
+
+#define HANDSHAKE_ROUNDS	200	/* steps of a handshake, at most */
+#define POLL_MS			100	/* a step's wait for the other side */
+
+struct ident {
+	uint8_t		*cert;
+	size_t		 certlen;
+	uint8_t		*key;
+	size_t		 keylen;
+};
+
+static void
+bio_take(BIO *b, uint8_t **p, size_t *len)
+{
+	char	*data;
+	long	 n;
+
+	n = BIO_get_mem_data(b, &data);
+	ATF_REQUIRE(n > 0);
+	ATF_REQUIRE((*p = malloc(n)) != NULL);
+	memcpy(*p, data, n);
+	*len = n;
+}
+
+/* A self-signed P-256 certificate and its key, PEM, named cn. */
+static void
+ident_make(struct ident *id, const char *cn)
+{
+	EVP_PKEY_CTX	*pctx;
+	EVP_PKEY	*pkey = NULL;
+	X509		*x;
+	X509_NAME	*name;
+	BIO		*b;
+
+	ATF_REQUIRE((pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL)) != NULL);
+	ATF_REQUIRE(EVP_PKEY_keygen_init(pctx) == 1);
+	ATF_REQUIRE(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(pctx,
+	    NID_X9_62_prime256v1) == 1);
+	ATF_REQUIRE(EVP_PKEY_keygen(pctx, &pkey) == 1);
+	EVP_PKEY_CTX_free(pctx);
+
+	ATF_REQUIRE((x = X509_new()) != NULL);
+	ATF_REQUIRE(X509_set_version(x, 2) == 1);
+	ATF_REQUIRE(ASN1_INTEGER_set(X509_get_serialNumber(x),
+	    arc4random() & 0x7fffffff) == 1);
+	ATF_REQUIRE(X509_gmtime_adj(X509_getm_notBefore(x), -3600) != NULL);
+	ATF_REQUIRE(X509_gmtime_adj(X509_getm_notAfter(x), 86400) != NULL);
+	name = X509_get_subject_name(x);
+	ATF_REQUIRE(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) == 1);
+	ATF_REQUIRE(X509_set_issuer_name(x, name) == 1);
+	ATF_REQUIRE(X509_set_pubkey(x, pkey) == 1);
+	ATF_REQUIRE(X509_sign(x, pkey, EVP_sha256()) > 0);
+
+	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
+	ATF_REQUIRE(PEM_write_bio_X509(b, x) == 1);
+	bio_take(b, &id->cert, &id->certlen);
+	BIO_free(b);
+	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
+	ATF_REQUIRE(PEM_write_bio_PrivateKey(b, pkey, NULL, NULL, 0, NULL,
+	    NULL) == 1);
+	bio_take(b, &id->key, &id->keylen);
+	BIO_free(b);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+}
+
+static void
+ident_free(struct ident *id)
+{
+	free(id->cert);
+	free(id->key);
+}
+
+/*
+ * The peer's side: a client with its own certificate, as a site that
+ * connects, sending a server name or none.
+ */
+static struct tls *
+peer_connect(int fd, const struct ident *id, const char *servername)
+{
+	struct tls_config	*cfg;
+	struct tls		*cli;
+
+	ATF_REQUIRE((cfg = tls_config_new()) != NULL);
+	ATF_REQUIRE(tls_config_set_protocols(cfg, TLS_PROTOCOL_TLSv1_3) == 0);
+	ATF_REQUIRE(tls_config_set_keypair_mem(cfg, id->cert, id->certlen,
+	    id->key, id->keylen) == 0);
+	tls_config_insecure_noverifycert(cfg);
+	tls_config_insecure_noverifyname(cfg);
+	ATF_REQUIRE((cli = tls_client()) != NULL);
+	ATF_REQUIRE(tls_configure(cli, cfg) == 0);
+	/* the client holds a reference of its own */
+	tls_config_free(cfg);
+	ATF_REQUIRE_MSG(tls_connect_socket(cli, fd, servername) == 0, "%s",
+	    tls_error(cli));
+	return (cli);
+}
+
+/*
+ * Both sides of one handshake, a step each in turn, on non-blocking
+ * sockets; bounded in steps and, through poll, in time.
+ */
+static void
+handshake(struct tls *srv, int sfd, struct tls *cli, int cfd)
+{
+	struct pollfd	 pfd[2];
+	int		 i, rs = -2, rc = -2;
+
+	for (i = 0; i < HANDSHAKE_ROUNDS; i++) {
+		if (rs != 0) {
+			rs = tls_handshake(srv);
+			ATF_REQUIRE_MSG(rs != -1, "server: %s", tls_error(srv));
+		}
+		if (rc != 0) {
+			rc = tls_handshake(cli);
+			ATF_REQUIRE_MSG(rc != -1, "client: %s", tls_error(cli));
+		}
+		if (rs == 0 && rc == 0)
+			return;
+		pfd[0].fd = sfd;
+		pfd[0].events = rs == TLS_WANT_POLLOUT ? POLLOUT : POLLIN;
+		pfd[1].fd = cfd;
+		pfd[1].events = rc == TLS_WANT_POLLOUT ? POLLOUT : POLLIN;
+		(void)poll(pfd, 2, POLL_MS);
+	}
+	atf_tc_fail("no handshake after %d steps", HANDSHAKE_ROUNDS);
+}
+
+static void
+pair(int sv[2])
+{
+	ATF_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv) == 0);
+}
+
+/*
+ * Accept, reload (with the same certificate and key, or with new ones
+ * when changed), then the peer's ClientHello.  The handshake must go
+ * through with the certificate of the context the connection was
+ * accepted from, and a connection accepted after the reload must get
+ * the new one.
+ */
+static void
+accept_reload_hello(int changed, const char *servername)
+{
+	struct ident	 a, b, peer;
+	struct tls	*conn, *cli, *conn2, *cli2;
+	struct tlsctx	*ref, *ref2;
+	const char	*why;
+	char		 ha[128], hb[128];
+	int		 sv[2], sv2[2];
+
+	ident_make(&a, "site-a");
+	ident_make(&b, "site-a-new");
+	ident_make(&peer, "site-b");
+	ATF_REQUIRE(tlsctx_set(a.cert, a.certlen, a.key, a.keylen) == 0);
+
+	pair(sv);
+	ATF_REQUIRE_MSG(tlsctx_accept(sv[0], &conn, &ref, &why) == 0, "%s",
+	    why);
+
+	if (changed)
+		ATF_REQUIRE(tlsctx_set(b.cert, b.certlen, b.key,
+		    b.keylen) == 0);
+	else
+		ATF_REQUIRE(tlsctx_set(a.cert, a.certlen, a.key,
+		    a.keylen) == 0);
+
+	cli = peer_connect(sv[1], &peer, servername);
+	handshake(conn, sv[0], cli, sv[1]);
+	ATF_REQUIRE(tls_peer_cert_provided(cli));
+	strlcpy(ha, tls_peer_cert_hash(cli), sizeof(ha));
+	ATF_REQUIRE(tls_peer_cert_provided(conn));
+
+	/* a caller after the reload */
+	pair(sv2);
+	ATF_REQUIRE_MSG(tlsctx_accept(sv2[0], &conn2, &ref2, &why) == 0,
+	    "%s", why);
+	cli2 = peer_connect(sv2[1], &peer, servername);
+	handshake(conn2, sv2[0], cli2, sv2[1]);
+	strlcpy(hb, tls_peer_cert_hash(cli2), sizeof(hb));
+	/* the same inputs keep the context, new ones make another */
+	ATF_CHECK(ref != NULL && ref2 != NULL);
+	if (changed)
+		ATF_CHECK(ref != ref2);
+	else
+		ATF_CHECK(ref == ref2);
+	if (changed)
+		ATF_CHECK_MSG(strcmp(ha, hb) != 0, "the new certificate is "
+		    "not used after the reload: %s", hb);
+	else
+		ATF_CHECK_STREQ(ha, hb);
+
+	/* as session_close(): the connection first, then its context */
+	tls_free(cli);
+	tls_free(conn);
+	tlsctx_release(ref);
+	tls_free(cli2);
+	tls_free(conn2);
+	tlsctx_release(ref2);
+	tlsctx_clear();
+	close(sv[0]);
+	close(sv[1]);
+	close(sv2[0]);
+	close(sv2[1]);
+	ident_free(&a);
+	ident_free(&b);
+	ident_free(&peer);
+}
+
+ATF_TC(reload_same_sni);
+ATF_TC_HEAD(reload_same_sni, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A ClientHello with a server name "
+	    "after a reload with the same certificate and key");
+}
+ATF_TC_BODY(reload_same_sni, tc)
+{
+	accept_reload_hello(0, "site-a.example");
+}
+
+ATF_TC(reload_same_nosni);
+ATF_TC_HEAD(reload_same_nosni, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A ClientHello without a server "
+	    "name after a reload with the same certificate and key");
+}
+ATF_TC_BODY(reload_same_nosni, tc)
+{
+	accept_reload_hello(0, NULL);
+}
+
+ATF_TC(reload_changed_sni);
+ATF_TC_HEAD(reload_changed_sni, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A ClientHello with a server name "
+	    "after a reload with a new certificate and key");
+}
+ATF_TC_BODY(reload_changed_sni, tc)
+{
+	accept_reload_hello(1, "site-a.example");
+}
+
+ATF_TC(reload_changed_nosni);
+ATF_TC_HEAD(reload_changed_nosni, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A ClientHello without a server "
+	    "name after a reload with a new certificate and key");
+}
+ATF_TC_BODY(reload_changed_nosni, tc)
+{
+	accept_reload_hello(1, NULL);
+}
+
+/*
+ * The choice between two sessions with one peer: the same at both
+ * ends, whichever came up first at each, from shared values only.
+ */
+ATF_TC(keep_newer);
+ATF_TC_HEAD(keep_newer, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "Both ends keep the same one of two "
+	    "sessions, whatever order they came up in at each end");
+}
+ATF_TC_BODY(keep_newer, tc)
+{
+	const uint64_t	 x = 0x1111, y = 0x9999, y2 = 0x5555;
+
+	/*
+	 * Both connect at once: at end x the session x opened is older,
+	 * at end y the one y opened.  The one opened by the lower
+	 * instance (x) is kept at both ends, in either order.
+	 */
+	/* at x: older opened by x, newer by y; the peer is y */
+	ATF_CHECK_EQ(session_keep_newer(y, y, x, y), 0);
+	/* at x: older opened by y, newer by x */
+	ATF_CHECK_EQ(session_keep_newer(y, y, y, x), 1);
+	/* at y: older opened by x, newer by y; the peer is x */
+	ATF_CHECK_EQ(session_keep_newer(x, x, x, y), 0);
+	/* at y: older opened by y, newer by x */
+	ATF_CHECK_EQ(session_keep_newer(x, x, y, x), 1);
+
+	/* the same side opened both: it lost the older */
+	ATF_CHECK_EQ(session_keep_newer(y, y, y, y), 1);
+	ATF_CHECK_EQ(session_keep_newer(y, y, x, x), 1);
+
+	/* the peer restarted: only the newer exists over there */
+	ATF_CHECK_EQ(session_keep_newer(y, y2, x, y2), 1);
+	ATF_CHECK_EQ(session_keep_newer(y, y2, y, x), 1);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, reload_same_sni);
+	ATF_TP_ADD_TC(tp, reload_same_nosni);
+	ATF_TP_ADD_TC(tp, reload_changed_sni);
+	ATF_TP_ADD_TC(tp, reload_changed_nosni);
+	ATF_TP_ADD_TC(tp, keep_newer);
+	return (0);
+}
