@@ -20,7 +20,6 @@
 
 #include <netinet/in.h>
 
-#include <endian.h>
 #include <errno.h>
 #include <time.h>
 #include <event.h>
@@ -32,6 +31,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "endian-compat.h"
 #include "marconid.h"
 #include "pipe.h"
 
