@@ -127,7 +127,7 @@ start_a() {
 
 ct_cleanup() {
 	ct_init
-	[ -f done ] || : > done
+	: > client.done
 	if [ -f helpers.pids ]; then
 		while read -r pid prog; do
 			is_prog "$pid" "$prog" && kill -TERM "$pid" 2>/dev/null
@@ -222,8 +222,8 @@ no_reader_body() {
 	[ -n "$version" ] || atf_fail "no CTL_VERSION in common/ctl.h"
 
 	write_client
-	python3 ctlflood.py "$PWD/a.sock" 100000 "$version" 60 "$PWD/done" \
-	    > client.out 2> client.err &
+	python3 ctlflood.py "$PWD/a.sock" 100000 "$version" 60 \
+	    "$PWD/client.done" > client.out 2> client.err &
 	record_helper $! python3
 	topo_wait 90 client_sent ||
 	    ct_fail "the client did not finish writing in 90 s:" \
@@ -249,7 +249,7 @@ no_reader_body() {
 	    ct_fail "the engine grew by $grew kB for a client that does" \
 	    "not read ($(cat client.out) requests)"
 
-	: > done
+	: > client.done
 	topo_wait 10 ctl_answers || ct_fail "no answer after the client left"
 	[ "$(kid_pid "marconid: engine")" = "$engine" ] ||
 	    ct_fail "the engine was restarted"
