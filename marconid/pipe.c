@@ -86,6 +86,7 @@ static struct imsgev		 iev_engine;
 static struct marconid_conf	*conf, *nconf;
 static const char		*uplink;
 static int			 udp_fd = -1, tcp_fd = -1;
+static int			 udp_af = AF_UNSPEC;	/* udp_fd's family */
 static struct event		 udp_ev, tcp_ev, tcp_pause_ev, tick_ev;
 static uint8_t			*tls_cert;
 static size_t			 tls_certlen;
@@ -262,6 +263,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 				    "descriptor", __func__);
 			if (us.kind == UPLINK_SOCK_UDP && udp_fd == -1) {
 				udp_fd = newfd;
+				udp_af = us.ss.ss_family;
 				event_set(&udp_ev, udp_fd, EV_READ | EV_PERSIST,
 				    udp_read, NULL);
 				event_add(&udp_ev, NULL);
@@ -610,6 +612,9 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 	txq.iov[txq.n].iov_base = dgram;
 	txq.iov[txq.n].iov_len = n + sizeof(hdr);
 	memcpy(&txq.ss[txq.n], &pp->dest, sizeof(pp->dest));
+	/* an uplink without an address: one IPv6 socket for both */
+	if (udp_af == AF_INET6)
+		sa_map4(&txq.ss[txq.n]);
 	txq.n++;
 	if (!txq.batching)
 		udp_flush();
@@ -677,8 +682,11 @@ udp_read(int fd, short event, void *arg)
 		return;
 	}
 	txq.batching = 1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/* as configured: IPv4, whatever socket it came in on */
+		sa_unmap4(&rxq.ss[i]);
 		udp_input(rxq.buf[i], rxq.msg[i].msg_len, &rxq.ss[i]);
+	}
 	txq.batching = 0;
 	udp_flush();
 	imsgev_flush(&iev_engine);

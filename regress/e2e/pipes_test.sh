@@ -814,6 +814,47 @@ nat_passive_cleanup() {
 	pipes_cleanup
 }
 
+atf_test_case unbound_uplink_v4 cleanup
+unbound_uplink_v4_head() {
+	atf_set descr "an uplink without a local address (one IPv6 socket" \
+	    "for both families) reaches an IPv4 peer, and what comes back" \
+	    "from it is known as the configured IPv4 address, not as a" \
+	    "v4-mapped IPv6 one"
+	pipes_head
+}
+unbound_uplink_v4_body() {
+	pipes_init
+	make_sites
+	write_conf a "$FPR_B"
+	sed 's/^uplink isp1 { local [^ ]* }$/uplink isp1/' a.conf \
+	    > a.conf.new && mv a.conf.new a.conf && chmod 0600 a.conf ||
+	    atf_fail "cannot edit a.conf"
+	grep -q '^uplink isp1$' a.conf || atf_fail "a.conf has a local address"
+	write_conf b "$FPR_A"
+	start_site a
+	start_site b
+	wait_up
+	grep -q 'data on :: port ' a.log ||
+	    pipes_fail "site A's uplink isp1 has no IPv6 socket for both" \
+	    "families: $(grep 'data on ' a.log)"
+
+	topo_ping "${P}a" 198.19.0.2 10 ||
+	    pipes_fail "198.19.0.2 does not answer site A"
+	topo_ping "${P}b" 198.19.0.1 10 ||
+	    pipes_fail "198.19.0.1 does not answer site B"
+	# nothing learned: the data come from where they were sent
+	learned=$(jfield a .learned)
+	[ -z "$learned" ] || [ "$learned" = "$B_UPLINK:$PORT" ] ||
+	    pipes_fail "site A learned \"$learned\" for site B, not" \
+	    "$B_UPLINK:$PORT"
+	! grep 'data now from' a.log ||
+	    pipes_fail "site A took site B for a peer that moved"
+	check_alive
+}
+unbound_uplink_v4_cleanup() {
+	pipes_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case ping_v4_v6
 	atf_add_test_case full_mtu_df
@@ -824,4 +865,5 @@ atf_init_test_cases() {
 	atf_add_test_case injected_garbage
 	atf_add_test_case forged_datagrams
 	atf_add_test_case nat_passive
+	atf_add_test_case unbound_uplink_v4
 }
