@@ -51,6 +51,7 @@
 #define IPV4_UDP_OVERHEAD	28
 #define UDP_BATCH		64	/* datagrams per sendmmsg, recvmmsg */
 #define IPV6_UDP_OVERHEAD	48
+#define SENDERR_INTERVAL	10000	/* ms between warnings of a pipe */
 
 static void	 pipe_sig(int, short, void *);
 static void	 pipe_dispatch_parent(int, short, void *);
@@ -63,6 +64,8 @@ static void	 pipe_frame(struct pipe_peer *, const uint8_t *, size_t);
 static int	 pipe_seal_send(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
 static void	 udp_flush(void);
+static void	 udp_send_error(struct pipe_peer *,
+		    const struct sockaddr_storage *, int, int);
 static void	 udp_read(int, short, void *);
 static void	 udp_input(const uint8_t *, size_t,
 		    struct sockaddr_storage *);
@@ -103,6 +106,8 @@ struct udp_batch {
 	struct iovec		 iov[UDP_BATCH];
 	struct sockaddr_storage	 ss[UDP_BATCH];
 	uint8_t			 buf[UDP_BATCH][DGRAM_MAX];
+	struct pipe_peer	*pp[UDP_BATCH];	/* tx: whose datagram */
+	int			 padded[UDP_BATCH];	/* tx: MTU probe */
 	unsigned int		 n;
 	int			 batching;
 };
@@ -615,6 +620,9 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 	/* an uplink without an address: one IPv6 socket for both */
 	if (udp_af == AF_INET6)
 		sa_map4(&txq.ss[txq.n]);
+	txq.pp[txq.n] = pp;
+	txq.padded[txq.n] = (type == WIRE_TYPE_PROBE ||
+	    type == WIRE_TYPE_PROBE_REPLY) && len > sizeof(struct wire_probe);
 	txq.n++;
 	if (!txq.batching)
 		udp_flush();
@@ -622,8 +630,11 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 }
 
 /*
- * Send what is queued.  A datagram the kernel refuses is skipped (the
- * uplink is down or full: the probes will tell) and the rest still go.
+ * Send what is queued.  A datagram the kernel refuses is counted and
+ * skipped (the uplink is down or full: the probes will tell), and the
+ * rest still go.  sendmmsg() stops at the first failure and returns
+ * how many went before it; sent again from there, the failed one
+ * returns its error.
  */
 static void
 udp_flush(void)
@@ -645,9 +656,8 @@ udp_flush(void)
 		    -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != ENOBUFS)
-				log_debug("%s: sendmmsg: %s", __func__,
-				    strerror(errno));
+			udp_send_error(txq.pp[off], &txq.ss[off], errno,
+			    txq.padded[off]);
 			n = 1;
 		}
 		off += n;
@@ -718,6 +728,47 @@ pipe_drop(struct pipe_peer *pp, int reason)
 	pp->st.drop[reason]++;
 	pp->st.drops++;
 	pp->dirty = 1;
+}
+
+/*
+ * A datagram the kernel refused (no route, a filter, full buffers):
+ * nothing may be getting through, which the operator must see without
+ * -v, but a dead route refuses every probe, 40 a second.  So each is
+ * counted (drop "send") and a warning goes out at most once in
+ * SENDERR_INTERVAL per pipe, saying how many it did not tell of.
+ * EMSGSIZE for a padded probe is the path MTU search finding the
+ * interface narrower than what it tries: expected, not counted.
+ */
+static void
+udp_send_error(struct pipe_peer *pp, const struct sockaddr_storage *to,
+    int error, int padded)
+{
+	struct sockaddr_storage	 ss;
+	char			 host[NI_MAXHOST];
+	int64_t			 now;
+
+	if (pp == NULL || (padded && error == EMSGSIZE))
+		return;
+	pipe_drop(pp, DROP_SEND);
+	now = getmonotime();
+	if (pp->senderr_logged != 0 &&
+	    now - pp->senderr_logged < SENDERR_INTERVAL) {
+		pp->senderr_quiet++;
+		return;
+	}
+	ss = *to;
+	sa_unmap4(&ss);
+	print_host(&ss, host, sizeof(host));
+	if (pp->senderr_quiet > 0)
+		log_warnx("peer %s uplink %s: cannot send to %s: %s (and %llu "
+		    "more not sent since the last warning)", pp->st.peer,
+		    uplink, host, strerror(error),
+		    (unsigned long long)pp->senderr_quiet);
+	else
+		log_warnx("peer %s uplink %s: cannot send to %s: %s",
+		    pp->st.peer, uplink, host, strerror(error));
+	pp->senderr_logged = now;
+	pp->senderr_quiet = 0;
 }
 
 /*

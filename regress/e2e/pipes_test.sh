@@ -814,6 +814,52 @@ nat_passive_cleanup() {
 	pipes_cleanup
 }
 
+atf_test_case send_errors cleanup
+send_errors_head() {
+	atf_set descr "datagrams the kernel refuses to send (no route to" \
+	    "the peer) are counted per pipe as drop.send and logged as a" \
+	    "warning at most once in 10 s; the pipe recovers with the route"
+	pipes_head
+}
+send_errors_body() {
+	pipes_init
+	start_both
+	n0=$(drop_of a send)
+	[ "$n0" -eq 0 ] ||
+	    pipes_fail "site A counts $n0 send errors before any"
+
+	# every datagram to site B now fails with EHOSTUNREACH at once
+	ip -n "${P}a" route add unreachable "$B_UPLINK/32" ||
+	    atf_fail "cannot add the unreachable route at site A"
+	# probes leave every 25 ms: dozens in 5 s, whatever the load
+	sleep 5
+	n=$(drop_of a send)
+	w=$(grep -c 'uplink isp1: cannot send to ' a.log)
+	echo "5 s without a route: drop.send $n, warnings $w:" \
+	    "$(grep -m 1 'uplink isp1: cannot send to ' a.log)"
+	[ "$n" -ge 10 ] ||
+	    pipes_fail "site A counts $n send errors in 5 s without a route"
+	[ "$(drops_of a)" -ge "$n" ] ||
+	    pipes_fail "the send errors ($n) are not in drops ($(drops_of a))"
+	[ "$w" -ge 1 ] ||
+	    pipes_fail "no warning about the datagrams that were not sent"
+	[ "$w" -le 1 ] ||
+	    pipes_fail "$w warnings in 5 s, not at most one in 10 s:" \
+	    "$(grep 'cannot send to ' a.log)"
+	ctl a show pipes detail | grep -q '^  send: *[1-9]' ||
+	    pipes_fail "show pipes detail has no send errors:" \
+	    "$(ctl a show pipes detail 2>&1)"
+
+	ip -n "${P}a" route del unreachable "$B_UPLINK/32" ||
+	    atf_fail "cannot remove the unreachable route"
+	topo_wait 70 both_up ||
+	    pipes_fail "the pipe is not back up within 70 s of the route"
+	check_alive
+}
+send_errors_cleanup() {
+	pipes_cleanup
+}
+
 atf_test_case unbound_uplink_v4 cleanup
 unbound_uplink_v4_head() {
 	atf_set descr "an uplink without a local address (one IPv6 socket" \
@@ -865,5 +911,6 @@ atf_init_test_cases() {
 	atf_add_test_case injected_garbage
 	atf_add_test_case forged_datagrams
 	atf_add_test_case nat_passive
+	atf_add_test_case send_errors
 	atf_add_test_case unbound_uplink_v4
 }
