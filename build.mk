@@ -77,7 +77,7 @@ FREEBSD_RCDIR=	$(PREFIX)/etc/rc.d
 SERVICE_SED=	sed -e 's|@SBINDIR@|$(BINDIR)|g' -e 's|@PREFIX@|$(PREFIX)|g'
 
 HEADERS=	marconid/marconid.h marconid/pipe.h marconid/offload.h \
-		common/ctl.h common/log.h \
+		common/ctl.h common/log.h common/endian-compat.h \
 		marconictl/marconictl.h marconictl/parser.h config.mk
 
 .SUFFIXES: .c .o .y

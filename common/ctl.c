@@ -103,6 +103,7 @@ ctl_drop_name(int reason)
 		"frag",
 		"nopipe",
 		"toobig",
+		"send",
 	};
 
 	if (reason < 0 || reason >= DROP_MAX)

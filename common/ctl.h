@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		3
+#define CTL_VERSION		4
 
 #define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
 #define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
@@ -92,6 +92,7 @@ enum ctl_drop {
 	DROP_FRAG,		/* malformed, oversized or expired fragment */
 	DROP_NOPIPE,		/* frame with no pipe up to send it on */
 	DROP_TOOBIG,		/* frame larger than the segment's MTU */
+	DROP_SEND,		/* datagram the kernel refused to send */
 	DROP_MAX
 };
 

@@ -40,12 +40,24 @@
 #define CONTROL_BACKLOG		5
 #define CONTROL_MAX_CONNS	32
 
+/*
+ * A client that asks without reading the answers would otherwise make
+ * the engine queue them without end.  Once CONTROL_QUEUE_HIGH messages
+ * wait for it, nothing more is read from it (nor taken from what was
+ * read already) until its queue is down to CONTROL_QUEUE_LOW, as bgpd
+ * does; a monitor loses the events past the high mark instead.  With
+ * rows of under 1 kB this is some 500 kB per client at most.
+ */
+#define CONTROL_QUEUE_HIGH	512
+#define CONTROL_QUEUE_LOW	64
+
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	uint32_t		 id;
 	struct imsgev		 iev;
 	int			 waiting;	/* for the parent's answer */
 	int			 monitor;	/* gets every state change */
+	int			 throttled;	/* not read: queue too long */
 };
 
 static void	 control_accept(int, short, void *);
@@ -53,6 +65,7 @@ static void	 control_dispatch(int, short, void *);
 static void	 control_close(struct ctl_conn *);
 static struct ctl_conn *control_find(uint32_t);
 static void	 control_result(struct ctl_conn *, int, const char *);
+static void	 control_event_add(struct ctl_conn *);
 
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 static struct event		 ctl_ev;
@@ -248,7 +261,7 @@ control_result(struct ctl_conn *c, int code, const char *msg)
 		return;
 	}
 	imsg_close(&c->iev.ibuf, buf);
-	imsg_event_add(&c->iev);
+	control_event_add(c);
 }
 
 /* The parent answered a relayed request: pass it on as it came. */
@@ -268,7 +281,7 @@ control_relay_result(uint32_t id, struct imsg *imsg)
 	if (imsg_compose(&c->iev.ibuf, IMSG_CTL_RESULT, 0, 0, -1,
 	    ibuf_data(&ib), ibuf_size(&ib)) == -1)
 		log_warn("%s: imsg_compose", __func__);
-	imsg_event_add(&c->iev);
+	control_event_add(c);
 }
 
 static void
@@ -287,8 +300,12 @@ control_dispatch(int fd, short event, void *arg)
 		control_close(c);
 		return;
 	}
+	if (c->throttled &&
+	    imsgbuf_queuelen(&iev->ibuf) <= CONTROL_QUEUE_LOW)
+		c->throttled = 0;
 
-	for (;;) {
+	/* what was read already waits in the buffer while throttled */
+	while (!c->throttled) {
 		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
 			/* a malformed request ends that client, not us */
 			log_warnx("control: malformed request, closing");
@@ -355,8 +372,34 @@ control_dispatch(int fd, short event, void *arg)
 			control_result(c, CTL_RES_ERR, "unknown request");
 			break;
 		}
+		if (imsgbuf_queuelen(&iev->ibuf) >= CONTROL_QUEUE_HIGH)
+			c->throttled = 1;
 	}
-	imsg_event_add(iev);
+	control_event_add(c);
+}
+
+/*
+ * As imsg_event_add(), but without reading from a throttled client:
+ * the writes that drain its queue bring control_dispatch() back.
+ */
+static void
+control_event_add(struct ctl_conn *c)
+{
+	struct imsgev	*iev = &c->iev;
+	short		 events = 0;
+
+	if (!c->throttled)
+		events |= EV_READ;
+	if (imsgbuf_queuelen(&iev->ibuf) > 0)
+		events |= EV_WRITE;
+	if (events == iev->events &&
+	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))
+		return;
+	iev->events = events;
+	event_del(&iev->ev);
+	event_set(&iev->ev, iev->ibuf.fd, events | EV_PERSIST,
+	    control_dispatch, iev);
+	event_add(&iev->ev, NULL);
 }
 
 /* A state change, to every client that runs marconictl monitor. */
@@ -369,9 +412,11 @@ control_event(struct ctl_event *ev)
 		if (!c->monitor)
 			continue;
 		/* a client that does not read loses events, not memory */
-		if (imsgbuf_queuelen(&c->iev.ibuf) > 1024)
+		if (imsgbuf_queuelen(&c->iev.ibuf) >= CONTROL_QUEUE_HIGH)
 			continue;
-		imsg_compose_event(&c->iev, IMSG_CTL_MONITOR_EVENT, 0, 0, -1,
-		    ev, sizeof(*ev));
+		if (imsg_compose(&c->iev.ibuf, IMSG_CTL_MONITOR_EVENT, 0, 0,
+		    -1, ev, sizeof(*ev)) == -1)
+			log_warn("%s: imsg_compose", __func__);
+		control_event_add(c);
 	}
 }

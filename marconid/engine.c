@@ -20,7 +20,6 @@
 #include <sys/tree.h>
 #include <sys/uio.h>
 
-#include <endian.h>
 #include <errno.h>
 #include <event.h>
 #include <imsg.h>
@@ -33,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endian-compat.h"
 #include "marconid.h"
 
 /*

@@ -467,6 +467,8 @@ int		 uplink_ifaddr(struct uplink_conf *, struct sockaddr_storage *);
 socklen_t	 sa_len(const struct sockaddr *);
 int		 sa_cmp(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);
+void		 sa_map4(struct sockaddr_storage *);
+void		 sa_unmap4(struct sockaddr_storage *);
 uint16_t	 sa_port(const struct sockaddr_storage *);
 void		 sa_set_port(struct sockaddr_storage *, uint16_t);
 int		 host_parse(const char *, struct sockaddr_storage *,

@@ -529,6 +529,7 @@ peeropt		: FINGERPRINT STRING		{
 			/* even a bad one: "no fingerprint" would be noise */
 			strlcpy(curpeer->fingerprint, $2,
 			    sizeof(curpeer->fingerprint));
+			where_set(curpeer->fingerprint, $<lineno>1);
 			free($2);
 		}
 		| MODE mode			{
@@ -1631,6 +1632,7 @@ discard_current(void)
 			free(pc);
 		}
 		where_del(&curpeer->probe);
+		where_del(curpeer->fingerprint);
 		where_del(curpeer);
 		free(curpeer);
 		curpeer = NULL;
@@ -1643,7 +1645,7 @@ static void
 conf_check(void)
 {
 	struct uplink_conf	*up;
-	struct peer_conf	*peer;
+	struct peer_conf	*peer, *other;
 	struct pipe_conf	*pc;
 	char			 h1[NI_MAXHOST], h2[NI_MAXHOST];
 	char			 t1[16], t2[16];
@@ -1663,6 +1665,23 @@ conf_check(void)
 		if (peer->fingerprint[0] == '\0')
 			conf_error(peer, "peer \"%s\" has no fingerprint",
 			    peer->name);
+		/*
+		 * The pipe process finds the peer of an incoming session
+		 * by its fingerprint alone: a second peer with the same
+		 * one would never be found, and its passive pipes would
+		 * wait for ever.
+		 */
+		TAILQ_FOREACH(other, &conf->peers, entry) {
+			if (other == peer)
+				break;
+			if (peer->fingerprint[0] != '\0' && strcmp(
+			    other->fingerprint, peer->fingerprint) == 0) {
+				conf_error(peer->fingerprint, "peer \"%s\": "
+				    "fingerprint already used by peer \"%s\"",
+				    peer->name, other->name);
+				break;
+			}
+		}
 		if (TAILQ_EMPTY(&peer->pipes))
 			conf_error(peer, "peer \"%s\" has no pipes",
 			    peer->name);

@@ -20,7 +20,6 @@
 
 #include <netinet/in.h>
 
-#include <endian.h>
 #include <errno.h>
 #include <time.h>
 #include <event.h>
@@ -32,6 +31,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "endian-compat.h"
 #include "marconid.h"
 #include "pipe.h"
 
@@ -51,6 +51,7 @@
 #define IPV4_UDP_OVERHEAD	28
 #define UDP_BATCH		64	/* datagrams per sendmmsg, recvmmsg */
 #define IPV6_UDP_OVERHEAD	48
+#define SENDERR_INTERVAL	10000	/* ms between warnings of a pipe */
 
 static void	 pipe_sig(int, short, void *);
 static void	 pipe_dispatch_parent(int, short, void *);
@@ -66,6 +67,8 @@ static void	 pipe_frame(struct pipe_peer *, const uint8_t *, size_t);
 static int	 pipe_seal_send(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
 static void	 udp_flush(void);
+static void	 udp_send_error(struct pipe_peer *,
+		    const struct sockaddr_storage *, int, int);
 static void	 udp_read(int, short, void *);
 static void	 udp_input(const uint8_t *, size_t,
 		    struct sockaddr_storage *);
@@ -90,6 +93,7 @@ static struct imsgev		 iev_engine;
 static struct marconid_conf	*conf, *nconf, *conf_held;
 static const char		*uplink;
 static int			 udp_fd = -1, tcp_fd = -1;
+static int			 udp_af = AF_UNSPEC;	/* udp_fd's family */
 static struct event		 udp_ev, tcp_ev, tcp_pause_ev, tick_ev;
 static uint8_t			*tls_cert;
 static size_t			 tls_certlen;
@@ -106,6 +110,8 @@ struct udp_batch {
 	struct iovec		 iov[UDP_BATCH];
 	struct sockaddr_storage	 ss[UDP_BATCH];
 	uint8_t			 buf[UDP_BATCH][DGRAM_MAX];
+	struct pipe_peer	*pp[UDP_BATCH];	/* tx: whose datagram */
+	int			 padded[UDP_BATCH];	/* tx: MTU probe */
 	unsigned int		 n;
 	int			 batching;
 };
@@ -279,6 +285,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 				    "descriptor", __func__);
 			if (us.kind == UPLINK_SOCK_UDP && udp_fd == -1) {
 				udp_fd = newfd;
+				udp_af = us.ss.ss_family;
 				event_set(&udp_ev, udp_fd, EV_READ | EV_PERSIST,
 				    udp_read, NULL);
 				event_add(&udp_ev, NULL);
@@ -636,6 +643,12 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 	txq.iov[txq.n].iov_base = dgram;
 	txq.iov[txq.n].iov_len = n + sizeof(hdr);
 	memcpy(&txq.ss[txq.n], &pp->dest, sizeof(pp->dest));
+	/* an uplink without an address: one IPv6 socket for both */
+	if (udp_af == AF_INET6)
+		sa_map4(&txq.ss[txq.n]);
+	txq.pp[txq.n] = pp;
+	txq.padded[txq.n] = (type == WIRE_TYPE_PROBE ||
+	    type == WIRE_TYPE_PROBE_REPLY) && len > sizeof(struct wire_probe);
 	txq.n++;
 	if (!txq.batching)
 		udp_flush();
@@ -643,8 +656,11 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 }
 
 /*
- * Send what is queued.  A datagram the kernel refuses is skipped (the
- * uplink is down or full: the probes will tell) and the rest still go.
+ * Send what is queued.  A datagram the kernel refuses is counted and
+ * skipped (the uplink is down or full: the probes will tell), and the
+ * rest still go.  sendmmsg() stops at the first failure and returns
+ * how many went before it; sent again from there, the failed one
+ * returns its error.
  */
 static void
 udp_flush(void)
@@ -666,9 +682,8 @@ udp_flush(void)
 		    -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != ENOBUFS)
-				log_debug("%s: sendmmsg: %s", __func__,
-				    strerror(errno));
+			udp_send_error(txq.pp[off], &txq.ss[off], errno,
+			    txq.padded[off]);
 			n = 1;
 		}
 		off += n;
@@ -703,8 +718,11 @@ udp_read(int fd, short event, void *arg)
 		return;
 	}
 	txq.batching = 1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/* as configured: IPv4, whatever socket it came in on */
+		sa_unmap4(&rxq.ss[i]);
 		udp_input(rxq.buf[i], rxq.msg[i].msg_len, &rxq.ss[i]);
+	}
 	txq.batching = 0;
 	udp_flush();
 	imsgev_flush(&iev_engine);
@@ -736,6 +754,47 @@ pipe_drop(struct pipe_peer *pp, int reason)
 	pp->st.drop[reason]++;
 	pp->st.drops++;
 	pp->dirty = 1;
+}
+
+/*
+ * A datagram the kernel refused (no route, a filter, full buffers):
+ * nothing may be getting through, which the operator must see without
+ * -v, but a dead route refuses every probe, 40 a second.  So each is
+ * counted (drop "send") and a warning goes out at most once in
+ * SENDERR_INTERVAL per pipe, saying how many it did not tell of.
+ * EMSGSIZE for a padded probe is the path MTU search finding the
+ * interface narrower than what it tries: expected, not counted.
+ */
+static void
+udp_send_error(struct pipe_peer *pp, const struct sockaddr_storage *to,
+    int error, int padded)
+{
+	struct sockaddr_storage	 ss;
+	char			 host[NI_MAXHOST];
+	int64_t			 now;
+
+	if (pp == NULL || (padded && error == EMSGSIZE))
+		return;
+	pipe_drop(pp, DROP_SEND);
+	now = getmonotime();
+	if (pp->senderr_logged != 0 &&
+	    now - pp->senderr_logged < SENDERR_INTERVAL) {
+		pp->senderr_quiet++;
+		return;
+	}
+	ss = *to;
+	sa_unmap4(&ss);
+	print_host(&ss, host, sizeof(host));
+	if (pp->senderr_quiet > 0)
+		log_warnx("peer %s uplink %s: cannot send to %s: %s (and %llu "
+		    "more not sent since the last warning)", pp->st.peer,
+		    uplink, host, strerror(error),
+		    (unsigned long long)pp->senderr_quiet);
+	else
+		log_warnx("peer %s uplink %s: cannot send to %s: %s",
+		    pp->st.peer, uplink, host, strerror(error));
+	pp->senderr_logged = now;
+	pp->senderr_quiet = 0;
 }
 
 /*

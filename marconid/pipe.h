@@ -152,6 +152,10 @@ struct pipe_peer {
 	int			 pmtu_searching;
 	int			 pmtu_tries;
 	int64_t			 pmtu_last;
+
+	/* datagrams the kernel refused: warned of once in a while */
+	int64_t			 senderr_logged;	/* ms, 0: never */
+	uint64_t		 senderr_quiet;	/* since that warning */
 };
 TAILQ_HEAD(pipe_peers, pipe_peer);
 

@@ -20,7 +20,6 @@
 
 #include <netinet/in.h>
 
-#include <endian.h>
 #include <errno.h>
 #include <event.h>
 #include <imsg.h>
@@ -29,6 +28,7 @@
 #include <tls.h>
 #include <unistd.h>
 
+#include "endian-compat.h"
 #include "marconid.h"
 #include "pipe.h"
 

@@ -116,16 +116,21 @@ tun_open(struct iface_conf *ifc)
 		return (-1);
 	}
 
-	if (ifc->type == IFACE_TUN && tun_mode(fd, ifc) == -1) {
-		close(fd);
-		return (-1);
-	}
-
+	/*
+	 * Opening the node made the interface: remember it before
+	 * anything can fail, so that tun_close() destroys it (FreeBSD
+	 * keeps an interface after the last close).
+	 */
 	if (!existed) {
 		if ((tc = calloc(1, sizeof(*tc))) == NULL)
 			fatal("%s", __func__);
 		strlcpy(tc->name, ifc->name, sizeof(tc->name));
 		SLIST_INSERT_HEAD(&tun_created, tc, entry);
+	}
+
+	if (ifc->type == IFACE_TUN && tun_mode(fd, ifc) == -1) {
+		tun_close(fd, ifc);
+		return (-1);
 	}
 
 	log_debug("%s: interface %s: %s open%s", __func__, ifc->name, path,

@@ -145,6 +145,12 @@ uplink_connect(struct uplink_conf *up, const struct sockaddr_storage *remote)
 		return (-1);
 	}
 
+	/*
+	 * A socket of the remote's own family, even for an uplink
+	 * without an address: an IPv4 peer is never connected to from
+	 * an IPv6 socket, so no mapped address is needed here (the
+	 * datagrams of pipe.c do need one, see sa_map4()).
+	 */
 	if (uplink_local(up, remote->ss_family, &ss, &v6only) == -1)
 		return (-1);
 	if (ss.ss_family != remote->ss_family) {

@@ -83,6 +83,55 @@ sa_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	return (0);
 }
 
+/*
+ * An IPv4 address in the form an IPv6 socket that takes both families
+ * needs it, ::ffff:a.b.c.d.  FreeBSD refuses to send to an AF_INET
+ * address on an AF_INET6 socket (udp6_send()); Linux takes either, and
+ * gets the mapped form as well so that its tests go the same way.  The
+ * length field of the BSDs is left as host_parse() leaves it: the
+ * kernel takes the length it is given with the address.
+ */
+void
+sa_map4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	*sin6;
+
+	if (ss->ss_family != AF_INET)
+		return;
+	memcpy(&sin, ss, sizeof(sin));
+	memset(ss, 0, sizeof(*ss));
+	sin6 = (struct sockaddr_in6 *)ss;
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = sin.sin_port;
+	sin6->sin6_addr.s6_addr[10] = 0xff;
+	sin6->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&sin6->sin6_addr.s6_addr[12], &sin.sin_addr, 4);
+}
+
+/*
+ * The other way, for what such a socket says an IPv4 peer sent from:
+ * compared with the configured AF_INET address of the peer, a mapped
+ * one would never match.
+ */
+void
+sa_unmap4(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6	 sin6;
+	struct sockaddr_in	*sin;
+
+	if (ss->ss_family != AF_INET6)
+		return;
+	memcpy(&sin6, ss, sizeof(sin6));
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return;
+	memset(ss, 0, sizeof(*ss));
+	sin = (struct sockaddr_in *)ss;
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6.sin6_port;
+	memcpy(&sin->sin_addr, &sin6.sin6_addr.s6_addr[12], 4);
+}
+
 uint16_t
 sa_port(const struct sockaddr_storage *ss)
 {

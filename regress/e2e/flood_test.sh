@@ -137,8 +137,8 @@ num() {
 }
 
 # The drop counters of site B's pipe over isp1, one "reason count" a
-# line, the reasons of doc/wire.md section 7 (what arrives; nopipe and
-# toobig count what leaves).
+# line, the reasons of doc/wire.md section 7 (what arrives; nopipe,
+# toobig and send count what leaves).
 b_drops() {
 	ctl b -j show pipes 2>/dev/null | jq -r '.pipes[] |
 	    select(.uplink == "isp1") | .drop | to_entries[] |
@@ -581,8 +581,8 @@ udp_flood_body() {
 	join drops-before.txt drops-after.txt |
 	    awk '{ print $1, $3 - $2 }' > drops-delta.txt
 	frag=$(awk '$1 == "frag" { print $2 }' drops-delta.txt)
-	dropped=$(awk '$1 != "frag" && $1 != "nopipe" && $1 != "toobig" {
-	    n += $2 } END { print n + 0 }' drops-delta.txt)
+	dropped=$(awk '$1 != "frag" && $1 != "nopipe" && $1 != "toobig" &&
+	    $1 != "send" { n += $2 } END { print n + 0 }' drops-delta.txt)
 	echo "accounting: flood sent $sent, ISP 1 forwarded $fwd, the" \
 	    "kernel dropped at most $lost, site B dropped $dropped (and" \
 	    "$frag incomplete frames of its own traffic)" >&2

@@ -814,6 +814,93 @@ nat_passive_cleanup() {
 	pipes_cleanup
 }
 
+atf_test_case send_errors cleanup
+send_errors_head() {
+	atf_set descr "datagrams the kernel refuses to send (no route to" \
+	    "the peer) are counted per pipe as drop.send and logged as a" \
+	    "warning at most once in 10 s; the pipe recovers with the route"
+	pipes_head
+}
+send_errors_body() {
+	pipes_init
+	start_both
+	n0=$(drop_of a send)
+	[ "$n0" -eq 0 ] ||
+	    pipes_fail "site A counts $n0 send errors before any"
+
+	# every datagram to site B now fails with EHOSTUNREACH at once
+	ip -n "${P}a" route add unreachable "$B_UPLINK/32" ||
+	    atf_fail "cannot add the unreachable route at site A"
+	# probes leave every 25 ms: dozens in 5 s, whatever the load
+	sleep 5
+	n=$(drop_of a send)
+	w=$(grep -c 'uplink isp1: cannot send to ' a.log)
+	echo "5 s without a route: drop.send $n, warnings $w:" \
+	    "$(grep -m 1 'uplink isp1: cannot send to ' a.log)"
+	[ "$n" -ge 10 ] ||
+	    pipes_fail "site A counts $n send errors in 5 s without a route"
+	[ "$(drops_of a)" -ge "$n" ] ||
+	    pipes_fail "the send errors ($n) are not in drops ($(drops_of a))"
+	[ "$w" -ge 1 ] ||
+	    pipes_fail "no warning about the datagrams that were not sent"
+	[ "$w" -le 1 ] ||
+	    pipes_fail "$w warnings in 5 s, not at most one in 10 s:" \
+	    "$(grep 'cannot send to ' a.log)"
+	ctl a show pipes detail | grep -q '^  send: *[1-9]' ||
+	    pipes_fail "show pipes detail has no send errors:" \
+	    "$(ctl a show pipes detail 2>&1)"
+
+	ip -n "${P}a" route del unreachable "$B_UPLINK/32" ||
+	    atf_fail "cannot remove the unreachable route"
+	topo_wait 70 both_up ||
+	    pipes_fail "the pipe is not back up within 70 s of the route"
+	check_alive
+}
+send_errors_cleanup() {
+	pipes_cleanup
+}
+
+atf_test_case unbound_uplink_v4 cleanup
+unbound_uplink_v4_head() {
+	atf_set descr "an uplink without a local address (one IPv6 socket" \
+	    "for both families) reaches an IPv4 peer, and what comes back" \
+	    "from it is known as the configured IPv4 address, not as a" \
+	    "v4-mapped IPv6 one"
+	pipes_head
+}
+unbound_uplink_v4_body() {
+	pipes_init
+	make_sites
+	write_conf a "$FPR_B"
+	sed 's/^uplink isp1 { local [^ ]* }$/uplink isp1/' a.conf \
+	    > a.conf.new && mv a.conf.new a.conf && chmod 0600 a.conf ||
+	    atf_fail "cannot edit a.conf"
+	grep -q '^uplink isp1$' a.conf || atf_fail "a.conf has a local address"
+	write_conf b "$FPR_A"
+	start_site a
+	start_site b
+	wait_up
+	grep -q 'data on :: port ' a.log ||
+	    pipes_fail "site A's uplink isp1 has no IPv6 socket for both" \
+	    "families: $(grep 'data on ' a.log)"
+
+	topo_ping "${P}a" 198.19.0.2 10 ||
+	    pipes_fail "198.19.0.2 does not answer site A"
+	topo_ping "${P}b" 198.19.0.1 10 ||
+	    pipes_fail "198.19.0.1 does not answer site B"
+	# nothing learned: the data come from where they were sent
+	learned=$(jfield a .learned)
+	[ -z "$learned" ] || [ "$learned" = "$B_UPLINK:$PORT" ] ||
+	    pipes_fail "site A learned \"$learned\" for site B, not" \
+	    "$B_UPLINK:$PORT"
+	! grep 'data now from' a.log ||
+	    pipes_fail "site A took site B for a peer that moved"
+	check_alive
+}
+unbound_uplink_v4_cleanup() {
+	pipes_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case ping_v4_v6
 	atf_add_test_case full_mtu_df
@@ -824,4 +911,6 @@ atf_init_test_cases() {
 	atf_add_test_case injected_garbage
 	atf_add_test_case forged_datagrams
 	atf_add_test_case nat_passive
+	atf_add_test_case send_errors
+	atf_add_test_case unbound_uplink_v4
 }
