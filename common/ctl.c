@@ -36,6 +36,8 @@ ctl_pipe_state_name(int state)
 		return ("disabled");
 	case PIPE_STATE_NOPROC:
 		return ("noproc");
+	case PIPE_STATE_SUSPECT:
+		return ("suspect");
 	}
 	return ("unknown");
 }

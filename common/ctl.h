@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		4
+#define CTL_VERSION		5
 
 #define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
 #define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
@@ -79,6 +79,7 @@ enum ctl_pipe_state {
 	PIPE_STATE_DEGRADED,		/* up, probes show loss or delay */
 	PIPE_STATE_DISABLED,		/* operator said so */
 	PIPE_STATE_NOPROC,		/* uplink process dead, restarting */
+	PIPE_STATE_SUSPECT,		/* up, but its answer is overdue */
 };
 
 /* why the data path dropped a datagram or a frame, counted per pipe */
@@ -163,6 +164,10 @@ struct ctl_pipe {
 	uint32_t	pmtu;		/* largest datagram that crosses */
 	int32_t		initiator;	/* we opened the TLS session */
 	struct sockaddr_storage	learned; /* peer's UDP address in use */
+	uint32_t	suspects;	/* times it went suspect */
+	uint64_t	suspect_ms;	/* time spent suspect */
+	uint32_t	suspect_after_ms;	/* silence before suspect, now */
+	uint32_t	down_after_ms;	/* silence before down, now */
 };
 
 struct ctl_peer {
@@ -174,6 +179,7 @@ struct ctl_peer {
 	char		active[MARCONID_NAMELEN];	/* uplink, "" if none */
 	int32_t		mode_override;	/* mode set at run time */
 	uint32_t	holddown_ms;
+	uint64_t	suspect_frames;	/* sent twice: active pipe suspect */
 	uint64_t	ipackets;
 	uint64_t	opackets;
 	uint64_t	ibytes;

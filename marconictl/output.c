@@ -184,6 +184,7 @@ show_tail(const struct parse_result *res)
 
 			/* a pipe that is not up has nothing to measure */
 			measured = p->state == PIPE_STATE_UP ||
+			    p->state == PIPE_STATE_SUSPECT ||
 			    p->state == PIPE_STATE_DEGRADED;
 			printf("%-*s %-*s %-10s %4d %3s %-5s %7s %7s %6s %8s "
 			    "%8s %8s %9s %6s %8s %11s\n", w1, p->peer, w2,
@@ -261,6 +262,7 @@ show_pipe_detail(const struct ctl_pipe *p)
 	int		 i, measured, session;
 
 	measured = p->state == PIPE_STATE_UP ||
+	    p->state == PIPE_STATE_SUSPECT ||
 	    p->state == PIPE_STATE_DEGRADED;
 	/* down, disabled or without a process, there is no session */
 	session = measured || p->state == PIPE_STATE_CONNECTING;
@@ -304,6 +306,13 @@ show_pipe_detail(const struct ctl_pipe *p)
 	    buf, sizeof(buf)) : "-");
 	printf("%-15s %s\n", "loss:", measured ? fmt_ppm(p->loss_ppm, buf,
 	    sizeof(buf)) : "-");
+	printf("%-15s %s\n", "suspect after:", p->suspect_after_ms != 0 ?
+	    fmt_msec(p->suspect_after_ms, buf, sizeof(buf)) : "-");
+	printf("%-15s %s\n", "down after:", p->down_after_ms != 0 ?
+	    fmt_msec(p->down_after_ms, buf, sizeof(buf)) : "-");
+	printf("%-15s %u times, %s\n", "suspect:", p->suspects,
+	    fmt_msec(p->suspect_ms > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)p->suspect_ms, buf, sizeof(buf)));
 	printf("%-15s %llu packets, %llu bytes\n", "in:",
 	    (unsigned long long)p->ipackets, (unsigned long long)p->ibytes);
 	printf("%-15s %llu packets, %llu bytes\n", "out:",

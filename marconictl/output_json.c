@@ -180,6 +180,10 @@ json_pipe(const struct ctl_pipe *p)
 	json_uint("rtt_us", p->rtt_us);
 	json_uint("jitter_us", p->jitter_us);
 	json_uint("loss_ppm", p->loss_ppm);
+	json_uint("suspect_after_ms", p->suspect_after_ms);
+	json_uint("down_after_ms", p->down_after_ms);
+	json_uint("suspects", p->suspects);
+	json_uint("suspect_ms", p->suspect_ms);
 	json_uint("in_packets", p->ipackets);
 	json_uint("out_packets", p->opackets);
 	json_uint("in_bytes", p->ibytes);
@@ -211,6 +215,7 @@ json_peer(const struct ctl_peer *p)
 	json_uint("holddown_ms", p->holddown_ms);
 	json_uint("pipes", p->n_pipes);
 	json_uint("pipes_up", p->n_pipes_up);
+	json_uint("suspect_frames", p->suspect_frames);
 	if (p->active[0] != '\0')
 		json_string("active", p->active);
 	else

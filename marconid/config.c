@@ -46,6 +46,8 @@ config_new_empty(void)
 	conf->port = MARCONID_PORT;
 	conf->probe.interval = PROBE_INTERVAL;
 	conf->probe.timeout = PROBE_TIMEOUT;
+	conf->probe.timeout_max = PROBE_TIMEOUT_MAX;
+	conf->probe.suspect = PROBE_SUSPECT_YES;
 	conf->probe.holddown = PROBE_HOLDDOWN;
 	conf->rekey_interval = REKEY_INTERVAL;
 	conf->rekey_packets = REKEY_PACKETS;

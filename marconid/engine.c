@@ -79,6 +79,7 @@ struct eng_peer {
 	struct eng_pipe		*active;	/* failover: carries traffic */
 	int64_t			 last_change;
 	uint64_t		 tx_seq;	/* frames sent to this peer */
+	uint64_t		 suspect_frames;	/* sent twice for it */
 	uint32_t		 rx_epoch;	/* of the peer's engine */
 	int			 rx_epoch_valid;
 	struct replay		 dedup;		/* frames seen from it */
@@ -147,6 +148,7 @@ static void	 frame_from_pipe(struct eng_uplink *, uint32_t,
 static void	 iface_flush(void);
 static struct eng_pipe *pipe_choose(struct eng_peer *);
 static int	 pipe_pref(struct eng_pipe *);
+static struct eng_pipe *pipe_backup(struct eng_peer *, struct eng_pipe *);
 static void	 pipe_refresh(struct eng_pipe *, const char *);
 static void	 peer_select(struct eng_peer *, const char *);
 static void	 engine_event(struct eng_peer *, struct eng_pipe *, int, int,
@@ -493,6 +495,7 @@ engine_apply_config(struct marconid_conf *c)
 				/* frame numbers go on: the peer dedups */
 				pe->last_change = ope->last_change;
 				pe->tx_seq = ope->tx_seq;
+				pe->suspect_frames = ope->suspect_frames;
 				pe->rx_epoch = ope->rx_epoch;
 				pe->rx_epoch_valid = ope->rx_epoch_valid;
 				pe->dedup = ope->dedup;
@@ -655,12 +658,25 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len)
 
 	if (pe->mode == MODE_DUPLICATE) {
 		TAILQ_FOREACH(ep, &pe->pipes, entry)
-			if (ep->state == PIPE_STATE_UP &&
+			if (PIPE_IS_UP(ep->state) &&
 			    frame_to_pipe(pe, ep, buf, len) == 0)
 				sent++;
-	} else if ((ep = pe->active) != NULL &&
-	    frame_to_pipe(pe, ep, buf, len) == 0)
-		sent++;
+	} else if ((ep = pe->active) != NULL) {
+		if (frame_to_pipe(pe, ep, buf, len) == 0)
+			sent++;
+		/*
+		 * Its answer is overdue: the best other pipe that is up
+		 * carries a copy (the far engine keeps one by its number),
+		 * so that a cut costs the time to suspect it, not the
+		 * time to find it down.
+		 */
+		if (ep->state == PIPE_STATE_SUSPECT &&
+		    (ep = pipe_backup(pe, ep)) != NULL &&
+		    frame_to_pipe(pe, ep, buf, len) == 0) {
+			sent++;
+			pe->suspect_frames++;
+		}
+	}
 	if (sent > 0)
 		pe->tx_seq++;
 }
@@ -821,17 +837,32 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 {
 	int64_t	 now = getmonotime();
 	int	 state = pipe_effective_state(ep);
+	int	 wasup, isup;
 
 	if (state != ep->state) {
-		log_info("peer %s uplink %s: %s -> %s (%s)", ep->peer->name,
-		    ep->conf.uplink, ctl_pipe_state_name(ep->state),
-		    ctl_pipe_state_name(state), why);
+		wasup = PIPE_IS_UP(ep->state);
+		isup = PIPE_IS_UP(state);
+		/* a lossy line goes suspect and back often: not worth a line */
+		if (wasup && isup)
+			log_debug("peer %s uplink %s: %s -> %s (%s)",
+			    ep->peer->name, ep->conf.uplink,
+			    ctl_pipe_state_name(ep->state),
+			    ctl_pipe_state_name(state), why);
+		else
+			log_info("peer %s uplink %s: %s -> %s (%s)",
+			    ep->peer->name, ep->conf.uplink,
+			    ctl_pipe_state_name(ep->state),
+			    ctl_pipe_state_name(state), why);
 		engine_event(ep->peer, ep, ep->state, state, why);
-		if (ep->state == PIPE_STATE_UP)
+		if (wasup && !isup)
 			ep->went_down = 1;
 		ep->state = state;
 		ep->last_change = now;
-		ep->up_since = state == PIPE_STATE_UP ? now : 0;
+		/* suspect is still up: the hold-down is not started again */
+		if (!isup)
+			ep->up_since = 0;
+		else if (!wasup)
+			ep->up_since = now;
 	}
 	peer_select(ep->peer, why);
 }
@@ -865,8 +896,22 @@ pipe_choose(struct eng_peer *pe)
 	if (preferred != NULL)
 		return (preferred);
 	cur = pe->active;
+	/*
+	 * A suspect pipe keeps the traffic: its frames go over another
+	 * pipe as well (frame_to_peer()) until it answers or is found
+	 * down, so that a lossy line does not make the traffic move.
+	 */
+	if (cur != NULL && cur->state == PIPE_STATE_SUSPECT &&
+	    (held == NULL || pipe_pref(held) >= pipe_pref(cur)))
+		return (cur);
 	if (best == NULL) {
-		/* nothing healthy: a degraded pipe beats none */
+		/* nothing up: a suspect one, then a degraded one, beats none */
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (ep->state == PIPE_STATE_SUSPECT &&
+			    (best == NULL || pipe_pref(ep) < pipe_pref(best)))
+				best = ep;
+		if (best != NULL)
+			return (best);
 		TAILQ_FOREACH(ep, &pe->pipes, entry)
 			if (ep->state == PIPE_STATE_DEGRADED &&
 			    (best == NULL || pipe_pref(ep) < pipe_pref(best)))
@@ -880,6 +925,19 @@ pipe_choose(struct eng_peer *pe)
 	if (held != NULL && pipe_pref(held) < pipe_pref(cur))
 		return (held);
 	return (cur);
+}
+
+/* The most preferred pipe that is up, other than ep. */
+static struct eng_pipe *
+pipe_backup(struct eng_peer *pe, struct eng_pipe *ep)
+{
+	struct eng_pipe	*o, *best = NULL;
+
+	TAILQ_FOREACH(o, &pe->pipes, entry)
+		if (o != ep && o->state == PIPE_STATE_UP &&
+		    (best == NULL || pipe_pref(o) < pipe_pref(best)))
+			best = o;
+	return (best);
 }
 
 static void
@@ -1058,7 +1116,7 @@ engine_show_summary(struct imsgev *iev, uint32_t id)
 		s.n_peers++;
 		TAILQ_FOREACH(ep, &pe->pipes, entry) {
 			s.n_pipes++;
-			if (ep->state == PIPE_STATE_UP)
+			if (PIPE_IS_UP(ep->state))
 				s.n_pipes_up++;
 		}
 	}
@@ -1129,7 +1187,7 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			cp.admin_down = ep->admin_down;
 			cp.pref_override = ep->pref_override >= 0;
 			cp.preferred = ep->preferred;
-			cp.up_for = ep->state == PIPE_STATE_UP ?
+			cp.up_for = PIPE_IS_UP(ep->state) ?
 			    (now - ep->up_since) / 1000 : -1;
 			if ((eu = uplink_get(ep->conf.uplink, 0)) != NULL) {
 				cp.pid = eu->pid;
@@ -1157,8 +1215,13 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			cp.pmtu = ep->st.pmtu;
 			cp.initiator = ep->st.initiator;
 			cp.learned = ep->st.learned;
+			cp.suspects = ep->st.suspects;
+			cp.suspect_ms = ep->st.suspect_ms +
+			    ep->st.suspect_for;
+			cp.suspect_after_ms = ep->st.suspect_after_ms;
+			cp.down_after_ms = ep->st.down_after_ms;
 			cp.active = pe->mode == MODE_DUPLICATE ?
-			    ep->state == PIPE_STATE_UP : ep == pe->active;
+			    PIPE_IS_UP(ep->state) : ep == pe->active;
 			cp.last_change = (now - ep->last_change) / 1000;
 			imsg_compose_event(iev, IMSG_CTL_SHOW_PIPES, id, 0,
 			    -1, &cp, sizeof(cp));
@@ -1185,7 +1248,7 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		cp.mode = pe->mode;
 		TAILQ_FOREACH(ep, &pe->pipes, entry) {
 			cp.n_pipes++;
-			if (ep->state == PIPE_STATE_UP)
+			if (PIPE_IS_UP(ep->state))
 				cp.n_pipes_up++;
 			cp.ipackets += ep->st.ipackets;
 			cp.opackets += ep->st.opackets;
@@ -1200,6 +1263,7 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			    sizeof(cp.active));
 		cp.mode_override = pe->mode_override;
 		cp.holddown_ms = pe->holddown;
+		cp.suspect_frames = pe->suspect_frames;
 		cp.last_change = (now - pe->last_change) / 1000;
 		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,
 		    sizeof(cp));

@@ -46,7 +46,8 @@
 
 /* probe defaults, all in milliseconds */
 #define PROBE_INTERVAL		25
-#define PROBE_TIMEOUT		100	/* silence after which a pipe is down */
+#define PROBE_TIMEOUT		100	/* least silence before a pipe is down */
+#define PROBE_TIMEOUT_MAX	2000	/* most, however irregular the path */
 #define PROBE_HOLDDOWN		5000	/* healthy this long to be preferred */
 #define PREFERENCE_DEFAULT	100
 #define REKEY_INTERVAL		(600 * 1000)	/* ms between rekeys */
@@ -165,6 +166,9 @@ enum peer_mode {
 	MODE_BALANCE = CTL_MODE_BALANCE,
 };
 
+/* up, or up with its answer overdue: both carry traffic */
+#define PIPE_IS_UP(s)	((s) == PIPE_STATE_UP || (s) == PIPE_STATE_SUSPECT)
+
 struct pipe_conf {
 	TAILQ_ENTRY(pipe_conf)	 entry;
 	char			 uplink[MARCONID_NAMELEN];
@@ -173,9 +177,14 @@ struct pipe_conf {
 };
 TAILQ_HEAD(pipe_confs, pipe_conf);
 
+#define PROBE_SUSPECT_YES	1
+#define PROBE_SUSPECT_NO	2
+
 struct probe_conf {
 	uint32_t		 interval;	/* ms, 0: inherit */
 	uint32_t		 timeout;	/* ms, 0: inherit */
+	uint32_t		 timeout_max;	/* ms, 0: inherit */
+	int			 suspect;	/* PROBE_SUSPECT_*, 0: inherit */
 	uint32_t		 holddown;	/* ms, 0: inherit */
 	uint32_t		 max_loss;	/* percent: degraded above, 0: off */
 	uint32_t		 max_rtt;	/* ms: degraded above, 0: off */
@@ -256,6 +265,11 @@ struct pipe_state {
 	uint64_t		 ibytes;
 	uint64_t		 obytes;
 	uint64_t		 drops;
+	uint32_t		 suspects;
+	uint64_t		 suspect_ms;	/* ended spells; see below */
+	int64_t			 suspect_for;	/* ms of the spell under way */
+	uint32_t		 suspect_after_ms;
+	uint32_t		 down_after_ms;
 };
 
 /* A process's end of an imsg channel with its event. */

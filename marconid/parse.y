@@ -171,16 +171,17 @@ typedef struct {
 %}
 
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
-%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MODE MTU PEER
+%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU PEER
 %token	PIPE RTT
-%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE SOCKET TAP TIMEOUT
+%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE SOCKET SUSPECT TAP
+%token	TIMEOUT
 %token	TUN TYPE
 %token	UPLINK USER
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.string>	name
-%type	<v.number>	port time mode
+%type	<v.number>	port time mode yesno
 /* strings the parser throws away when it recovers from an error */
 %destructor	{ free($$); }	STRING name
 
@@ -382,6 +383,26 @@ probeopt	: INTERVAL time			{
 				curprobe->timeout = $2;
 			where_set(curprobe, $<lineno>1);
 		}
+		| TIMEOUT time MAX time		{
+			if (time_check("probe timeout", $2, INTERVAL_MIN,
+			    TIMEOUT_MAX, $<lineno>1) == 0 &&
+			    time_check("probe timeout max", $4, INTERVAL_MIN,
+			    TIMEOUT_MAX, $<lineno>1) == 0) {
+				if ($4 < $2)
+					yyerror_at($<lineno>1, "probe timeout "
+					    "max %lldms below its least, %lldms",
+					    (long long)$4, (long long)$2);
+				else {
+					curprobe->timeout = $2;
+					curprobe->timeout_max = $4;
+				}
+			}
+			where_set(curprobe, $<lineno>1);
+		}
+		| SUSPECT yesno			{
+			curprobe->suspect = $2 ? PROBE_SUSPECT_YES :
+			    PROBE_SUSPECT_NO;
+		}
 		| LOSS NUMBER			{
 			if ($2 < 1 || $2 > 99)
 				yyerror_at($<lineno>2, "probe loss %lld out of "
@@ -393,6 +414,19 @@ probeopt	: INTERVAL time			{
 			if (time_check("probe rtt", $2, 1, TIMEOUT_MAX,
 			    $<lineno>1) == 0)
 				curprobe->max_rtt = $2;
+		}
+		;
+
+yesno		: STRING			{
+			if (strcmp($1, "yes") == 0)
+				$$ = 1;
+			else if (strcmp($1, "no") == 0)
+				$$ = 0;
+			else {
+				yyerror("\"%s\": yes or no", $1);
+				$$ = 1;
+			}
+			free($1);
 		}
 		;
 
@@ -736,6 +770,7 @@ lookup(const char *s)
 		{ "key",		KEY },
 		{ "local",		LOCAL },
 		{ "loss",		LOSS },
+		{ "max",		MAX },
 		{ "mode",		MODE },
 		{ "mtu",		MTU },
 		{ "packets",		PACKETS },
@@ -749,6 +784,7 @@ lookup(const char *s)
 		{ "remote",		REMOTE },
 		{ "rtt",		RTT },
 		{ "socket",		SOCKET },
+		{ "suspect",		SUSPECT },
 		{ "tap",		TAP },
 		{ "timeout",		TIMEOUT },
 		{ "tun",		TUN },
@@ -1656,6 +1692,9 @@ conf_check(void)
 		    "than the interval %s",
 		    print_ms(conf->probe.timeout, t1, sizeof(t1)),
 		    print_ms(conf->probe.interval, t2, sizeof(t2)));
+	/* a least silence given above the default most raises the most */
+	if (conf->probe.timeout_max < conf->probe.timeout)
+		conf->probe.timeout_max = conf->probe.timeout;
 	if (TAILQ_EMPTY(&conf->ifaces))
 		conf_error(NULL, "no interface defined");
 	if (TAILQ_EMPTY(&conf->uplinks))

@@ -79,6 +79,8 @@ static void	 probe_send(struct pipe_peer *, int64_t);
 static void	 probe_input(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
 static void	 probe_check(struct pipe_peer *, int64_t);
+static void	 probe_gap(struct pipe_peer *, int64_t);
+static void	 probe_thresholds(struct pipe_peer *, int64_t);
 static void	 pmtu_tick(struct pipe_peer *, int64_t);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
 
@@ -431,6 +433,15 @@ pipe_apply_config(struct marconid_conf *c)
 			    pc->probe.interval : c->probe.interval;
 			pp->probe_timeout = pc->probe.timeout != 0 ?
 			    pc->probe.timeout : c->probe.timeout;
+			pp->probe_timeout_max = pc->probe.timeout_max != 0 ?
+			    pc->probe.timeout_max : c->probe.timeout_max;
+			/* a least silence above the most: the least wins */
+			if (pp->probe_timeout_max < pp->probe_timeout)
+				pp->probe_timeout_max = pp->probe_timeout;
+			pp->suspect_on = (pc->probe.suspect != 0 ?
+			    pc->probe.suspect : c->probe.suspect) ==
+			    PROBE_SUSPECT_YES;
+			probe_thresholds(pp, getmonotime());
 			pp->max_loss = pc->probe.max_loss != 0 ?
 			    pc->probe.max_loss : c->probe.max_loss;
 			pp->max_rtt = pc->probe.max_rtt != 0 ?
@@ -522,8 +533,19 @@ pipe_session_up(struct pipe_peer *pp)
 void
 pipe_set_state(struct pipe_peer *pp, int state, const char *reason)
 {
+	int64_t	 now;
+
 	if (pp->st.state == state)
 		return;
+	now = getmonotime();
+	if (pp->st.state == PIPE_STATE_SUSPECT && pp->suspect_since != 0) {
+		pp->st.suspect_ms += now - pp->suspect_since;
+		pp->suspect_since = 0;
+	}
+	if (state == PIPE_STATE_SUSPECT) {
+		pp->st.suspects++;
+		pp->suspect_since = now;
+	}
 	pp->st.state = state;
 	strlcpy(pp->st.reason, reason, sizeof(pp->st.reason));
 	pp->dirty = 1;
@@ -928,6 +950,10 @@ pipe_report(int all)
 			continue;
 		pp->st.key_age = pp->tx.valid ?
 		    (now - pp->tx.installed) / 1000 : -1;
+		pp->st.suspect_for = pp->suspect_since != 0 ?
+		    now - pp->suspect_since : 0;
+		pp->st.suspect_after_ms = pp->suspect_after;
+		pp->st.down_after_ms = pp->down_after;
 		imsg_compose_event(&iev_engine, IMSG_PIPE_STATE, 0, 0, -1,
 		    &pp->st, sizeof(pp->st));
 		pp->dirty = 0;
@@ -966,9 +992,14 @@ pipe_tick(int fd, short event, void *arg)
 				aead_wipe(&pp->rx_prev);
 			next = MINIMUM(next, pp->probe_last_tx +
 			    pp->probe_interval);
-			if (pp->probe_last_rx != 0)
+			if (pp->probe_last_rx != 0) {
+				if (pp->suspect_on &&
+				    pp->st.state == PIPE_STATE_UP)
+					next = MINIMUM(next, pp->probe_last_rx +
+					    pp->suspect_after + 1);
 				next = MINIMUM(next, pp->probe_last_rx +
-				    pp->probe_timeout + 1);
+				    pp->down_after + 1);
+			}
 			if (pp->pmtu_searching)
 				next = MINIMUM(next, now + PIPE_TICK);
 			continue;
@@ -1085,7 +1116,9 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 	    pp->probes[slot].answered)
 		return;		/* too old, or a copy */
 	pp->probes[slot].answered = 1;
-	pp->probe_last_rx = getmonotime();
+	now = getmonotime();
+	probe_gap(pp, now);
+	pp->probe_last_rx = now;
 	/* a pipe that was not up need not wait for the next tick */
 	if (pp->st.state != PIPE_STATE_UP)
 		pipe_tick_soon();
@@ -1136,7 +1169,20 @@ probe_check(struct pipe_peer *pp, int64_t now)
 	}
 
 	if (pp->probe_last_rx != 0 &&
-	    now - pp->probe_last_rx <= pp->probe_timeout) {
+	    now - pp->probe_last_rx <= pp->down_after) {
+		/*
+		 * An answer overdue beyond what this path shows: the
+		 * engine sends the peer's frames over another pipe as
+		 * well, until it answers again or is found down.
+		 */
+		if (pp->suspect_on && now - pp->probe_last_rx >
+		    pp->suspect_after && (pp->st.state == PIPE_STATE_UP ||
+		    pp->st.state == PIPE_STATE_SUSPECT)) {
+			snprintf(why, sizeof(why), "no answer for %lld ms",
+			    (long long)(now - pp->probe_last_rx));
+			pipe_set_state(pp, PIPE_STATE_SUSPECT, why);
+			return;
+		}
 		/* answered, but worse than the operator accepts */
 		if (pp->max_loss != 0 && ppm > pp->max_loss * 10000) {
 			snprintf(why, sizeof(why), "loss %u.%u%% above %u%%",
@@ -1152,11 +1198,92 @@ probe_check(struct pipe_peer *pp, int64_t now)
 		return;
 	}
 	if (pp->st.state == PIPE_STATE_UP ||
+	    pp->st.state == PIPE_STATE_SUSPECT ||
 	    pp->st.state == PIPE_STATE_DEGRADED) {
-		snprintf(why, sizeof(why), "no probe answered for %u ms",
-		    pp->probe_timeout);
+		snprintf(why, sizeof(why), "no probe answered for %lld ms",
+		    (long long)pp->down_after);
 		pipe_set_state(pp, PIPE_STATE_DOWN, why);
 	}
+}
+
+/*
+ * An answer came: the gap since the one before is what this path
+ * shows, unless the pipe was found down meanwhile (an outage says
+ * nothing about the path's rhythm, and would stretch the timers).
+ */
+static void
+probe_gap(struct pipe_peer *pp, int64_t now)
+{
+	int64_t	 gap, dev;
+
+	probe_thresholds(pp, now);
+	if (pp->probe_last_rx == 0 || pp->st.state == PIPE_STATE_DOWN ||
+	    pp->st.state == PIPE_STATE_CONNECTING)
+		return;
+	gap = now - pp->probe_last_rx;
+	if (gap > pp->down_after)
+		return;
+	/* smoothed as TCP smooths the RTT and its deviation (RFC 6298) */
+	if (pp->gap_avg == 0) {
+		pp->gap_avg = gap;
+		pp->gap_dev = gap / 2;
+	} else {
+		dev = gap - pp->gap_avg;
+		if (dev < 0)
+			dev = -dev;
+		pp->gap_dev += (dev - pp->gap_dev) / 4;
+		pp->gap_avg += (gap - pp->gap_avg) / 8;
+	}
+	if (gap > pp->gap_max[pp->gap_bucket])
+		pp->gap_max[pp->gap_bucket] = gap;
+	probe_thresholds(pp, now);
+}
+
+/*
+ * How long a silence makes this pipe suspect, and how long down:
+ *
+ *   suspect after  max(1.25 interval, mean gap + 3 deviations)
+ *   down after     max(timeout, 2 x max(suspect after, largest gap
+ *                  of the last minute)), at most timeout max
+ *
+ * so that on a quiet line an overdue answer is noticed within about a
+ * probe interval, and a line that shows bursts of loss and jitter gets
+ * the time its own record says it needs; the window forgets a burst
+ * after a minute to a minute and 4 s.
+ */
+static void
+probe_thresholds(struct pipe_peer *pp, int64_t now)
+{
+	int64_t	 s, d, gmax = 0;
+	int	 i;
+
+	if (pp->gap_bucket_start == 0)
+		pp->gap_bucket_start = now;
+	while (now - pp->gap_bucket_start >= GAP_BUCKET_MS) {
+		pp->gap_bucket = (pp->gap_bucket + 1) % GAP_BUCKETS;
+		pp->gap_max[pp->gap_bucket] = 0;
+		pp->gap_bucket_start += GAP_BUCKET_MS;
+		/* after a long sleep, start the window afresh */
+		if (now - pp->gap_bucket_start >= GAP_BUCKETS * GAP_BUCKET_MS)
+			pp->gap_bucket_start = now;
+	}
+	for (i = 0; i < GAP_BUCKETS; i++)
+		if (pp->gap_max[i] > gmax)
+			gmax = pp->gap_max[i];
+
+	s = pp->probe_interval + pp->probe_interval / 4;
+	if (pp->gap_avg != 0 && pp->gap_avg + 3 * pp->gap_dev > s)
+		s = pp->gap_avg + 3 * pp->gap_dev;
+	d = 2 * (gmax > s ? gmax : s);
+	if (d < pp->probe_timeout)
+		d = pp->probe_timeout;
+	if (d > pp->probe_timeout_max)
+		d = pp->probe_timeout_max;
+	if (s >= d)
+		s = d;
+	/* shown with the next report: they move with every answer */
+	pp->suspect_after = s;
+	pp->down_after = d;
 }
 
 /*

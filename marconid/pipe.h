@@ -36,6 +36,9 @@
 #define SESS_BACKOFF_MAX	30000
 #define REKEY_OVERLAP		30000	/* ms the previous rx key stays */
 #define PROBE_SLOTS		64	/* probes remembered for loss */
+/* the largest gap between answers is kept per bucket, for a minute */
+#define GAP_BUCKETS		8
+#define GAP_BUCKET_MS		8000
 #define PROBE_PADDED		1	/* wire_probe.zero: a path MTU probe */
 #define PMTU_INTERVAL		300	/* ms between path MTU probes */
 #define PMTU_TRIES		3	/* unanswered at one size: go lower */
@@ -133,7 +136,9 @@ struct pipe_peer {
 
 	/* probes: RTT, jitter and loss of this pipe, and its state */
 	uint32_t		 probe_interval;	/* ms */
-	uint32_t		 probe_timeout;		/* ms */
+	uint32_t		 probe_timeout;		/* ms, the least */
+	uint32_t		 probe_timeout_max;	/* ms, the most */
+	int			 suspect_on;
 	uint32_t		 max_loss;	/* percent, 0: off */
 	uint32_t		 max_rtt;	/* ms, 0: off */
 	uint32_t		 probe_seq;
@@ -142,6 +147,20 @@ struct pipe_peer {
 	int64_t			 last_rtt_us;
 	int64_t			 srtt_us;
 	int64_t			 jitter_us;
+	/*
+	 * The gaps between answers, as this path shows them: their mean
+	 * and mean deviation say when an answer is overdue (suspect), the
+	 * largest of the last minute how long a silence the path has
+	 * shown without being dead (down); see probe_thresholds().
+	 */
+	int64_t			 gap_avg;	/* ms, 0: none measured */
+	int64_t			 gap_dev;	/* ms */
+	int64_t			 gap_max[GAP_BUCKETS];	/* ms */
+	int64_t			 gap_bucket_start;
+	int			 gap_bucket;
+	int64_t			 suspect_after;	/* ms, as last computed */
+	int64_t			 down_after;	/* ms */
+	int64_t			 suspect_since;	/* ms, 0: not suspect */
 	struct {
 		uint32_t	 seq;
 		int64_t		 sent;	/* ms, 0: slot unused */

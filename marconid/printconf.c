@@ -113,6 +113,9 @@ print_globals(struct marconid_conf *conf)
 	printf("probe interval %s timeout %s",
 	    print_ms(conf->probe.interval, t1, sizeof(t1)),
 	    print_ms(conf->probe.timeout, t2, sizeof(t2)));
+	printf(" max %s", print_ms(conf->probe.timeout_max, t1, sizeof(t1)));
+	if (conf->probe.suspect == PROBE_SUSPECT_NO)
+		printf(" suspect no");
 	if (conf->probe.max_loss != 0)
 		printf(" loss %u", conf->probe.max_loss);
 	if (conf->probe.max_rtt != 0)
@@ -174,7 +177,8 @@ print_peer(struct peer_conf *peer)
 		printf("\tholddown %s\n",
 		    print_ms(peer->probe.holddown, t, sizeof(t)));
 	if (peer->probe.interval != 0 || peer->probe.timeout != 0 ||
-	    peer->probe.max_loss != 0 || peer->probe.max_rtt != 0) {
+	    peer->probe.max_loss != 0 || peer->probe.max_rtt != 0 ||
+	    peer->probe.suspect != 0) {
 		printf("\tprobe");
 		if (peer->probe.interval != 0)
 			printf(" interval %s",
@@ -182,6 +186,12 @@ print_peer(struct peer_conf *peer)
 		if (peer->probe.timeout != 0)
 			printf(" timeout %s",
 			    print_ms(peer->probe.timeout, t, sizeof(t)));
+		if (peer->probe.timeout_max != 0)
+			printf(" max %s",
+			    print_ms(peer->probe.timeout_max, t, sizeof(t)));
+		if (peer->probe.suspect != 0)
+			printf(" suspect %s", peer->probe.suspect ==
+			    PROBE_SUSPECT_YES ? "yes" : "no");
 		if (peer->probe.max_loss != 0)
 			printf(" loss %u", peer->probe.max_loss);
 		if (peer->probe.max_rtt != 0)

@@ -502,6 +502,89 @@ blackhole_failover_cleanup() {
 	fo_cleanup
 }
 
+# suspect_phase NAME: pings every 2 ms (ping sends fewer while none come
+# back) from A to B for 5 s, ISP 1 cut 1.5 s in; prints the time in
+# ms between the replies around the longest run of pings lost
+suspect_phase() {
+	ping_start "$1" 2500 0.002
+	sleep 1.5
+	isp_cut "$P" 1 || atf_fail "cannot cut ISP 1"
+	ping_wait "$1" 45 || fo_fail "ping did not end in 45 s"
+	# shellcheck disable=SC2046 # six numbers
+	set -- $(ping_stats "$1")
+	echo "ping: $2 of $1 answered, the longest run lost $4 from" \
+	    "icmp_seq=$5, $6 ms between the replies around it" >&2
+	[ "$2" -gt 100 ] || fo_fail "only $2 pings answered"
+	[ "$6" -gt 0 ] || fo_fail "the cut lost nothing or everything: $*"
+	echo "$6"
+}
+
+atf_test_case suspect_cut cleanup
+suspect_cut_head() {
+	atf_set descr "With the default timers, a cut of ISP 1 loses" \
+	    "measurably less with suspect (frames over isp2 as well as" \
+	    "soon as an answer is overdue) than without, in the same" \
+	    "test; suspect spells and the frames sent twice are counted"
+	fo_head 180
+}
+suspect_cut_body() {
+	fo_init
+	make_sites
+	for s in a b; do
+		fpr=$FPR_A
+		[ "$s" = a ] && fpr=$FPR_B
+		site_conf "$s" "$PWD/$s.conf" "$PWD/site-$s.crt" \
+		    "$PWD/site-$s.key" "$fpr" || atf_fail "cannot write $s.conf"
+		cp "$s.conf" "$s.yes"
+		site_conf_global "$s.conf" "holddown 1s" &&
+		    site_conf_global "$s.yes" "holddown 1s" &&
+		    site_conf_global "$s.conf" "probe suspect no" ||
+		    atf_fail "cannot edit $s.conf"
+		"$MARCONID" -n -f "$PWD/$s.conf" > "$s.check" 2>&1 ||
+		    fo_fail "marconid -n refuses $s.conf: $(cat "$s.check")"
+	done
+	start_site a
+	start_site b
+	topo_wait 20 all_up ||
+	    fo_fail "the four pipes are not up within 20 s: $(states)"
+	topo_wait 5 both_active isp1 || fo_fail "traffic is not on isp1"
+
+	gap_no=$(suspect_phase without) || exit 1
+	n=$(jpipe a isp1 .suspects)
+	[ "${n:-x}" = 0 ] || fo_fail "with suspect no, isp1 went suspect" \
+	    "$n times"
+
+	isp_restore "$P" 1 || atf_fail "cannot restore ISP 1"
+	topo_wait 20 both_active isp1 ||
+	    fo_fail "traffic did not come back to isp1: $(states)"
+	for s in a b; do
+		cp "$s.yes" "$s.conf" && chmod 0600 "$s.conf"
+		ctl "$s" reload > reload.out 2>&1 ||
+		    fo_fail "reload at site $s: $(cat reload.out)"
+	done
+	sleep 3
+	topo_wait 10 both_active isp1 || fo_fail "traffic is not on isp1"
+
+	gap_yes=$(suspect_phase with) || exit 1
+	n=$(jpipe a isp1 .suspects)
+	frames=$(ctl a -j show peers 2>/dev/null |
+	    jq -r '.peers[0].suspect_frames' 2>/dev/null)
+	echo "a cut of ISP 1 left no reply for $gap_no ms without" \
+	    "suspect, $gap_yes ms with; site A's isp1 went suspect $n" \
+	    "times, $frames frames sent twice" >&2
+	[ "${n:-0}" -ge 1 ] || fo_fail "isp1 never went suspect at site A"
+	[ "${frames:-0}" -gt 0 ] ||
+	    fo_fail "no frame was sent twice while isp1 was suspect"
+	# measurably: 20 ms less at least (a busy machine stretches both)
+	[ $((gap_yes + 20)) -le "$gap_no" ] ||
+	    fo_fail "a cut left no reply for $gap_yes ms with suspect," \
+	    "$gap_no ms without: not 20 ms less"
+	check_alive
+}
+suspect_cut_cleanup() {
+	fo_cleanup
+}
+
 atf_test_case tcp_survives cleanup
 tcp_survives_head() {
 	atf_set descr "A TCP connection carrying a line every 50 ms lives" \
@@ -972,6 +1055,7 @@ ctl_control_cleanup() {
 
 atf_init_test_cases() {
 	atf_add_test_case blackhole_failover
+	atf_add_test_case suspect_cut
 	atf_add_test_case tcp_survives
 	atf_add_test_case holddown_return
 	atf_add_test_case idle_detect
