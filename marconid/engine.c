@@ -857,7 +857,9 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 		if (wasup && !isup)
 			ep->went_down = 1;
 		ep->state = state;
-		ep->last_change = now;
+		/* a suspect spell is no change for LAST-CHANGE: still up */
+		if (!(wasup && isup))
+			ep->last_change = now;
 		/* suspect is still up: the hold-down is not started again */
 		if (!isup)
 			ep->up_since = 0;

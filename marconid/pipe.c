@@ -398,6 +398,7 @@ pipe_apply_config(struct marconid_conf *c)
 	struct peer_conf	*pc;
 	struct pipe_conf	*pic;
 	struct pipe_peer	*pp;
+	uint32_t		 interval;
 
 	TAILQ_FOREACH(pc, &c->peers, entry) {
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
@@ -429,8 +430,14 @@ pipe_apply_config(struct marconid_conf *c)
 			}
 			pp->id = pc->id;
 			pp->st.peerid = pc->id;
-			pp->probe_interval = pc->probe.interval != 0 ?
+			interval = pc->probe.interval != 0 ?
 			    pc->probe.interval : c->probe.interval;
+			/* gaps measured at another interval mean nothing now */
+			if (interval != pp->probe_interval) {
+				pp->gap_avg = pp->gap_dev = 0;
+				memset(pp->gap_max, 0, sizeof(pp->gap_max));
+			}
+			pp->probe_interval = interval;
 			pp->probe_timeout = pc->probe.timeout != 0 ?
 			    pc->probe.timeout : c->probe.timeout;
 			pp->probe_timeout_max = pc->probe.timeout_max != 0 ?
@@ -1208,8 +1215,11 @@ probe_check(struct pipe_peer *pp, int64_t now)
 
 /*
  * An answer came: the gap since the one before is what this path
- * shows, unless the pipe was found down meanwhile (an outage says
- * nothing about the path's rhythm, and would stretch the timers).
+ * shows.  The mean and deviation take the gaps of a pipe that was up
+ * only: a suspect spell is a burst of loss, which the largest gap
+ * keeps.  A silence that made the pipe down teaches nothing: it was an
+ * outage, or an ISP that flaps, and taking it for the path's rhythm
+ * would stretch the timers until no outage is ever seen.
  */
 static void
 probe_gap(struct pipe_peer *pp, int64_t now)
@@ -1217,12 +1227,19 @@ probe_gap(struct pipe_peer *pp, int64_t now)
 	int64_t	 gap, dev;
 
 	probe_thresholds(pp, now);
-	if (pp->probe_last_rx == 0 || pp->st.state == PIPE_STATE_DOWN ||
-	    pp->st.state == PIPE_STATE_CONNECTING)
+	if (pp->probe_last_rx == 0 || (pp->st.state != PIPE_STATE_UP &&
+	    pp->st.state != PIPE_STATE_SUSPECT &&
+	    pp->st.state != PIPE_STATE_DEGRADED))
 		return;
 	gap = now - pp->probe_last_rx;
 	if (gap > pp->down_after)
 		return;
+	if (gap > pp->gap_max[pp->gap_bucket])
+		pp->gap_max[pp->gap_bucket] = gap;
+	if (pp->st.state == PIPE_STATE_SUSPECT) {
+		probe_thresholds(pp, now);
+		return;
+	}
 	/* smoothed as TCP smooths the RTT and its deviation (RFC 6298) */
 	if (pp->gap_avg == 0) {
 		pp->gap_avg = gap;
@@ -1234,8 +1251,6 @@ probe_gap(struct pipe_peer *pp, int64_t now)
 		pp->gap_dev += (dev - pp->gap_dev) / 4;
 		pp->gap_avg += (gap - pp->gap_avg) / 8;
 	}
-	if (gap > pp->gap_max[pp->gap_bucket])
-		pp->gap_max[pp->gap_bucket] = gap;
 	probe_thresholds(pp, now);
 }
 
@@ -1243,13 +1258,15 @@ probe_gap(struct pipe_peer *pp, int64_t now)
  * How long a silence makes this pipe suspect, and how long down:
  *
  *   suspect after  max(1.25 interval, mean gap + 3 deviations)
- *   down after     max(timeout, 2 x max(suspect after, largest gap
- *                  of the last minute)), at most timeout max
+ *   down after     max(timeout, 3 x suspect after, 2 x the largest
+ *                  gap of the last minute, and on a line that loses
+ *                  answers 250 ms + 4 deviations), at most timeout max
  *
  * so that on a quiet line an overdue answer is noticed within about a
  * probe interval, and a line that shows bursts of loss and jitter gets
- * the time its own record says it needs; the window forgets a burst
- * after a minute to a minute and 4 s.
+ * the time its own record says it needs (3 x suspect after is what a
+ * jittery line gets before it has shown its bursts); the window
+ * forgets a burst after a minute to a minute and 4 s.
  */
 static void
 probe_thresholds(struct pipe_peer *pp, int64_t now)
@@ -1274,7 +1291,18 @@ probe_thresholds(struct pipe_peer *pp, int64_t now)
 	s = pp->probe_interval + pp->probe_interval / 4;
 	if (pp->gap_avg != 0 && pp->gap_avg + 3 * pp->gap_dev > s)
 		s = pp->gap_avg + 3 * pp->gap_dev;
-	d = 2 * (gmax > s ? gmax : s);
+	d = 3 * s;
+	if (2 * gmax > d)
+		d = 2 * gmax;
+	/*
+	 * A line that loses answers (any in the last 64 probes, or a gap
+	 * of two intervals this minute) may lose them in bursts longer
+	 * than it has shown yet, as a radio link does for a fraction of a
+	 * second: PROBE_BURST at least, plus its jitter.
+	 */
+	if ((pp->st.loss_ppm > 0 || gmax >= 2 * (int64_t)pp->probe_interval) &&
+	    d < PROBE_BURST + 4 * pp->gap_dev)
+		d = PROBE_BURST + 4 * pp->gap_dev;
 	if (d < pp->probe_timeout)
 		d = pp->probe_timeout;
 	if (d > pp->probe_timeout_max)

@@ -39,6 +39,7 @@
 /* the largest gap between answers is kept per bucket, for a minute */
 #define GAP_BUCKETS		8
 #define GAP_BUCKET_MS		8000
+#define PROBE_BURST		250	/* ms of silence a lossy line may show */
 #define PROBE_PADDED		1	/* wire_probe.zero: a path MTU probe */
 #define PMTU_INTERVAL		300	/* ms between path MTU probes */
 #define PMTU_TRIES		3	/* unanswered at one size: go lower */
