@@ -180,8 +180,9 @@ wan_apply() {
 		wan_profile "$3" > "$_dir/$_ns.$_d" || return 1
 	done
 
-	_wan_stop "$1" "$2"
+	# no packet queued any more, then wanem gives back what it holds
 	_wan_chain "$_ns" || return 1
+	_wan_stop "$1" "$2"
 	_args=""
 	for _d in ab ba; do
 		[ -s "$_dir/$_ns.$_d" ] || continue
@@ -231,11 +232,13 @@ wan_clear() {
 	_topo_check_prefix "$1" || return 1
 	_ns="$1isp$2"
 	_dir=$(_wan_dir)
-	_wan_stop "$1" "$2"
 	if _topo_ns_exists "$_ns"; then
 		for _ipt in iptables ip6tables; do
 			ip netns exec "$_ns" "$_ipt" -F wanem 2>/dev/null
 		done
+	fi
+	_wan_stop "$1" "$2"
+	if _topo_ns_exists "$_ns"; then
 		for _dev in sitea siteb; do
 			ip netns exec "$_ns" tc qdisc del dev "$_dev" root \
 			    2>/dev/null

@@ -50,6 +50,9 @@
  */
 #define WANEM_EARLY_NS	20000
 #define NSEC		1000000000LL
+/* the exit lets everything pass until quiet for this long, ns */
+#define WANEM_QUIET_NS	100000000LL
+#define WANEM_DRAIN_NS	1000000000LL
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK	270
@@ -123,6 +126,7 @@ static void		 release(struct wq *, int64_t);
 static int		 on_packet(struct nfq_q_handle *, struct nfgenmsg *,
 			    struct nfq_data *, void *);
 static void		 print_stats(void);
+static void		 drain(struct nfq_handle *, int, char *, size_t);
 static void		 on_signal(int);
 
 static void
@@ -451,6 +455,57 @@ print_stats(void)
 	}
 }
 
+/*
+ * Nothing held is lost to the exit: what is held goes at once, and so
+ * does what comes in for a while after, until the queues have been
+ * quiet for WANEM_QUIET_NS (or WANEM_DRAIN_NS at most).  Ending the
+ * queues drops what they still hold, so this is also for the answers
+ * to what was just let go.  The caller that removes its NFQUEUE rules
+ * before it sends TERM leaves nothing to race with.
+ */
+static void
+drain(struct nfq_handle *h, int fd, char *buf, size_t bufsz)
+{
+	struct pollfd pfd;
+	struct timespec ts;
+	struct wq *q;
+	int64_t start, quiet;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < nqueues; i++) {
+		q = &queues[i];
+		q->delay = q->jitter = 0;
+		q->loss = 0;
+		q->reorder = 1;
+		release(q, INT64_MAX);
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	start = quiet = clock_ns();
+	for (;;) {
+		now_ns = clock_ns();
+		if (now_ns - quiet >= WANEM_QUIET_NS ||
+		    now_ns - start >= WANEM_DRAIN_NS)
+			break;
+		ts.tv_sec = 0;
+		ts.tv_nsec = WANEM_QUIET_NS / 10;
+		if (ppoll(&pfd, 1, &ts, NULL) == -1 && errno != EINTR)
+			err(1, "%s: ppoll", __func__);
+		if ((pfd.revents & POLLIN) == 0)
+			continue;
+		now_ns = quiet = clock_ns();
+		for (i = 0; i < WANEM_BURST; i++) {
+			n = recv(fd, buf, bufsz, MSG_DONTWAIT);
+			if (n == -1)
+				break;
+			nfq_handle_packet(h, buf, (int)n);
+		}
+		for (i = 0; i < nqueues; i++)
+			release(&queues[i], INT64_MAX);
+	}
+}
+
 static void
 on_signal(int sig)
 {
@@ -642,10 +697,7 @@ main(int argc, char *argv[])
 		}
 	}
 
-	/* nothing held is lost to the exit */
-	now_ns = clock_ns();
-	for (i = 0; i < nqueues; i++)
-		release(&queues[i], INT64_MAX);
+	drain(h, fd, buf, bufsz);
 	print_stats();
 	for (i = 0; i < nqueues; i++)
 		nfq_destroy_queue(queues[i].qh);
