@@ -53,7 +53,9 @@ zero		0	0	0	1	-	-
 # Its PID file and log are in $WAN_STATEDIR (/run/marconi-wan unless
 # set), named after the ISP's namespace.  WAN_SEED (1 unless set) seeds
 # its draws, the same losses for the same packets; WAN_OPTS adds wanem
-# options (as "reorder") to both directions.
+# options (as "reorder") to both directions.  ISP N's wanem runs on CPU
+# N - 1 (modulo the CPUs there are) unless WAN_CPU names another, or is
+# "none", and at real-time priority 1 unless WAN_RT=0.
 #
 # Every loop here is bounded in count and in time.
 
@@ -112,6 +114,7 @@ wan_stats() {
 
 # _wan_spec QUEUE "delay jitter loss burst rate buffer"
 _wan_spec() {
+	# shellcheck disable=SC2086 # the six figures, one word each
 	set -- "$1" $2
 	_s="queue=$1,delay=$2,jitter=$3,loss=$4,burst=$5"
 	[ -z "${WAN_OPTS:-}" ] || _s="$_s,$WAN_OPTS"
@@ -122,6 +125,7 @@ _wan_spec() {
 _wan_tbf() {
 	_ns=$1
 	_dev=$2
+	# shellcheck disable=SC2086 # the six figures, one word each
 	set -- $3
 	if [ "$5" = - ]; then
 		ip netns exec "$_ns" tc qdisc del dev "$_dev" root 2>/dev/null
@@ -193,8 +197,17 @@ wan_apply() {
 		_args="$_args $(_wan_spec "$_q" "$(cat "$_dir/$_ns.$_d")")"
 	done
 	rm -f "$_dir/$_ns.pid.new"
+	# on one CPU, so that the kernel keeps the order it gives back
+	# (wanem.c); ISP N's on CPU N - 1 of those there are
+	_cpu=${WAN_CPU:-$(( ($2 - 1) % $(nproc) ))}
+	case "$_cpu" in
+	none)	_cpu="" ;;
+	*)	_cpu="-c $_cpu" ;;
+	esac
+	# first on its CPU: the host's load is not the profile's jitter
+	[ "${WAN_RT:-1}" = 0 ] || _cpu="$_cpu -r"
 	# shellcheck disable=SC2086 # one word per queue
-	ip netns exec "$_ns" "$_bin" -s "${WAN_SEED:-1}" \
+	ip netns exec "$_ns" "$_bin" $_cpu -s "${WAN_SEED:-1}" \
 	    -p "$_dir/$_ns.pid.new" $_args >> "$_dir/$_ns.log" 2>&1 &
 	_pid=$!
 	# the PID file appears once the queues are bound
