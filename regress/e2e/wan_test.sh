@@ -1,5 +1,6 @@
 #!/usr/bin/env atf-sh
 # shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2046 # set -- $(ping_stats ...): one word a figure
 #
 # The WAN emulator proved before it is trusted: the two-site topology
 # (topology.sh) without marconid, profiles from wan.sh on ISP 1, and
@@ -69,9 +70,8 @@ wt_cleanup() {
 }
 
 wt_fail() {
-	for _f in "$(wan_log "$P" 1)"; do
-		[ -s "$_f" ] && tail -n 5 "$_f" >&2
-	done
+	_f=$(wan_log "$P" 1)
+	[ -s "$_f" ] && tail -n 5 "$_f" >&2
 	atf_fail "$*"
 }
 
