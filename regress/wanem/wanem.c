@@ -685,7 +685,7 @@ main(int argc, char *argv[])
 		    NULL)
 			err(1, "%s: queue %u: nfq_create_queue (is another "
 			    "process bound to it?)", __func__, q->num);
-		/* the id and the length are all a verdict needs */
+		/* a verdict needs the packet id, nothing more */
 		if (nfq_set_mode(q->qh, NFQNL_COPY_META, 0) == -1)
 			err(1, "%s: queue %u: nfq_set_mode", __func__, q->num);
 		/* the kernel's default of 1024 is 40 ms at 300 Mbit/s */
