@@ -135,6 +135,25 @@ regress/tls/tls_test.o: regress/tls/tls_test.c
 regress/tls/tls_test: $(TLS_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(TLS_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
+# The WAN emulator of regress/e2e/wan.sh, the tests and the benchmark
+# (regress/wanem/README.md): Linux only, on libnetfilter_queue, built
+# when pkg-config knows that library and skipped with a word otherwise
+# (the tests that need it then say it is missing).  != runs the command
+# in GNU make 4 and in BSD make alike.
+TESTPROGS+=	regress/wanem/wanem
+NFQ_CFLAGS!=	pkg-config --cflags libnetfilter_queue 2>/dev/null || true
+NFQ_LIBS!=	pkg-config --libs libnetfilter_queue 2>/dev/null || true
+
+regress/wanem/wanem: regress/wanem/wanem.c
+	@if [ -n "$(NFQ_LIBS)" ]; then \
+		echo "$(CC) $(ALL_CFLAGS) $(NFQ_CFLAGS) -o $@ regress/wanem/wanem.c" \
+		    "$(NFQ_LIBS) $(PKG_LIBS) -lm"; \
+		$(CC) $(ALL_CFLAGS) $(NFQ_CFLAGS) -o $@ regress/wanem/wanem.c \
+		    $(NFQ_LIBS) $(PKG_LIBS) -lm; \
+	else \
+		echo "regress/wanem/wanem: no libnetfilter_queue, not built"; \
+	fi
+
 regress/frag/frag_test.o: regress/frag/frag_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/frag/frag_test.c -o $@
 
