@@ -307,7 +307,7 @@ check: tests lint
 check-valgrind: tests
 	sh scripts/check-valgrind
 
-demo: $(PROGS)
+demo: $(PROGS) regress/wanem/wanem
 	sh scripts/demo
 
 bench: $(PROGS) $(BENCHPROGS)
