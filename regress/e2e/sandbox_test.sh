@@ -389,10 +389,16 @@ hooks_only_in_test_build_body() {
 	nm "$MARCONID_TEST" | grep -q ' sandbox_probe' ||
 	    atf_fail "the test build has no probe table"
 
+	grep -q 'pipe test: signal' "$MARCONID_TEST" ||
+	    atf_fail "the test build has no pipe test message"
 	if grep -q 'sandbox test: ' "$MARCONID"; then
 		atf_fail "marconid has the probes' messages"
 	fi
-	nm "$MARCONID" | grep -E ' (sandbox_probe|sandbox_test)' > symbols
+	if grep -q 'pipe test: ' "$MARCONID"; then
+		atf_fail "marconid has the pipe test hooks' messages"
+	fi
+	nm "$MARCONID" | grep -E ' (sandbox_probe|sandbox_test|pipe_test)' \
+	    > symbols
 	[ ! -s symbols ] ||
 	    atf_fail "marconid has probe symbols: $(tr '\n' ' ' < symbols)"
 }
