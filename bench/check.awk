@@ -19,7 +19,7 @@ NF != 4 {
 	x = $4 + 0
 }
 
-($3 == "up" || $3 == "dup_up") && x != 1 {
+($3 == "up" || $3 == "dup_up" || $3 == "soak_up") && x != 1 {
 	bad("did not come up")
 }
 
@@ -53,6 +53,10 @@ $3 ~ /_back_ms$/ && x < 0 {
 
 $3 ~ /_tcp_alive$/ && x != 1 {
 	bad("the TCP stream did not survive the cut")
+}
+
+$3 ~ /^soak_(s|pipes|received_ab|received_ba)$/ && !(x > 0) {
+	bad($3 " is " $4 ": the soak did not run")
 }
 
 $3 ~ /^(rss|private)_/ && !(x > 0) {

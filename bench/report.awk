@@ -77,6 +77,11 @@ function count(sys, fig,    n, k, y) {
 	return (y "/" n)
 }
 
+# "/PROFILE" of a system measured on a WAN profile, or ""
+function prof(sys) {
+	return (index(sys, "/") ? substr(sys, index(sys, "/")) : "")
+}
+
 function target(what, want, got, ok, by) {
 	printf("| %s | %s | %s | %s |\n", what, want, got,
 	    got == "-" ? "not measured" : ok ? "met" : "missed by " by)
@@ -142,8 +147,8 @@ END {
 				continue
 			m = median(s, fig)
 			printf("| %s | %s | %s | %s | %s | %s |\n", tn[f], s,
-			    cell(s, fig), ratio(m, median("raw", fig)),
-			    ratio(m, median(ref, fig)), cell(s, cpu))
+			    cell(s, fig), ratio(m, median("raw" prof(s), fig)),
+			    ratio(m, median(ref prof(s), fig)), cell(s, cpu))
 		}
 	}
 
@@ -159,11 +164,13 @@ END {
 		if (cnt[s, "rtt_med"] == 0)
 			continue
 		m = median(s, "rtt_med")
+		r = median("raw" prof(s), "rtt_med")
 		d = "-"
-		if (raw_rtt != "" && s != "raw")
-			d = sprintf("%.3f", m - raw_rtt)
+		if (r != "" && s !~ /^raw/)
+			d = sprintf("%.3f", m - r)
 		printf("| %s | %s | %s | %s | %s |\n", s, cell(s, "rtt_med"),
-		    cell(s, "rtt_p99"), d, ratio(m, median(ref, "rtt_med")))
+		    cell(s, "rtt_p99"), d,
+		    ratio(m, median(ref prof(s), "rtt_med")))
 	}
 
 	print ""
@@ -191,6 +198,44 @@ END {
 			    cell(s, p "_tcp_stall_ms"),
 			    cell(s, p "_fb_lost", "int"),
 			    cell(s, p "_fb_longest_ms"))
+		}
+	}
+
+	nsoak = 0
+	for (i = 1; i <= nsys; i++)
+		if (cnt[order[i], "soak_s"] > 0)
+			soak[++nsoak] = order[i]
+	if (nsoak > 0) {
+		print ""
+		print "## Soaks: marconid on a WAN profile, both ISPs alike"
+		print ""
+		print "A probe every 10 ms each way; on the deep, dsl and sat " \
+		    "profiles an iperf3 stream from A to B fills the active " \
+		    "pipe.  Down and moves: the pipes that went down and the " \
+		    "traffic moves that `marconictl monitor` saw at both " \
+		    "sites; suspect: the spells, and the share of pipe-time " \
+		    "(suspect_ms summed over the pipes / (seconds x pipes)); " \
+		    "copies: the frames sent again over another pipe " \
+		    "(suspect_frames); lost: the probes lost, A to B and B to A."
+		print ""
+		print "| system | seconds | pipes | down | moves | " \
+		    "suspect spells | suspect share % | copies | " \
+		    "lost A to B % | lost B to A % | bulk Mbit/s |"
+		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | " \
+		    "---: | ---: | ---: | ---: |"
+		for (i = 1; i <= nsoak; i++) {
+			s = soak[i]
+			printf("| %s | %s | %s | %s | %s | %s | %s | %s | " \
+			    "%s | %s | %s |\n", s, cell(s, "soak_s", "int"),
+			    cell(s, "soak_pipes", "int"),
+			    cell(s, "soak_downs", "int"),
+			    cell(s, "soak_moves", "int"),
+			    cell(s, "soak_suspects", "int"),
+			    cell(s, "soak_suspect_pct"),
+			    cell(s, "soak_suspect_frames", "int"),
+			    cell(s, "soak_lost_pct_ab"),
+			    cell(s, "soak_lost_pct_ba"),
+			    cell(s, "soak_bulk_mbps"))
 		}
 	}
 
@@ -230,7 +275,8 @@ END {
 		bs = ""
 		for (i = 1; i <= nsys; i++) {
 			s = order[i]
-			if (s == "raw" || s ~ /^marconid/ || cnt[s, fig] == 0)
+			if (s ~ /^raw/ || s ~ /^marconid/ || index(s, "/") ||
+			    cnt[s, fig] == 0)
 				continue
 			x = median(s, fig)
 			if (best == "" || x > best) {
@@ -244,6 +290,34 @@ END {
 		    ">= 1.20", r, r != "-" && r >= 1.2,
 		    sprintf("%.2f", 1.2 - r) " (" fmt(m) " against " \
 		    fmt(1.2 * best) " Mbit/s)")
+	}
+	# on the WAN profiles: what the tunnel keeps of the raw path
+	for (i = 1; i <= nsys; i++) {
+		s = order[i]
+		if (s !~ "^" ref "/(cable|lte)$")
+			continue
+		for (f = 1; f <= 2; f++) {
+			fig = tf[f]
+			m = median(s, fig)
+			b = median("raw" prof(s), fig)
+			r = ratio(m, b)
+			target("throughput on " substr(prof(s), 2) ", " tn[f] \
+			    ", x raw", ">= 0.90", r, r != "-" && r >= 0.9,
+			    sprintf("%.2f", 0.9 - r) " (" fmt(m) " against " \
+			    fmt(0.9 * b) " Mbit/s)")
+		}
+	}
+	for (i = 1; i <= nsoak; i++) {
+		s = soak[i]
+		m = median(s, "soak_downs") + median(s, "soak_moves")
+		target("soak on " substr(prof(s), 2) ", pipes down + " \
+		    "traffic moves", "0", fmt(m, "int"), m == 0,
+		    fmt(m, "int"))
+		if (s !~ "/lte$")
+			continue
+		m = median(s, "soak_suspect_pct")
+		target("soak on lte, time suspect (duplicating)", "< 3 %",
+		    fmt(m) " %", m != "" && m < 3, fmt(m - 3) " %")
 	}
 	m = median(ref, "rtt_med")
 	d = m == "" || raw_rtt == "" ? "-" : sprintf("%.3f", m - raw_rtt)
