@@ -1680,12 +1680,13 @@ discard_current(void)
 static void
 conf_check(void)
 {
-	struct uplink_conf	*up;
+	struct uplink_conf	*up, *oup;
 	struct peer_conf	*peer, *other;
 	struct pipe_conf	*pc;
 	char			 h1[NI_MAXHOST], h2[NI_MAXHOST];
 	char			 t1[16], t2[16];
 	uint32_t		 interval, timeout;
+	int			 nerrors;
 
 	if (conf->probe.timeout <= conf->probe.interval)
 		conf_error(&conf->probe, "probe timeout %s must be longer "
@@ -1754,6 +1755,32 @@ conf_check(void)
 			    "%s must be longer than the interval %s",
 			    peer->name, print_ms(timeout, t1, sizeof(t1)),
 			    print_ms(interval, t2, sizeof(t2)));
+	}
+
+	/*
+	 * Each uplink binds its own listener: two with the same local
+	 * address, interface, routing domain and port would fight over
+	 * it at start, the second failing with EADDRINUSE.  After an
+	 * error a bad local address reads as "any": no noise then.
+	 */
+	nerrors = errors;
+	TAILQ_FOREACH(up, &conf->uplinks, entry) {
+		if (nerrors != 0)
+			break;
+		TAILQ_FOREACH(oup, &conf->uplinks, entry) {
+			if (oup == up)
+				break;
+			if (sa_cmp(&oup->local, &up->local) == 0 &&
+			    strcmp(oup->ifname, up->ifname) == 0 &&
+			    oup->rdomain == up->rdomain &&
+			    (oup->port != 0 ? oup->port : conf->port) ==
+			    (up->port != 0 ? up->port : conf->port)) {
+				conf_error(up, "uplink \"%s\": same local "
+				    "address, interface, rdomain and port as "
+				    "uplink \"%s\"", up->name, oup->name);
+				break;
+			}
+		}
 	}
 
 	/* after an error, a peer may be missing: no noise then */
