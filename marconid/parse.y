@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,7 @@ static void		 conf_check(void);
 static int		 path_absolute(char *, const char *, size_t);
 static void		 check_readable(const void *, const char *,
 			    const char *);
+static void		 check_key(const char *);
 
 static struct marconid_conf	*conf;
 static int			 errors;
@@ -301,6 +303,7 @@ main		: PORT port			{
 			if (strlen($2) == 0 || strlcpy(conf->user, $2,
 			    sizeof(conf->user)) >= sizeof(conf->user))
 				yyerror_at($<lineno>2, "bad user \"%s\"", $2);
+			where_set(conf->user, $<lineno>1);
 			free($2);
 		}
 		| SOCKET STRING			{
@@ -1792,7 +1795,11 @@ conf_check(void)
 	if (path_absolute(conf->cert, "certificate", sizeof(conf->cert)) == 0)
 		check_readable(conf->cert, "certificate", conf->cert);
 	if (path_absolute(conf->key, "key", sizeof(conf->key)) == 0)
-		check_readable(conf->key, "key", conf->key);
+		check_key(conf->key);
+
+	/* the start would fail on it, after -n said OK */
+	if (getpwnam(conf->user) == NULL)
+		conf_error(conf->user, "unknown user \"%s\"", conf->user);
 }
 
 /*
@@ -1836,6 +1843,33 @@ path_absolute(char *path, const char *what, size_t size)
  * The parent reads the certificate and key at startup and at every
  * reload: better to hear now that they are not there.
  */
+/*
+ * The private key, as sshd treats a host key: the same rule as the
+ * configuration file's, but not even the group may read it.
+ */
+static void
+check_key(const char *path)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		conf_error(path, "key \"%s\": %s", path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) == -1)
+		conf_error(path, "key \"%s\": %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		conf_error(path, "key \"%s\": not a regular file", path);
+	else if (st.st_uid != 0 && st.st_uid != getuid())
+		conf_error(path, "key \"%s\": owner not root or current "
+		    "user", path);
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		conf_error(path, "key \"%s\": group or world accessible",
+		    path);
+	close(fd);
+}
+
 static void
 check_readable(const void *obj, const char *what, const char *path)
 {
