@@ -169,7 +169,7 @@ engine_main(int debug, int verbose, const char *user)
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
 	log_procinit("engine");
-	setproctitle("engine");
+	proc_title("engine");
 
 	parent_pid = getppid();
 	start_time = getmonotime();

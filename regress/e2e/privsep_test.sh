@@ -259,6 +259,42 @@ titles_users_sandbox_cleanup() {
 	e2e_cleanup
 }
 
+atf_test_case exact_titles cleanup
+exact_titles_head() {
+	atf_set descr "The command line of each process is its title and" \
+	    "nothing more, so that pgrep -x finds it as the manual says"
+	e2e_head
+}
+exact_titles_body() {
+	e2e_init
+	start_site_a
+	ppid=$(parent_pid)
+
+	for t in "marconid: parent" "marconid: engine" "marconid: pipe isp1" \
+	    "marconid: pipe isp2"; do
+		if [ "$t" = "marconid: parent" ]; then
+			pid=$ppid
+		else
+			pid=$(kid_pid "$t")
+		fi
+		[ -n "$pid" ] || e2e_fail "no process titled \"$t\""
+		cmd=$(tr '\0' '|' < "/proc/$pid/cmdline")
+		[ "$cmd" = "$t|" ] ||
+		    e2e_fail "/proc/$pid/cmdline is \"$cmd\", not \"$t|\""
+		# only among ours: other daemons may run on this host
+		if [ "$pid" = "$ppid" ]; then
+			found=$(pgrep -xf "$t" | grep -Fx "$ppid")
+		else
+			found=$(pgrep -P "$ppid" -xf "$t")
+		fi
+		[ "$found" = "$pid" ] ||
+		    e2e_fail "pgrep -xf \"$t\" finds \"$found\", not $pid"
+	done
+}
+exact_titles_cleanup() {
+	e2e_cleanup
+}
+
 atf_test_case pipe_restart cleanup
 pipe_restart_head() {
 	atf_set descr "A pipe process killed with SIGKILL is restarted by" \
@@ -439,6 +475,7 @@ ctl_errors_body() {
 
 atf_init_test_cases() {
 	atf_add_test_case titles_users_sandbox
+	atf_add_test_case exact_titles
 	atf_add_test_case pipe_restart
 	atf_add_test_case reload_bad_keeps_old
 	atf_add_test_case stop_clean
