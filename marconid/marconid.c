@@ -138,7 +138,7 @@ usage(void)
 {
 	extern char	*__progname;
 
-	fprintf(stderr, "usage: %s [-dnv] [-D macro=value] [-f file] "
+	fprintf(stderr, "usage: %s [-dnVv] [-D macro=value] [-f file] "
 	    "[-s socket]\n", __progname);
 	exit(1);
 }
@@ -213,7 +213,7 @@ main(int argc, char *argv[])
 		err(1, NULL);
 	proc_title_init();
 
-	while ((ch = getopt(argc, argv, "D:df:I:nP:s:U:v")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:I:nP:s:U:Vv")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (cmdline_symset(optarg) < 0)
@@ -241,6 +241,9 @@ main(int argc, char *argv[])
 		case 'U':
 			user = optarg;
 			break;
+		case 'V':
+			printf("marconid %s\n", MARCONID_VERSION);
+			exit(0);
 		case 'v':
 			verbose++;
 			break;

@@ -295,6 +295,32 @@ exact_titles_cleanup() {
 	e2e_cleanup
 }
 
+atf_test_case version cleanup
+version_head() {
+	atf_set descr "marconid -V and marconictl show version give the" \
+	    "release of both, as text and as JSON"
+	e2e_head
+}
+version_body() {
+	e2e_init
+	v=$(sed -n 's/^#define MARCONID_VERSION[[:space:]]*"\(.*\)"$/\1/p' \
+	    "$TOP/common/ctl.h")
+	[ -n "$v" ] || atf_fail "no MARCONID_VERSION in common/ctl.h"
+	atf_check -s exit:0 -o inline:"marconid $v\n" -e empty "$MARCONID" -V
+	start_site_a
+	atf_check -s exit:0 -o inline:"marconictl $v\nmarconid $v\n" \
+	    -e empty "$MARCONICTL" -s "$PWD/a.sock" show version
+	atf_check -s exit:0 -o inline:"marconictl $v\nmarconid $v\n" \
+	    -e empty "$MARCONICTL" -s "$PWD/a.sock" s v
+	atf_check -s exit:0 -o save:json -e empty \
+	    "$MARCONICTL" -s "$PWD/a.sock" -j show version
+	atf_check -s exit:0 -o inline:"$v $v\n" \
+	    jq -r '.version | "\(.marconictl) \(.marconid)"' json
+}
+version_cleanup() {
+	e2e_cleanup
+}
+
 atf_test_case pipe_restart cleanup
 pipe_restart_head() {
 	atf_set descr "A pipe process killed with SIGKILL is restarted by" \
@@ -476,6 +502,7 @@ ctl_errors_body() {
 atf_init_test_cases() {
 	atf_add_test_case titles_users_sandbox
 	atf_add_test_case exact_titles
+	atf_add_test_case version
 	atf_add_test_case pipe_restart
 	atf_add_test_case reload_bad_keeps_old
 	atf_add_test_case stop_clean
