@@ -159,6 +159,20 @@ static struct probe_conf	*curprobe;
 static int			 cur_keep;	/* iface or uplink */
 static int			 peer_keep, peer_mode_set, peer_npipes;
 static int			 pipe_keep;
+
+/* the single-valued options given so far in the block being parsed */
+#define OPT_TYPE		0x0001
+#define OPT_MTU			0x0002
+#define OPT_LOCAL		0x0004
+#define OPT_INTERFACE		0x0008
+#define OPT_RDOMAIN		0x0010
+#define OPT_PORT		0x0020
+#define OPT_HOLDDOWN		0x0040
+#define OPT_REMOTE		0x0080
+#define OPT_PREFERENCE		0x0100
+static unsigned int		 cur_set, peer_set, pipe_set;
+static void			 opt_once(unsigned int *, unsigned int,
+				    const char *, int);
 static long long		 pipe_port;
 static int			 nuplinks, npeers;
 
@@ -457,13 +471,20 @@ ifaceopts_b	: /* empty */
 		| ifaceopts_b error '\n'
 		;
 
-ifaceopt	: TYPE TAP		{ curiface->type = IFACE_TAP; }
-		| TYPE TUN		{ curiface->type = IFACE_TUN; }
+ifaceopt	: TYPE TAP		{
+			opt_once(&cur_set, OPT_TYPE, "type", $<lineno>1);
+			curiface->type = IFACE_TAP;
+		}
+		| TYPE TUN		{
+			opt_once(&cur_set, OPT_TYPE, "type", $<lineno>1);
+			curiface->type = IFACE_TUN;
+		}
 		| ADDRESS STRING		{
 			iface_address($2, $<lineno>2);
 			free($2);
 		}
 		| MTU NUMBER			{
+			opt_once(&cur_set, OPT_MTU, "mtu", $<lineno>1);
 			if ($2 < MARCONID_MINMTU || $2 > MARCONID_MAXMTU)
 				yyerror_at($<lineno>2,
 				    "mtu %lld out of range (%d-%d)",
@@ -499,12 +520,15 @@ uplinkopts_b	: /* empty */
 		;
 
 uplinkopt	: LOCAL STRING			{
+			opt_once(&cur_set, OPT_LOCAL, "local", $<lineno>1);
 			if (host_parse($2, &curuplink->local, NULL) == -1)
 				yyerror_at($<lineno>2,
 				    "bad address \"%s\"", $2);
 			free($2);
 		}
 		| INTERFACE name		{
+			opt_once(&cur_set, OPT_INTERFACE, "interface",
+			    $<lineno>1);
 			if (!name_ok($2, sizeof(curuplink->ifname)))
 				yyerror_at($<lineno>2,
 				    "bad interface name \"%s\"", $2);
@@ -514,14 +538,19 @@ uplinkopt	: LOCAL STRING			{
 			free($2);
 		}
 		| RDOMAIN NUMBER		{
+			opt_once(&cur_set, OPT_RDOMAIN, "rdomain", $<lineno>1);
 			if ($2 < 0 || $2 > INT32_MAX)
 				yyerror_at($<lineno>2, "rdomain %lld out of "
 				    "range (0-%d)", (long long)$2, INT32_MAX);
 			else
 				curuplink->rdomain = $2;
 		}
-		| PORT port			{ curuplink->port = $2; }
+		| PORT port			{
+			opt_once(&cur_set, OPT_PORT, "port", $<lineno>1);
+			curuplink->port = $2;
+		}
 		| MTU NUMBER			{
+			opt_once(&cur_set, OPT_MTU, "mtu", $<lineno>1);
 			if ($2 < UPLINK_MINMTU || $2 > MARCONID_MAXMTU)
 				yyerror_at($<lineno>2, "uplink mtu %lld out of "
 				    "range (%d-%d)", (long long)$2,
@@ -577,6 +606,8 @@ peeropt		: FINGERPRINT STRING		{
 			curpeer->mode = $2;
 		}
 		| HOLDDOWN time			{
+			opt_once(&peer_set, OPT_HOLDDOWN, "holddown",
+			    $<lineno>1);
 			if (time_check("holddown", $2, HOLDDOWN_MIN,
 			    HOLDDOWN_MAX, $<lineno>1) == 0)
 				curpeer->probe.holddown = $2;
@@ -608,13 +639,19 @@ pipeopts	: /* empty */
 		;
 
 pipeopt		: REMOTE STRING			{
+			opt_once(&pipe_set, OPT_REMOTE, "remote", $<lineno>1);
 			if (host_parse($2, &curpipe->remote, NULL) == -1)
 				yyerror_at($<lineno>2,
 				    "bad address \"%s\"", $2);
 			free($2);
 		}
-		| PORT port			{ pipe_port = $2; }
+		| PORT port			{
+			opt_once(&pipe_set, OPT_PORT, "port", $<lineno>1);
+			pipe_port = $2;
+		}
 		| PREFERENCE NUMBER		{
+			opt_once(&pipe_set, OPT_PREFERENCE, "preference",
+			    $<lineno>1);
 			if ($2 < 0 || $2 > PREFERENCE_MAX)
 				yyerror_at($<lineno>2, "preference %lld out "
 				    "of range (0-%d)", (long long)$2,
@@ -1438,6 +1475,7 @@ iface_begin(const char *name, int line)
 	TAILQ_INIT(&curiface->addrs);
 	where_set(curiface, line);
 	cur_keep = 0;
+	cur_set = 0;
 
 	if (!name_ok(name, sizeof(curiface->name)))
 		yyerror_at(line, "bad interface name \"%s\"", name);
@@ -1515,6 +1553,7 @@ uplink_begin(const char *name, int line)
 	curuplink->rdomain = -1;
 	where_set(curuplink, line);
 	cur_keep = 0;
+	cur_set = 0;
 
 	if (!name_ok(name, sizeof(curuplink->name)))
 		yyerror_at(line, "bad uplink name \"%s\"", name);
@@ -1526,6 +1565,31 @@ uplink_begin(const char *name, int line)
 	else if (nuplinks <= MAX_UPLINKS)
 		cur_keep = 1;
 	strlcpy(curuplink->name, name, sizeof(curuplink->name));
+}
+
+/*
+ * A single-valued option given twice in a block is an error, as a
+ * second mode is: which of the two was meant cannot be told.
+ */
+static void
+opt_once(unsigned int *set, unsigned int opt, const char *kw, int line)
+{
+	if ((*set & opt) == 0) {
+		*set |= opt;
+		return;
+	}
+	if (set == &pipe_set)
+		yyerror_at(line, "%s given twice in pipe \"%s\" of peer "
+		    "\"%s\"", kw, curpipe->uplink, curpeer->name);
+	else if (set == &peer_set)
+		yyerror_at(line, "%s given twice in peer \"%s\"", kw,
+		    curpeer->name);
+	else if (curuplink != NULL)
+		yyerror_at(line, "%s given twice in uplink \"%s\"", kw,
+		    curuplink->name);
+	else
+		yyerror_at(line, "%s given twice in interface \"%s\"", kw,
+		    curiface->name);
 }
 
 static void
@@ -1551,6 +1615,7 @@ peer_begin(const char *name, int line)
 	where_set(curpeer, line);
 	peer_keep = 0;
 	peer_mode_set = 0;
+	peer_set = 0;
 	peer_npipes = 0;
 
 	if (!name_ok(name, sizeof(curpeer->name)))
@@ -1593,6 +1658,7 @@ pipe_begin(const char *name, int line)
 	where_set(curpipe, line);
 	pipe_keep = 0;
 	pipe_port = 0;
+	pipe_set = 0;
 
 	if (!name_ok(name, sizeof(curpipe->uplink))) {
 		yyerror_at(line, "bad uplink name \"%s\"", name);
