@@ -59,7 +59,8 @@ parent_pid() {
 # A title as set by setproctitle(3), without what pads it to the size
 # of the original command line: on Linux, libbsd fills that with NULs
 # (shown as spaces) and puts a "." where argv[0] ended when the title is
-# shorter, so that the kernel shows the whole title.
+# shorter.  proc_title() makes the kernel show the title alone, which
+# exact_titles checks; the other cases do not depend on it.
 untail() {
 	sed -E -e 's/^ *//' -e 's/([[:space:]]+\.)?[[:space:]]*$//'
 }
