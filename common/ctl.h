@@ -37,7 +37,10 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		5
+#define CTL_VERSION		6
+
+/* the release, shown by marconid -V and marconictl show version */
+#define MARCONID_VERSION	"0.2"
 
 #define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
 #define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
@@ -121,6 +124,7 @@ struct ctl_summary {
 	uint32_t	n_pipes;
 	uint32_t	n_pipes_up;
 	char		conffile[1024];
+	char		release[16];	/* the daemon's MARCONID_VERSION */
 };
 
 struct ctl_iface {

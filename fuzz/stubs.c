@@ -500,6 +500,11 @@ fuzz_null_handler(int fd, short event, void *arg)
 }
 
 void
+proc_title(const char *title)
+{
+}
+
+void
 child_privdrop(const char *user)
 {
 	fprintf(stderr, "%s: not in a fuzzer\n", __func__);

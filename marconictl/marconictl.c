@@ -229,6 +229,7 @@ request_type(enum actions action)
 {
 	switch (action) {
 	case SHOW_SUMMARY:
+	case SHOW_VERSION:
 		return (IMSG_CTL_SHOW_SUMMARY);
 	case SHOW_INTERFACES:
 		return (IMSG_CTL_SHOW_INTERFACES);
@@ -270,6 +271,7 @@ reply_type(enum actions action)
 {
 	switch (action) {
 	case SHOW_SUMMARY:
+	case SHOW_VERSION:
 	case SHOW_INTERFACES:
 	case SHOW_PIPES:
 	case SHOW_PIPES_DETAIL:
@@ -323,7 +325,12 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 			errx(1, "marconid speaks control protocol version %u, "
 			    "marconictl %u: they are from different builds",
 			    sum.version, CTL_VERSION);
-		out->summary(&sum);
+		sum.conffile[sizeof(sum.conffile) - 1] = '\0';
+		sum.release[sizeof(sum.release) - 1] = '\0';
+		if (res->action == SHOW_VERSION)
+			out->version(&sum);
+		else
+			out->summary(&sum);
 		break;
 	case IMSG_CTL_SHOW_INTERFACES:
 		get_row(imsg, &iface, sizeof(iface), "interface");

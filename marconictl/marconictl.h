@@ -37,6 +37,7 @@
 struct output {
 	void	(*head)(const struct parse_result *);
 	void	(*summary)(const struct ctl_summary *);
+	void	(*version)(const struct ctl_summary *);
 	void	(*iface)(const struct ctl_iface *);
 	void	(*pipe)(const struct ctl_pipe *);
 	void	(*peer)(const struct ctl_peer *);

@@ -39,6 +39,7 @@
 
 static void	 show_head(const struct parse_result *);
 static void	 show_summary(const struct ctl_summary *);
+static void	 show_version(const struct ctl_summary *);
 static void	 show_iface(const struct ctl_iface *);
 static void	 show_pipe(const struct ctl_pipe *);
 static void	 show_peer(const struct ctl_peer *);
@@ -54,6 +55,7 @@ static int	 width(int, const char *);
 const struct output show_output = {
 	.head = show_head,
 	.summary = show_summary,
+	.version = show_version,
 	.iface = show_iface,
 	.pipe = show_pipe,
 	.peer = show_peer,
@@ -95,6 +97,13 @@ show_summary(const struct ctl_summary *s)
 	printf("%-15s %u, %u up\n", "pipes:", s->n_pipes, s->n_pipes_up);
 	printf("%-15s %s\n", "log level:", verbose_name(s->verbose, t2,
 	    sizeof(t2)));
+}
+
+static void
+show_version(const struct ctl_summary *s)
+{
+	printf("marconictl %s\n", MARCONID_VERSION);
+	printf("marconid %s\n", s->release);
 }
 
 static void

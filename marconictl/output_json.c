@@ -51,6 +51,7 @@ static size_t	 utf8_len(const unsigned char *);
 /* the back-end */
 static void	 json_head(const struct parse_result *);
 static void	 json_summary(const struct ctl_summary *);
+static void	 json_version(const struct ctl_summary *);
 static void	 json_iface(const struct ctl_iface *);
 static void	 json_pipe(const struct ctl_pipe *);
 static void	 json_peer(const struct ctl_peer *);
@@ -73,6 +74,7 @@ static int	 compact;	/* no newlines nor indent: one line */
 const struct output json_output = {
 	.head = json_head,
 	.summary = json_summary,
+	.version = json_version,
 	.iface = json_iface,
 	.pipe = json_pipe,
 	.peer = json_peer,
@@ -124,6 +126,15 @@ json_summary(const struct ctl_summary *s)
 	json_uint("pipes_up", s->n_pipes_up);
 	json_uint("verbose", s->verbose);
 	json_string("log_level", verbose_name(s->verbose, buf, sizeof(buf)));
+	json_end();
+}
+
+static void
+json_version(const struct ctl_summary *s)
+{
+	json_object("version");
+	json_string("marconictl", MARCONID_VERSION);
+	json_string("marconid", s->release);
 	json_end();
 }
 

@@ -61,6 +61,7 @@ static const struct token t_show[] = {
 	/* the command used most gets the shortest form */
 	{ KEYWORD,	"pipes",	SHOW_PIPES,	t_show_pipes,	"p" },
 	{ KEYWORD,	"summary",	SHOW_SUMMARY,	t_end,		NULL },
+	{ KEYWORD,	"version",	SHOW_VERSION,	t_end,		NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
 

@@ -169,7 +169,7 @@ engine_main(int debug, int verbose, const char *user)
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
 	log_procinit("engine");
-	setproctitle("engine");
+	proc_title("engine");
 
 	parent_pid = getppid();
 	start_time = getmonotime();
@@ -1102,6 +1102,7 @@ engine_show_summary(struct imsgev *iev, uint32_t id)
 
 	memset(&s, 0, sizeof(s));
 	s.version = CTL_VERSION;
+	strlcpy(s.release, MARCONID_VERSION, sizeof(s.release));
 	s.pid = parent_pid;
 	s.uptime = (now - start_time) / 1000;
 	s.since_reload = reload_time ? (now - reload_time) / 1000 : -1;

@@ -383,6 +383,7 @@ void		 reasm_expire(struct reasm *, int64_t);
 const struct reasm_stats *reasm_stats(const struct reasm *);
 
 /* marconid.c */
+void		 proc_title(const char *);
 void		 child_privdrop(const char *);
 void		 imsg_event_add(struct imsgev *);
 void		 imsgev_flush(struct imsgev *);

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,7 @@ static void		 conf_check(void);
 static int		 path_absolute(char *, const char *, size_t);
 static void		 check_readable(const void *, const char *,
 			    const char *);
+static void		 check_key(const char *);
 
 static struct marconid_conf	*conf;
 static int			 errors;
@@ -157,6 +159,20 @@ static struct probe_conf	*curprobe;
 static int			 cur_keep;	/* iface or uplink */
 static int			 peer_keep, peer_mode_set, peer_npipes;
 static int			 pipe_keep;
+
+/* the single-valued options given so far in the block being parsed */
+#define OPT_TYPE		0x0001
+#define OPT_MTU			0x0002
+#define OPT_LOCAL		0x0004
+#define OPT_INTERFACE		0x0008
+#define OPT_RDOMAIN		0x0010
+#define OPT_PORT		0x0020
+#define OPT_HOLDDOWN		0x0040
+#define OPT_REMOTE		0x0080
+#define OPT_PREFERENCE		0x0100
+static unsigned int		 cur_set, peer_set, pipe_set;
+static void			 opt_once(unsigned int *, unsigned int,
+				    const char *, int);
 static long long		 pipe_port;
 static int			 nuplinks, npeers;
 
@@ -301,6 +317,7 @@ main		: PORT port			{
 			if (strlen($2) == 0 || strlcpy(conf->user, $2,
 			    sizeof(conf->user)) >= sizeof(conf->user))
 				yyerror_at($<lineno>2, "bad user \"%s\"", $2);
+			where_set(conf->user, $<lineno>1);
 			free($2);
 		}
 		| SOCKET STRING			{
@@ -454,13 +471,20 @@ ifaceopts_b	: /* empty */
 		| ifaceopts_b error '\n'
 		;
 
-ifaceopt	: TYPE TAP		{ curiface->type = IFACE_TAP; }
-		| TYPE TUN		{ curiface->type = IFACE_TUN; }
+ifaceopt	: TYPE TAP		{
+			opt_once(&cur_set, OPT_TYPE, "type", $<lineno>1);
+			curiface->type = IFACE_TAP;
+		}
+		| TYPE TUN		{
+			opt_once(&cur_set, OPT_TYPE, "type", $<lineno>1);
+			curiface->type = IFACE_TUN;
+		}
 		| ADDRESS STRING		{
 			iface_address($2, $<lineno>2);
 			free($2);
 		}
 		| MTU NUMBER			{
+			opt_once(&cur_set, OPT_MTU, "mtu", $<lineno>1);
 			if ($2 < MARCONID_MINMTU || $2 > MARCONID_MAXMTU)
 				yyerror_at($<lineno>2,
 				    "mtu %lld out of range (%d-%d)",
@@ -496,12 +520,15 @@ uplinkopts_b	: /* empty */
 		;
 
 uplinkopt	: LOCAL STRING			{
+			opt_once(&cur_set, OPT_LOCAL, "local", $<lineno>1);
 			if (host_parse($2, &curuplink->local, NULL) == -1)
 				yyerror_at($<lineno>2,
 				    "bad address \"%s\"", $2);
 			free($2);
 		}
 		| INTERFACE name		{
+			opt_once(&cur_set, OPT_INTERFACE, "interface",
+			    $<lineno>1);
 			if (!name_ok($2, sizeof(curuplink->ifname)))
 				yyerror_at($<lineno>2,
 				    "bad interface name \"%s\"", $2);
@@ -511,14 +538,19 @@ uplinkopt	: LOCAL STRING			{
 			free($2);
 		}
 		| RDOMAIN NUMBER		{
+			opt_once(&cur_set, OPT_RDOMAIN, "rdomain", $<lineno>1);
 			if ($2 < 0 || $2 > INT32_MAX)
 				yyerror_at($<lineno>2, "rdomain %lld out of "
 				    "range (0-%d)", (long long)$2, INT32_MAX);
 			else
 				curuplink->rdomain = $2;
 		}
-		| PORT port			{ curuplink->port = $2; }
+		| PORT port			{
+			opt_once(&cur_set, OPT_PORT, "port", $<lineno>1);
+			curuplink->port = $2;
+		}
 		| MTU NUMBER			{
+			opt_once(&cur_set, OPT_MTU, "mtu", $<lineno>1);
 			if ($2 < UPLINK_MINMTU || $2 > MARCONID_MAXMTU)
 				yyerror_at($<lineno>2, "uplink mtu %lld out of "
 				    "range (%d-%d)", (long long)$2,
@@ -574,6 +606,8 @@ peeropt		: FINGERPRINT STRING		{
 			curpeer->mode = $2;
 		}
 		| HOLDDOWN time			{
+			opt_once(&peer_set, OPT_HOLDDOWN, "holddown",
+			    $<lineno>1);
 			if (time_check("holddown", $2, HOLDDOWN_MIN,
 			    HOLDDOWN_MAX, $<lineno>1) == 0)
 				curpeer->probe.holddown = $2;
@@ -605,13 +639,19 @@ pipeopts	: /* empty */
 		;
 
 pipeopt		: REMOTE STRING			{
+			opt_once(&pipe_set, OPT_REMOTE, "remote", $<lineno>1);
 			if (host_parse($2, &curpipe->remote, NULL) == -1)
 				yyerror_at($<lineno>2,
 				    "bad address \"%s\"", $2);
 			free($2);
 		}
-		| PORT port			{ pipe_port = $2; }
+		| PORT port			{
+			opt_once(&pipe_set, OPT_PORT, "port", $<lineno>1);
+			pipe_port = $2;
+		}
 		| PREFERENCE NUMBER		{
+			opt_once(&pipe_set, OPT_PREFERENCE, "preference",
+			    $<lineno>1);
 			if ($2 < 0 || $2 > PREFERENCE_MAX)
 				yyerror_at($<lineno>2, "preference %lld out "
 				    "of range (0-%d)", (long long)$2,
@@ -1435,6 +1475,7 @@ iface_begin(const char *name, int line)
 	TAILQ_INIT(&curiface->addrs);
 	where_set(curiface, line);
 	cur_keep = 0;
+	cur_set = 0;
 
 	if (!name_ok(name, sizeof(curiface->name)))
 		yyerror_at(line, "bad interface name \"%s\"", name);
@@ -1512,6 +1553,7 @@ uplink_begin(const char *name, int line)
 	curuplink->rdomain = -1;
 	where_set(curuplink, line);
 	cur_keep = 0;
+	cur_set = 0;
 
 	if (!name_ok(name, sizeof(curuplink->name)))
 		yyerror_at(line, "bad uplink name \"%s\"", name);
@@ -1523,6 +1565,31 @@ uplink_begin(const char *name, int line)
 	else if (nuplinks <= MAX_UPLINKS)
 		cur_keep = 1;
 	strlcpy(curuplink->name, name, sizeof(curuplink->name));
+}
+
+/*
+ * A single-valued option given twice in a block is an error, as a
+ * second mode is: which of the two was meant cannot be told.
+ */
+static void
+opt_once(unsigned int *set, unsigned int opt, const char *kw, int line)
+{
+	if ((*set & opt) == 0) {
+		*set |= opt;
+		return;
+	}
+	if (set == &pipe_set)
+		yyerror_at(line, "%s given twice in pipe \"%s\" of peer "
+		    "\"%s\"", kw, curpipe->uplink, curpeer->name);
+	else if (set == &peer_set)
+		yyerror_at(line, "%s given twice in peer \"%s\"", kw,
+		    curpeer->name);
+	else if (curuplink != NULL)
+		yyerror_at(line, "%s given twice in uplink \"%s\"", kw,
+		    curuplink->name);
+	else
+		yyerror_at(line, "%s given twice in interface \"%s\"", kw,
+		    curiface->name);
 }
 
 static void
@@ -1548,6 +1615,7 @@ peer_begin(const char *name, int line)
 	where_set(curpeer, line);
 	peer_keep = 0;
 	peer_mode_set = 0;
+	peer_set = 0;
 	peer_npipes = 0;
 
 	if (!name_ok(name, sizeof(curpeer->name)))
@@ -1590,6 +1658,7 @@ pipe_begin(const char *name, int line)
 	where_set(curpipe, line);
 	pipe_keep = 0;
 	pipe_port = 0;
+	pipe_set = 0;
 
 	if (!name_ok(name, sizeof(curpipe->uplink))) {
 		yyerror_at(line, "bad uplink name \"%s\"", name);
@@ -1680,12 +1749,13 @@ discard_current(void)
 static void
 conf_check(void)
 {
-	struct uplink_conf	*up;
+	struct uplink_conf	*up, *oup;
 	struct peer_conf	*peer, *other;
 	struct pipe_conf	*pc;
 	char			 h1[NI_MAXHOST], h2[NI_MAXHOST];
 	char			 t1[16], t2[16];
 	uint32_t		 interval, timeout;
+	int			 nerrors;
 
 	if (conf->probe.timeout <= conf->probe.interval)
 		conf_error(&conf->probe, "probe timeout %s must be longer "
@@ -1756,6 +1826,32 @@ conf_check(void)
 			    print_ms(interval, t2, sizeof(t2)));
 	}
 
+	/*
+	 * Each uplink binds its own listener: two with the same local
+	 * address, interface, routing domain and port would fight over
+	 * it at start, the second failing with EADDRINUSE.  After an
+	 * error a bad local address reads as "any": no noise then.
+	 */
+	nerrors = errors;
+	TAILQ_FOREACH(up, &conf->uplinks, entry) {
+		if (nerrors != 0)
+			break;
+		TAILQ_FOREACH(oup, &conf->uplinks, entry) {
+			if (oup == up)
+				break;
+			if (sa_cmp(&oup->local, &up->local) == 0 &&
+			    strcmp(oup->ifname, up->ifname) == 0 &&
+			    oup->rdomain == up->rdomain &&
+			    (oup->port != 0 ? oup->port : conf->port) ==
+			    (up->port != 0 ? up->port : conf->port)) {
+				conf_error(up, "uplink \"%s\": same local "
+				    "address, interface, rdomain and port as "
+				    "uplink \"%s\"", up->name, oup->name);
+				break;
+			}
+		}
+	}
+
 	/* after an error, a peer may be missing: no noise then */
 	TAILQ_FOREACH(up, &conf->uplinks, entry)
 		if (errors == 0 && !uplink_uses(conf, up->name))
@@ -1765,7 +1861,11 @@ conf_check(void)
 	if (path_absolute(conf->cert, "certificate", sizeof(conf->cert)) == 0)
 		check_readable(conf->cert, "certificate", conf->cert);
 	if (path_absolute(conf->key, "key", sizeof(conf->key)) == 0)
-		check_readable(conf->key, "key", conf->key);
+		check_key(conf->key);
+
+	/* the start would fail on it, after -n said OK */
+	if (getpwnam(conf->user) == NULL)
+		conf_error(conf->user, "unknown user \"%s\"", conf->user);
 }
 
 /*
@@ -1809,6 +1909,33 @@ path_absolute(char *path, const char *what, size_t size)
  * The parent reads the certificate and key at startup and at every
  * reload: better to hear now that they are not there.
  */
+/*
+ * The private key, as sshd treats a host key: the same rule as the
+ * configuration file's, but not even the group may read it.
+ */
+static void
+check_key(const char *path)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		conf_error(path, "key \"%s\": %s", path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) == -1)
+		conf_error(path, "key \"%s\": %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		conf_error(path, "key \"%s\": not a regular file", path);
+	else if (st.st_uid != 0 && st.st_uid != getuid())
+		conf_error(path, "key \"%s\": owner not root or current "
+		    "user", path);
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		conf_error(path, "key \"%s\": group or world accessible",
+		    path);
+	close(fd);
+}
+
 static void
 check_readable(const void *obj, const char *what, const char *path)
 {

@@ -131,7 +131,7 @@ pipe_main(int debug, int verbose, const char *user, const char *name)
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
 	log_procinit(procname);
-	setproctitle("%s", procname);
+	proc_title(procname);
 
 	/* a new instance id tells the peers that we restarted */
 	arc4random_buf(&pipe_instance, sizeof(pipe_instance));

@@ -138,6 +138,33 @@ world read/writable\n3.conf:16: failed to include \"3.inc\"\n" \
 	    "${MARCONID}" -n -f 3.conf
 }
 
+atf_test_case key_secrecy
+key_secrecy_head()
+{
+	atf_set descr "a key others can read, or someone else's, is refused"
+}
+key_secrecy_body()
+{
+	prepare
+	msg="1.conf:3: key \"site.key\": group or world accessible"
+	for mode in 0640 0604 0660 0606 0610; do
+		chmod "${mode}" site.key
+		atf_check -s exit:1 -o empty -e save:err \
+		    "${MARCONID}" -n -f 1.conf
+		atf_check -o inline:"${msg}\n" sed "s|\"$(pwd -P)/|\"|g" err
+	done
+	chmod 0400 site.key
+	atf_check -s exit:0 -o empty -e inline:"configuration OK\n" \
+	    "${MARCONID}" -n -f 1.conf
+	# an owner other than root or the user running it
+	[ "$(id -u)" -eq 0 ] || return 0
+	chown nobody site.key || atf_fail "cannot chown site.key"
+	atf_check -s exit:1 -o empty -e save:err \
+	    "${MARCONID}" -n -f 1.conf
+	atf_check -o inline:"1.conf:3: key \"site.key\": owner not root \
+or current user\n" sed "s|\"$(pwd -P)/|\"|g" err
+}
+
 atf_test_case missing
 missing_head()
 {
@@ -215,6 +242,7 @@ atf_init_test_cases()
 	atf_add_test_case unused_macro
 	atf_add_test_case secrecy
 	atf_add_test_case include_secrecy
+	atf_add_test_case key_secrecy
 	atf_add_test_case missing
 	atf_add_test_case cmdline_macro
 	atf_add_test_case examples

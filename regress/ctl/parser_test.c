@@ -91,6 +91,8 @@ ATF_TC_BODY(full_words, tc)
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b detail");
 	CHECK_OK("show peers", SHOW_PEERS);
+	CHECK_OK("show version", SHOW_VERSION);
+	ATF_CHECK_STREQ(res.command, "show version");
 	CHECK_OK("reload", RELOAD);
 	ATF_CHECK_STREQ(res.command, "reload");
 	CHECK_OK("log verbose", LOG_VERBOSE);
@@ -116,6 +118,8 @@ ATF_TC_BODY(prefixes, tc)
 	ATF_CHECK_STREQ(res.command, "show peers");
 	CHECK_OK("s i", SHOW_INTERFACES);
 	CHECK_OK("s su", SHOW_SUMMARY);
+	CHECK_OK("s v", SHOW_VERSION);
+	ATF_CHECK_STREQ(res.command, "show version");
 	CHECK_OK("s p p site-b", SHOW_PIPES);
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b");
@@ -207,9 +211,11 @@ ATF_TC_BODY(unknown_word, tc)
 	    "unknown command \"shows\"; valid commands: log, monitor, "
 	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("show foo", "unknown argument \"foo\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, summary");
+	    "valid arguments: interfaces, peers, pipes, summary, "
+	    "version");
 	CHECK_ERR("s x", "unknown argument \"x\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, summary");
+	    "valid arguments: interfaces, peers, pipes, summary, "
+	    "version");
 	CHECK_ERR("log loud", "unknown argument \"loud\" after \"log\"; "
 	    "valid arguments: brief, verbose");
 	CHECK_ERR("show pipes site-b", "unknown argument \"site-b\" after "

@@ -59,7 +59,8 @@ parent_pid() {
 # A title as set by setproctitle(3), without what pads it to the size
 # of the original command line: on Linux, libbsd fills that with NULs
 # (shown as spaces) and puts a "." where argv[0] ended when the title is
-# shorter, so that the kernel shows the whole title.
+# shorter.  proc_title() makes the kernel show the title alone, which
+# exact_titles checks; the other cases do not depend on it.
 untail() {
 	sed -E -e 's/^ *//' -e 's/([[:space:]]+\.)?[[:space:]]*$//'
 }
@@ -259,6 +260,68 @@ titles_users_sandbox_cleanup() {
 	e2e_cleanup
 }
 
+atf_test_case exact_titles cleanup
+exact_titles_head() {
+	atf_set descr "The command line of each process is its title and" \
+	    "nothing more, so that pgrep -x finds it as the manual says"
+	e2e_head
+}
+exact_titles_body() {
+	e2e_init
+	start_site_a
+	ppid=$(parent_pid)
+
+	for t in "marconid: parent" "marconid: engine" "marconid: pipe isp1" \
+	    "marconid: pipe isp2"; do
+		if [ "$t" = "marconid: parent" ]; then
+			pid=$ppid
+		else
+			pid=$(kid_pid "$t")
+		fi
+		[ -n "$pid" ] || e2e_fail "no process titled \"$t\""
+		cmd=$(tr '\0' '|' < "/proc/$pid/cmdline")
+		[ "$cmd" = "$t|" ] ||
+		    e2e_fail "/proc/$pid/cmdline is \"$cmd\", not \"$t|\""
+		# only among ours: other daemons may run on this host
+		if [ "$pid" = "$ppid" ]; then
+			found=$(pgrep -xf "$t" | grep -Fx "$ppid")
+		else
+			found=$(pgrep -P "$ppid" -xf "$t")
+		fi
+		[ "$found" = "$pid" ] ||
+		    e2e_fail "pgrep -xf \"$t\" finds \"$found\", not $pid"
+	done
+}
+exact_titles_cleanup() {
+	e2e_cleanup
+}
+
+atf_test_case version cleanup
+version_head() {
+	atf_set descr "marconid -V and marconictl show version give the" \
+	    "release of both, as text and as JSON"
+	e2e_head
+}
+version_body() {
+	e2e_init
+	v=$(sed -n 's/^#define MARCONID_VERSION[[:space:]]*"\(.*\)"$/\1/p' \
+	    "$TOP/common/ctl.h")
+	[ -n "$v" ] || atf_fail "no MARCONID_VERSION in common/ctl.h"
+	atf_check -s exit:0 -o inline:"marconid $v\n" -e empty "$MARCONID" -V
+	start_site_a
+	atf_check -s exit:0 -o inline:"marconictl $v\nmarconid $v\n" \
+	    -e empty "$MARCONICTL" -s "$PWD/a.sock" show version
+	atf_check -s exit:0 -o inline:"marconictl $v\nmarconid $v\n" \
+	    -e empty "$MARCONICTL" -s "$PWD/a.sock" s v
+	atf_check -s exit:0 -o save:json -e empty \
+	    "$MARCONICTL" -s "$PWD/a.sock" -j show version
+	atf_check -s exit:0 -o inline:"$v $v\n" \
+	    jq -r '.version | "\(.marconictl) \(.marconid)"' json
+}
+version_cleanup() {
+	e2e_cleanup
+}
+
 atf_test_case pipe_restart cleanup
 pipe_restart_head() {
 	atf_set descr "A pipe process killed with SIGKILL is restarted by" \
@@ -439,6 +502,8 @@ ctl_errors_body() {
 
 atf_init_test_cases() {
 	atf_add_test_case titles_users_sandbox
+	atf_add_test_case exact_titles
+	atf_add_test_case version
 	atf_add_test_case pipe_restart
 	atf_add_test_case reload_bad_keeps_old
 	atf_add_test_case stop_clean
