@@ -101,6 +101,7 @@ static void	 engine_dispatch_pipe(int, short, void *);
 static void	 engine_apply_config(struct marconid_conf *);
 static struct eng_uplink *uplink_get(const char *, int);
 static struct eng_peer	*peer_find_id(uint32_t);
+static struct eng_pipe	*peer_pipe(struct eng_peer *, const char *);
 static void	 iface_read(int, short, void *);
 static int	 pipe_effective_state(struct eng_pipe *);
 static void	 uplink_touch(const char *, pid_t);
@@ -392,13 +393,8 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 				break;
 			}
 			/* by id: a peer renamed or replaced is another */
-			ep = NULL;
-			if ((pe = peer_find_id(ps.peerid)) != NULL)
-				TAILQ_FOREACH(ep, &pe->pipes, entry)
-					if (strcmp(ep->conf.uplink,
-					    ps.uplink) == 0)
-						break;
-			if (ep == NULL) {
+			if ((pe = peer_find_id(ps.peerid)) == NULL ||
+			    (ep = peer_pipe(pe, ps.uplink)) == NULL) {
 				log_debug("uplink %s: state for unknown peer "
 				    "%s (id %u)", eu->name, ps.peer,
 				    ps.peerid);
@@ -454,6 +450,18 @@ peer_find_id(uint32_t id)
 	TAILQ_FOREACH(pe, &peers, entry)
 		if (pe->id == id)
 			return (pe);
+	return (NULL);
+}
+
+/* The pipe of a peer over an uplink. */
+static struct eng_pipe *
+peer_pipe(struct eng_peer *pe, const char *uplink)
+{
+	struct eng_pipe	*ep;
+
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (strcmp(ep->conf.uplink, uplink) == 0)
+			return (ep);
 	return (NULL);
 }
 
@@ -514,13 +522,8 @@ engine_apply_config(struct marconid_conf *c)
 			ep->last_change = now;
 			ep->state = PIPE_STATE_DOWN;
 			ep->pref_override = -1;
-			oep = NULL;
-			if (ope != NULL)
-				TAILQ_FOREACH(oep, &ope->pipes, entry)
-					if (strcmp(oep->conf.uplink,
-					    pic->uplink) == 0)
-						break;
-			if (oep != NULL) {
+			if (ope != NULL &&
+			    (oep = peer_pipe(ope, pic->uplink)) != NULL) {
 				ep->st = oep->st;
 				ep->last_change = oep->last_change;
 				ep->state = oep->state;
@@ -696,7 +699,6 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 {
 	struct frame_hdr	 fh;
 	struct eng_peer		*pe;
-	struct eng_pipe		*ep;
 	const uint8_t		*frame;
 	uint64_t		 seq;
 
@@ -709,10 +711,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 	if ((pe = peer_find_id(id)) == NULL)
 		return;
 	/* an uplink process speaks for the peers it has a pipe to only */
-	TAILQ_FOREACH(ep, &pe->pipes, entry)
-		if (strcmp(ep->conf.uplink, eu->name) == 0)
-			break;
-	if (ep == NULL)
+	if (peer_pipe(pe, eu->name) == NULL)
 		return;
 	memcpy(&fh, buf, sizeof(fh));
 	if (!pe->rx_epoch_valid || ntohl(fh.epoch) != pe->rx_epoch) {
@@ -1021,10 +1020,7 @@ engine_ctl_change(uint32_t type, struct ctl_request *req, char *msg,
 	}
 	if (type == IMSG_CTL_PREFER || type == IMSG_CTL_PREFERENCE ||
 	    type == IMSG_CTL_PIPE_DOWN || type == IMSG_CTL_PIPE_UP) {
-		TAILQ_FOREACH(ep, &pe->pipes, entry)
-			if (strcmp(ep->conf.uplink, req->uplink) == 0)
-				break;
-		if (ep == NULL) {
+		if ((ep = peer_pipe(pe, req->uplink)) == NULL) {
 			snprintf(msg, msglen, "peer %s has no pipe on uplink "
 			    "\"%s\"", pe->name, req->uplink);
 			return (CTL_RES_NOSUCHPIPE);

@@ -105,6 +105,8 @@ static void		 child_send_config(struct child *);
 static int		 tls_load_identity(struct marconid_conf *);
 static void		 pipe_send_identity(struct child *);
 static void		 pipe_connect(struct child *, struct connect_req *);
+static void		 pipe_reject(struct child *, const char *);
+static int		 reload_waits_for(struct child *);
 static void		 reload_reply(uint32_t, int, const char *);
 static void		 parent_shutdown(int) __attribute__((__noreturn__));
 
@@ -772,8 +774,10 @@ parent_dispatch_pipe(int fd, short event, void *arg)
 			imsg_event_add(iev);
 			return;
 		}
-		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
-			break;
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			pipe_reject(c, "malformed message");
+			return;
+		}
 		if (n == 0) {
 			imsg_event_add(iev);
 			return;
@@ -794,26 +798,26 @@ parent_dispatch_pipe(int fd, short event, void *arg)
 		}
 		imsg_free(&imsg);
 	}
-	/*
-	 * Anything malformed or unexpected from an uplink process means
-	 * it is confused or compromised: it is ended and restarted like a
-	 * crashed one.  A request that is only stale (made under the
-	 * configuration before a reload) is not that: pipe_connect()
-	 * answers it without a descriptor.
-	 */
-	log_warnx("uplink %s: malformed message, restarting its process",
-	    c->uplink);
-	kill(c->pid, SIGKILL);
-	imsgev_clear(iev);
-	return;
  bad:
-	log_warnx("uplink %s: unexpected or bad %s, restarting its "
-	    "process", c->uplink, imsg_type_name(imsg_get_type(&imsg)));
+	pipe_reject(c, imsg_type_name(imsg_get_type(&imsg)));
 	imsg_free(&imsg);
-	kill(c->pid, SIGKILL);
-	imsgev_clear(iev);
 }
 
+/*
+ * Anything malformed or unexpected from an uplink process means it is
+ * confused or compromised: it is ended and restarted like a crashed
+ * one.  A request that is only stale (made under the configuration
+ * before a reload) is not that: pipe_connect() answers it without a
+ * descriptor.
+ */
+static void
+pipe_reject(struct child *c, const char *what)
+{
+	log_warnx("uplink %s: unexpected or bad %s, restarting its "
+	    "process", c->uplink, what);
+	kill(c->pid, SIGKILL);
+	imsgev_clear(&c->iev);
+}
 
 /*
  * The site's certificate and key, read here as root: the uplink
@@ -1064,15 +1068,20 @@ reload_check(void)
 {
 	struct child	*c;
 
-	if (nconf == NULL)
-		return;
-	if (engine.acked != nconf->generation)
+	if (nconf == NULL || reload_waits_for(&engine))
 		return;
 	TAILQ_FOREACH(c, &pipes, entry)
-		if (c->in_reload && c->pid != 0 &&
-		    c->acked != nconf->generation)
+		if (reload_waits_for(c))
 			return;
 	reload_commit();
+}
+
+/* A process the reload was sent to, alive, that does not hold it yet. */
+static int
+reload_waits_for(struct child *c)
+{
+	return (c->in_reload && c->pid != 0 &&
+	    c->acked != nconf->generation);
 }
 
 /*
@@ -1087,12 +1096,11 @@ reload_timeout(int fd, short event, void *arg)
 
 	if (nconf == NULL)
 		return;
-	if (engine.acked != nconf->generation)
+	if (reload_waits_for(&engine))
 		log_warnx("reload: the engine has not acknowledged generation "
 		    "%u after %ds", nconf->generation, RELOAD_TIMEOUT);
 	TAILQ_FOREACH(c, &pipes, entry)
-		if (c->in_reload && c->pid != 0 &&
-		    c->acked != nconf->generation)
+		if (reload_waits_for(c))
 			log_warnx("reload: uplink %s has not acknowledged "
 			    "generation %u after %ds", c->uplink,
 			    nconf->generation, RELOAD_TIMEOUT);

@@ -57,6 +57,7 @@ static void	 pipe_sig(int, short, void *);
 static void	 pipe_dispatch_parent(int, short, void *);
 static void	 pipe_dispatch_engine(int, short, void *);
 static void	 pipe_apply_config(struct marconid_conf *);
+static struct pipe_peer *pipe_peer_by_id(uint32_t);
 #ifdef MARCONID_TEST_HOOKS
 static void	 pipe_test_init(void);
 #endif
@@ -81,6 +82,7 @@ static void	 probe_input(struct pipe_peer *, uint8_t, const uint8_t *,
 static void	 probe_check(struct pipe_peer *, int64_t);
 static void	 probe_gap(struct pipe_peer *, int64_t);
 static void	 probe_thresholds(struct pipe_peer *, int64_t);
+static void	 probe_window(struct pipe_peer *, int64_t);
 static void	 pmtu_tick(struct pipe_peer *, int64_t);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
 
@@ -253,9 +255,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 				fatalx("%s: bad IMSG_CONNECT", __func__);
 			cr.peer[sizeof(cr.peer) - 1] = '\0';
 			newfd = imsg_get_fd(&imsg);
-			TAILQ_FOREACH(pp, &ppeers, entry)
-				if (pp->id == cr.peerid)
-					break;
+			pp = pipe_peer_by_id(cr.peerid);
 			if (pp == NULL || pp->sess != NULL ||
 			    pp->pending != NULL) {
 				if (newfd != -1)
@@ -350,9 +350,7 @@ pipe_dispatch_engine(int fd, short event, void *arg)
 			id = imsg_get_id(&imsg);
 			if (imsg_get_ibuf(&imsg, &ib) == -1)
 				fatalx("%s: bad IMSG_FRAME", __func__);
-			TAILQ_FOREACH(pp, &ppeers, entry)
-				if (pp->id == id)
-					break;
+			pp = pipe_peer_by_id(id);
 			/*
 			 * An id is one site for ever: during a reload the
 			 * engine may know a peer we do not have yet, or no
@@ -409,10 +407,7 @@ pipe_apply_config(struct marconid_conf *c)
 			 * peer whose fingerprint changed is another site,
 			 * and its old self (session, keys) is freed below.
 			 */
-			TAILQ_FOREACH(pp, &ppeers, entry)
-				if (pp->id == pc->id)
-					break;
-			if (pp != NULL)
+			if ((pp = pipe_peer_by_id(pc->id)) != NULL)
 				TAILQ_REMOVE(&ppeers, pp, entry);
 			else {
 				if ((pp = calloc(1, sizeof(*pp))) == NULL)
@@ -477,6 +472,17 @@ pipe_apply_config(struct marconid_conf *c)
 		config_free(conf);
 	conf = c;
 	pipe_report(1);
+}
+
+static struct pipe_peer *
+pipe_peer_by_id(uint32_t id)
+{
+	struct pipe_peer	*pp;
+
+	TAILQ_FOREACH(pp, &ppeers, entry)
+		if (pp->id == id)
+			return (pp);
+	return (NULL);
 }
 
 struct pipe_peer *
@@ -1226,22 +1232,21 @@ probe_gap(struct pipe_peer *pp, int64_t now)
 {
 	int64_t	 gap, dev;
 
-	probe_thresholds(pp, now);
-	if (pp->probe_last_rx == 0 || (pp->st.state != PIPE_STATE_UP &&
-	    pp->st.state != PIPE_STATE_SUSPECT &&
-	    pp->st.state != PIPE_STATE_DEGRADED))
-		return;
 	gap = now - pp->probe_last_rx;
-	if (gap > pp->down_after)
-		return;
-	if (gap > pp->gap_max[pp->gap_bucket])
-		pp->gap_max[pp->gap_bucket] = gap;
-	if (pp->st.state == PIPE_STATE_SUSPECT) {
+	if (pp->probe_last_rx == 0 || gap > pp->down_after ||
+	    (pp->st.state != PIPE_STATE_UP &&
+	    pp->st.state != PIPE_STATE_SUSPECT &&
+	    pp->st.state != PIPE_STATE_DEGRADED)) {
 		probe_thresholds(pp, now);
 		return;
 	}
+	probe_window(pp, now);
+	if (gap > pp->gap_max[pp->gap_bucket])
+		pp->gap_max[pp->gap_bucket] = gap;
 	/* smoothed as TCP smooths the RTT and its deviation (RFC 6298) */
-	if (pp->gap_avg == 0) {
+	if (pp->st.state == PIPE_STATE_SUSPECT)
+		;	/* a burst: the largest gap has it */
+	else if (pp->gap_avg == 0) {
 		pp->gap_avg = gap;
 		pp->gap_dev = gap / 2;
 	} else {
@@ -1274,16 +1279,7 @@ probe_thresholds(struct pipe_peer *pp, int64_t now)
 	int64_t	 s, d, gmax = 0;
 	int	 i;
 
-	if (pp->gap_bucket_start == 0)
-		pp->gap_bucket_start = now;
-	while (now - pp->gap_bucket_start >= GAP_BUCKET_MS) {
-		pp->gap_bucket = (pp->gap_bucket + 1) % GAP_BUCKETS;
-		pp->gap_max[pp->gap_bucket] = 0;
-		pp->gap_bucket_start += GAP_BUCKET_MS;
-		/* after a long sleep, start the window afresh */
-		if (now - pp->gap_bucket_start >= GAP_BUCKETS * GAP_BUCKET_MS)
-			pp->gap_bucket_start = now;
-	}
+	probe_window(pp, now);
 	for (i = 0; i < GAP_BUCKETS; i++)
 		if (pp->gap_max[i] > gmax)
 			gmax = pp->gap_max[i];
@@ -1312,6 +1308,22 @@ probe_thresholds(struct pipe_peer *pp, int64_t now)
 	/* shown with the next report: they move with every answer */
 	pp->suspect_after = s;
 	pp->down_after = d;
+}
+
+/* The minute of largest gaps moves on: a bucket every GAP_BUCKET_MS. */
+static void
+probe_window(struct pipe_peer *pp, int64_t now)
+{
+	if (pp->gap_bucket_start == 0)
+		pp->gap_bucket_start = now;
+	while (now - pp->gap_bucket_start >= GAP_BUCKET_MS) {
+		pp->gap_bucket = (pp->gap_bucket + 1) % GAP_BUCKETS;
+		pp->gap_max[pp->gap_bucket] = 0;
+		pp->gap_bucket_start += GAP_BUCKET_MS;
+		/* after a long sleep, start the window afresh */
+		if (now - pp->gap_bucket_start >= GAP_BUCKETS * GAP_BUCKET_MS)
+			pp->gap_bucket_start = now;
+	}
 }
 
 /*

@@ -110,45 +110,11 @@ _mesh_build() {
 }
 
 # Ends what still runs in the namespaces (by PID, as the kernel lists
-# them for each), then removes them.
+# them for each), then removes them, as topo_destroy does.
 mesh_destroy() {
 	_topo_check_prefix "$1" || return 1
-	_mp=$1
-	_mns="isp1 isp2"
-	for _s in $MESH_SITES_ALL; do
-		_mns="$_mns $_s"
-	done
-	for _sig in TERM KILL; do
-		_left=""
-		for _n in $_mns; do
-			_topo_ns_exists "$_mp$_n" || continue
-			_left="$_left $(ip netns pids "$_mp$_n" 2>/dev/null)"
-		done
-		[ -n "$(echo "$_left" | tr -d ' ')" ] || break
-		# shellcheck disable=SC2086 # a list of PIDs
-		kill -s "$_sig" $_left 2>/dev/null
-		_t=0
-		while [ "$_t" -lt 30 ]; do
-			_alive=""
-			for _pid in $_left; do
-				topo_alive "$_pid" && _alive="$_alive $_pid"
-			done
-			[ -z "$_alive" ] && break
-			sleep 0.1
-			_t=$((_t + 1))
-		done
-	done
-	_rc=0
-	for _n in $_mns; do
-		if _topo_ns_exists "$_mp$_n"; then
-			ip netns del "$_mp$_n" 2>/dev/null
-		fi
-		if _topo_ns_exists "$_mp$_n"; then
-			_topo_err "namespace $_mp$_n is still there"
-			_rc=1
-		fi
-	done
-	return "$_rc"
+	# shellcheck disable=SC2086 # a list of names
+	_topo_destroy_ns "$1" isp1 isp2 $MESH_SITES_ALL
 }
 
 # A black hole for one site's line inside ISP N: the others stay.

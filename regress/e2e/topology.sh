@@ -172,11 +172,20 @@ _topo_build() {
 # takes its links, taps and nftables tables with it.
 topo_destroy() {
 	_topo_check_prefix "$1" || return 1
+	# shellcheck disable=SC2086 # a list of names
+	_topo_destroy_ns "$1" $TOPO_NS
+}
+
+# _topo_destroy_ns PREFIX NAME...: the same for namespaces PREFIX.NAME,
+# for the other topologies (mesh.sh)
+_topo_destroy_ns() {
 	_p=$1
+	shift
+	_nslist=$*
 
 	for _sig in TERM KILL; do
 		_left=""
-		for _n in $TOPO_NS; do
+		for _n in $_nslist; do
 			_topo_ns_exists "$_p$_n" || continue
 			_left="$_left $(ip netns pids "$_p$_n" 2>/dev/null)"
 		done
@@ -196,7 +205,7 @@ topo_destroy() {
 	done
 
 	_rc=0
-	for _n in $TOPO_NS; do
+	for _n in $_nslist; do
 		if _topo_ns_exists "$_p$_n"; then
 			ip netns del "$_p$_n" 2>/dev/null
 		fi
