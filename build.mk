@@ -23,7 +23,7 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
 		marconictl/output.c marconictl/output_json.c \
-		$(COMMON_SRCS)
+		marconictl/output_metrics.c $(COMMON_SRCS)
 
 IMSG_TEST_SRCS=	regress/imsg/imsg_test.c $(COMPAT_SRCS) common/log.c
 

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		6
+#define CTL_VERSION		7
 
 /* the release, shown by marconid -V and marconictl show version */
 #define MARCONID_VERSION	"0.2"
@@ -172,6 +172,7 @@ struct ctl_pipe {
 	uint64_t	suspect_ms;	/* time spent suspect */
 	uint32_t	suspect_after_ms;	/* silence before suspect, now */
 	uint32_t	down_after_ms;	/* silence before down, now */
+	uint32_t	changes;	/* of state, suspect included */
 };
 
 struct ctl_peer {

@@ -41,11 +41,26 @@ static int	 connect_daemon(const char *);
 __attribute__((__noreturn__)) static void connect_denied(const char *);
 static uint32_t	 request_type(enum actions);
 static uint32_t	 reply_type(enum actions);
+static int	 row_expected(enum actions, uint32_t);
 static int	 dispatch(struct imsg *, const struct parse_result *,
-		    const struct output *, int *);
+		    const struct output *, int *, int *);
 static void	 get_row(struct imsg *, void *, size_t, const char *);
 static int	 get_result(struct imsg *, const struct parse_result *,
 		    const struct output *);
+
+/*
+ * show metrics: the four tables, asked one after the other on the one
+ * connection; the engine answers them in turn, from the same state as
+ * nothing runs between them.
+ */
+static const uint32_t	 metrics_requests[] = {
+	IMSG_CTL_SHOW_SUMMARY,
+	IMSG_CTL_SHOW_INTERFACES,
+	IMSG_CTL_SHOW_PEERS,
+	IMSG_CTL_SHOW_PIPES,
+};
+#define N_METRICS_REQUESTS \
+	(int)(sizeof(metrics_requests) / sizeof(metrics_requests[0]))
 
 __attribute__((__noreturn__)) static void
 usage(void)
@@ -68,7 +83,8 @@ main(int argc, char *argv[])
 	const char		*sockname = MARCONID_SOCKET;
 	char			 errbuf[PARSE_ERRLEN];
 	ssize_t			 n;
-	int			 ch, fd, done = 0, status = 0;
+	int			 ch, fd, i, done = 0, status = 0;
+	int			 pending = 1;	/* replies still to end */
 
 	while ((ch = getopt(argc, argv, "js:")) != -1) {
 		switch (ch) {
@@ -89,6 +105,9 @@ main(int argc, char *argv[])
 		usage();
 	if (parse(argc, argv, &res, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
+	/* one format only: -j has nothing to change there */
+	if (res.action == SHOW_METRICS)
+		out = &metrics_output;
 
 	fd = connect_daemon(sockname);
 
@@ -111,8 +130,14 @@ main(int argc, char *argv[])
 	strlcpy(req.peer, res.peer, sizeof(req.peer));
 	strlcpy(req.uplink, res.uplink, sizeof(req.uplink));
 
-	if (imsg_compose(&ibuf, request_type(res.action), 0, 0, -1, &req,
-	    sizeof(req)) == -1)
+	if (res.action == SHOW_METRICS) {
+		pending = N_METRICS_REQUESTS;
+		for (i = 0; i < N_METRICS_REQUESTS; i++)
+			if (imsg_compose(&ibuf, metrics_requests[i], 0, 0, -1,
+			    &req, sizeof(req)) == -1)
+				err(1, "imsg_compose");
+	} else if (imsg_compose(&ibuf, request_type(res.action), 0, 0, -1,
+	    &req, sizeof(req)) == -1)
 		err(1, "imsg_compose");
 	/*
 	 * A daemon gone before the request is written is reported as
@@ -150,7 +175,7 @@ main(int argc, char *argv[])
 				err(1, "bad reply from marconid");
 			if (n == 0)
 				break;
-			status = dispatch(&imsg, &res, out, &done);
+			status = dispatch(&imsg, &res, out, &pending, &done);
 			imsg_free(&imsg);
 		}
 	}
@@ -259,6 +284,7 @@ request_type(enum actions action)
 		return (IMSG_CTL_RESET);
 	case MONITOR:
 		return (IMSG_CTL_MONITOR);
+	case SHOW_METRICS:	/* several: see metrics_requests */
 	case NONE:
 		break;
 	}
@@ -284,14 +310,37 @@ reply_type(enum actions action)
 	}
 }
 
+/* Whether a message of this type may come as part of the answer. */
+static int
+row_expected(enum actions action, uint32_t type)
+{
+	uint32_t	 rows;
+	int		 i;
+
+	if (action == SHOW_METRICS) {
+		if (type == IMSG_CTL_END)
+			return (1);
+		for (i = 0; i < N_METRICS_REQUESTS; i++)
+			if (type == metrics_requests[i])
+				return (1);
+		return (0);
+	}
+	if ((rows = reply_type(action)) == IMSG_NONE)
+		return (0);
+	if (type == rows)
+		return (1);
+	return (type == IMSG_CTL_END && action != MONITOR);
+}
+
 /*
- * One message of the reply.  Sets *done when the reply is complete and
- * returns the exit status so far.  The events of monitor have no end
- * marker: they come until the daemon or the user ends the connection.
+ * One message of the reply.  Sets *done when the reply is complete,
+ * after *pending end markers, and returns the exit status so far.  The
+ * events of monitor have no end marker: they come until the daemon or
+ * the user ends the connection.
  */
 static int
 dispatch(struct imsg *imsg, const struct parse_result *res,
-    const struct output *out, int *done)
+    const struct output *out, int *pending, int *done)
 {
 	static int		 started;
 	struct ctl_summary	 sum;
@@ -300,15 +349,13 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 	struct ctl_peer		 peer;
 	struct ctl_event	 ev;
 	uint32_t		 type = imsg_get_type(imsg);
-	uint32_t		 rows = reply_type(res->action);
 
 	if (type == IMSG_CTL_RESULT) {
 		*done = 1;
 		return (get_result(imsg, res, out));
 	}
 
-	if (rows == IMSG_NONE || (type != rows && (type != IMSG_CTL_END ||
-	    res->action == MONITOR)))
+	if (!row_expected(res->action, type))
 		errx(1, "unexpected reply of type %u to \"%s\": marconictl "
 		    "and marconid are from different builds", type,
 		    res->command);
@@ -362,6 +409,8 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 			err(1, "stdout");
 		break;
 	case IMSG_CTL_END:
+		if (--*pending > 0)
+			break;
 		out->tail(res);
 		*done = 1;
 		break;

@@ -32,7 +32,8 @@
  * IMSG_CTL_RESULT gets a single call to result() instead; it returns
  * the exit status.  monitor gets head(), then event() for each event
  * until the connection ends, and never tail(): every event must be
- * complete on its own.
+ * complete on its own.  show metrics gets the rows of several
+ * requests between head() and tail(), and no version() nor event().
  */
 struct output {
 	void	(*head)(const struct parse_result *);
@@ -49,6 +50,12 @@ struct output {
 
 extern const struct output	show_output;
 extern const struct output	json_output;
+extern const struct output	metrics_output;
+
+/* output.c: a row kept until the end marker; a result as text */
+void		*add_row(void *, size_t *, size_t, const void *);
+int		 show_result(const struct parse_result *,
+		    const struct ctl_result *, const char *);
 
 /* output.c: formatting helpers, also used by the JSON back-end */
 const char	*fmt_addr(const struct sockaddr_storage *, char *, size_t);

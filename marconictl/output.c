@@ -46,10 +46,7 @@ static void	 show_peer(const struct ctl_peer *);
 static void	 show_event(const struct ctl_event *);
 static void	 show_tail(const struct parse_result *);
 static void	 show_pipe_detail(const struct ctl_pipe *);
-static int	 show_result(const struct parse_result *,
-		    const struct ctl_result *, const char *);
 static const char *pipe_flags(const struct ctl_pipe *, char *, size_t);
-static void	*add_row(void *, size_t *, size_t, const void *);
 static int	 width(int, const char *);
 
 const struct output show_output = {
@@ -322,6 +319,7 @@ show_pipe_detail(const struct ctl_pipe *p)
 	printf("%-15s %u times, %s\n", "suspect:", p->suspects,
 	    fmt_msec(p->suspect_ms > UINT32_MAX ? UINT32_MAX :
 	    (uint32_t)p->suspect_ms, buf, sizeof(buf)));
+	printf("%-15s %u\n", "state changes:", p->changes);
 	printf("%-15s %llu packets, %llu bytes\n", "in:",
 	    (unsigned long long)p->ipackets, (unsigned long long)p->ibytes);
 	printf("%-15s %llu packets, %llu bytes\n", "out:",
@@ -333,7 +331,7 @@ show_pipe_detail(const struct ctl_pipe *p)
 	}
 }
 
-static int
+int
 show_result(const struct parse_result *res, const struct ctl_result *cr,
     const char *msg)
 {
@@ -355,6 +353,9 @@ show_result(const struct parse_result *res, const struct ctl_result *cr,
 		default:
 			break;
 		}
+		/* done, with something the operator must know */
+		if (msg[0] != '\0')
+			warnx("%s: %s", res->command, msg);
 		return (0);
 	}
 
@@ -387,7 +388,7 @@ pipe_flags(const struct ctl_pipe *p, char *buf, size_t len)
 	return (buf);
 }
 
-static void *
+void *
 add_row(void *rows, size_t *n, size_t size, const void *row)
 {
 	char	*p;

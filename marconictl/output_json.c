@@ -195,6 +195,7 @@ json_pipe(const struct ctl_pipe *p)
 	json_uint("down_after_ms", p->down_after_ms);
 	json_uint("suspects", p->suspects);
 	json_uint("suspect_ms", p->suspect_ms);
+	json_uint("state_changes", p->changes);
 	json_uint("in_packets", p->ipackets);
 	json_uint("out_packets", p->opackets);
 	json_uint("in_bytes", p->ibytes);

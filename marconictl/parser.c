@@ -57,6 +57,7 @@ static const struct token t_show_pipes[] = {
 static const struct token t_show[] = {
 	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
 	{ KEYWORD,	"interfaces",	SHOW_INTERFACES, t_end,		NULL },
+	{ KEYWORD,	"metrics",	SHOW_METRICS,	t_end,		NULL },
 	{ KEYWORD,	"peers",	SHOW_PEERS,	t_end,		NULL },
 	/* the command used most gets the shortest form */
 	{ KEYWORD,	"pipes",	SHOW_PIPES,	t_show_pipes,	"p" },

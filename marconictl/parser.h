@@ -31,6 +31,7 @@ enum actions {
 	SHOW_PIPES_DETAIL,	/* same request, one block per pipe */
 	SHOW_PEERS,
 	SHOW_VERSION,		/* the summary request, its release only */
+	SHOW_METRICS,		/* the four show requests, as OpenMetrics */
 	RELOAD,
 	LOG_VERBOSE,
 	LOG_BRIEF,

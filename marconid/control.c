@@ -31,10 +31,13 @@
 #include "marconid.h"
 
 /*
- * The control socket.  The parent creates it (it needs root to write in
- * /var/run and must refuse to start over a running daemon), the engine
- * serves it: every connection is an imsg channel whose id is what the
- * parent's answers to relayed requests (reload) come back with.
+ * The control sockets.  The parent creates them (it needs root to write
+ * in /var/run and must refuse to start over a running daemon), the
+ * engine serves them: every connection is an imsg channel whose id is
+ * what the parent's answers to relayed requests (reload) come back
+ * with.  Besides the main socket there may be a restricted one, open
+ * to every local user as bgpd's: a client connected to it may look
+ * (show, monitor) but change nothing.
  */
 
 #define CONTROL_BACKLOG		5
@@ -58,6 +61,19 @@ struct ctl_conn {
 	int			 waiting;	/* for the parent's answer */
 	int			 monitor;	/* gets every state change */
 	int			 throttled;	/* not read: queue too long */
+	int			 restricted;	/* came in on the restricted socket */
+};
+
+/* the main socket (CTL_MAIN) and the restricted one (CTL_RESTRICTED) */
+#define CTL_MAIN		0
+#define CTL_RESTRICTED		1
+#define CTL_NLISTENERS		2
+
+struct ctl_listener {
+	int			 fd;
+	int			 restricted;
+	struct event		 ev;
+	struct event		 pause;
 };
 
 static void	 control_accept(int, short, void *);
@@ -66,11 +82,13 @@ static void	 control_close(struct ctl_conn *);
 static struct ctl_conn *control_find(uint32_t);
 static void	 control_result(struct ctl_conn *, int, const char *);
 static void	 control_event_add(struct ctl_conn *);
+static int	 control_allowed(uint32_t);
 
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
-static struct event		 ctl_ev;
-static struct event		 ctl_pause;
-static int			 ctl_fd = -1;
+static struct ctl_listener	 ctl_listeners[CTL_NLISTENERS] = {
+	{ .fd = -1, .restricted = 0 },
+	{ .fd = -1, .restricted = 1 },
+};
 static int			 ctl_nconns;
 static uint32_t			 ctl_lastid;
 
@@ -110,11 +128,15 @@ control_check(const char *path)
 	return (0);
 }
 
+/*
+ * The main socket is 0660: root and the socket's group; the restricted
+ * one 0666, as it can only be read through.
+ */
 int
-control_init(const char *path)
+control_init(const char *path, int restricted)
 {
 	struct sockaddr_un	 sun;
-	mode_t			 old_umask;
+	mode_t			 old_umask, mode;
 	int			 fd;
 
 	if (control_sun(path, &sun) == -1)
@@ -129,7 +151,6 @@ control_init(const char *path)
 		close(fd);
 		return (-1);
 	}
-	/* 0660: root and, later, an operators' group may use it */
 	old_umask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		log_warn("%s: bind %s", __func__, path);
@@ -138,7 +159,10 @@ control_init(const char *path)
 		return (-1);
 	}
 	umask(old_umask);
-	if (chmod(path, S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP) == -1) {
+	mode = S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP;
+	if (restricted)
+		mode |= S_IROTH | S_IWOTH;
+	if (chmod(path, mode) == -1) {
 		log_warn("%s: chmod %s", __func__, path);
 		close(fd);
 		(void)unlink(path);
@@ -154,51 +178,59 @@ control_init(const char *path)
 }
 
 void
-control_listen(int fd)
+control_listen(int fd, int restricted)
 {
-	if (ctl_fd != -1) {
-		event_del(&ctl_ev);
-		close(ctl_fd);
+	struct ctl_listener	*l;
+
+	l = &ctl_listeners[restricted ? CTL_RESTRICTED : CTL_MAIN];
+	if (l->fd != -1) {
+		event_del(&l->ev);
+		evtimer_del(&l->pause);
+		close(l->fd);
 	}
-	ctl_fd = fd;
-	event_set(&ctl_ev, ctl_fd, EV_READ | EV_PERSIST, control_accept,
-	    NULL);
-	event_add(&ctl_ev, NULL);
-	evtimer_set(&ctl_pause, control_accept, NULL);
+	l->fd = fd;
+	event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, control_accept, l);
+	event_add(&l->ev, NULL);
+	evtimer_set(&l->pause, control_accept, l);
 }
 
-/* The engine only closes; the parent unlinks the path it made. */
+/* The engine only closes; the parent unlinks the paths it made. */
 void
 control_shutdown(void)
 {
 	struct ctl_conn	*c;
+	int		 i;
 
 	while ((c = TAILQ_FIRST(&ctl_conns)) != NULL)
 		control_close(c);
-	if (ctl_fd != -1) {
-		event_del(&ctl_ev);
-		close(ctl_fd);
-		ctl_fd = -1;
+	for (i = 0; i < CTL_NLISTENERS; i++) {
+		if (ctl_listeners[i].fd == -1)
+			continue;
+		event_del(&ctl_listeners[i].ev);
+		evtimer_del(&ctl_listeners[i].pause);
+		close(ctl_listeners[i].fd);
+		ctl_listeners[i].fd = -1;
 	}
 }
 
 static void
 control_accept(int listenfd, short event, void *arg)
 {
-	struct ctl_conn	*c;
-	struct timeval	 tv = { 1, 0 };
-	int		 fd;
+	struct ctl_listener	*l = arg;
+	struct ctl_conn		*c;
+	struct timeval		 tv = { 1, 0 };
+	int			 fd;
 
-	event_add(&ctl_ev, NULL);
+	event_add(&l->ev, NULL);
 	if (event & EV_TIMEOUT)
 		return;
 
-	if ((fd = accept4(ctl_fd, NULL, NULL,
+	if ((fd = accept4(l->fd, NULL, NULL,
 	    SOCK_CLOEXEC | SOCK_NONBLOCK)) == -1) {
 		if (errno == ENFILE || errno == EMFILE) {
 			/* pause accepting until a descriptor frees up */
-			event_del(&ctl_ev);
-			evtimer_add(&ctl_pause, &tv);
+			event_del(&l->ev);
+			evtimer_add(&l->pause, &tv);
 		} else if (errno != EWOULDBLOCK && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("%s: accept", __func__);
@@ -218,6 +250,7 @@ control_accept(int listenfd, short event, void *arg)
 	if (++ctl_lastid == 0)
 		ctl_lastid = 1;
 	c->id = ctl_lastid;
+	c->restricted = l->restricted;
 	/* marconictl passes no descriptors: fd passing stays off */
 	imsgev_init(&c->iev, fd, control_dispatch, c);
 	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
@@ -329,6 +362,12 @@ control_dispatch(int fd, short event, void *arg)
 			continue;
 		}
 
+		if (c->restricted && !control_allowed(type)) {
+			control_result(c, CTL_RES_DENIED,
+			    "restricted control socket");
+			continue;
+		}
+
 		switch (type) {
 		case IMSG_CTL_SHOW_SUMMARY:
 			engine_show_summary(iev, 0);
@@ -376,6 +415,26 @@ control_dispatch(int fd, short event, void *arg)
 			c->throttled = 1;
 	}
 	control_event_add(c);
+}
+
+/*
+ * What a client of the restricted socket may ask: to look, never to
+ * change.  A request type added later is refused there until it is
+ * listed here.
+ */
+static int
+control_allowed(uint32_t type)
+{
+	switch (type) {
+	case IMSG_CTL_SHOW_SUMMARY:
+	case IMSG_CTL_SHOW_INTERFACES:
+	case IMSG_CTL_SHOW_PIPES:
+	case IMSG_CTL_SHOW_PEERS:
+	case IMSG_CTL_MONITOR:
+		return (1);
+	default:
+		return (0);
+	}
 }
 
 /*

@@ -60,6 +60,7 @@ struct eng_pipe {
 	int			 state;		/* effective, as last seen */
 	int64_t			 up_since;	/* ms, 0: not up */
 	int			 went_down;	/* hold-down applies */
+	uint32_t		 changes;	/* of state, for the metrics */
 	/* run-time changes, until the next reload or reset */
 	int			 admin_down;
 	int			 pref_override;	/* -1: the configured one */
@@ -240,6 +241,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 	char			 ifname[IFNAMSIZ];
 	struct marconid_conf	*newconf;
 	ssize_t			 n;
+	int32_t			 restricted;
 	int			 newfd;
 
 	if (imsgev_read(iev, event) == 0) {
@@ -295,7 +297,11 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			if ((newfd = imsg_get_fd(&imsg)) == -1)
 				fatalx("%s: IMSG_CONTROL_FD without a "
 				    "descriptor", __func__);
-			control_listen(newfd);
+			/* with a flag: 1 for the restricted socket */
+			if (imsg_get_data(&imsg, &restricted,
+			    sizeof(restricted)) == -1)
+				fatalx("%s: bad IMSG_CONTROL_FD", __func__);
+			control_listen(newfd, restricted != 0);
 			break;
 		case IMSG_PIPE_CHANNEL:
 			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
@@ -529,6 +535,7 @@ engine_apply_config(struct marconid_conf *c)
 				ep->state = oep->state;
 				ep->up_since = oep->up_since;
 				ep->went_down = oep->went_down;
+				ep->changes = oep->changes;
 				if (ope != NULL && ope->active == oep)
 					pe->active = ep;
 			}
@@ -856,6 +863,7 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 		if (wasup && !isup)
 			ep->went_down = 1;
 		ep->state = state;
+		ep->changes++;
 		/* a suspect spell is no change for LAST-CHANGE: still up */
 		if (!(wasup && isup))
 			ep->last_change = now;
@@ -1219,6 +1227,7 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			    ep->st.suspect_for;
 			cp.suspect_after_ms = ep->st.suspect_after_ms;
 			cp.down_after_ms = ep->st.down_after_ms;
+			cp.changes = ep->changes;
 			cp.active = pe->mode == MODE_DUPLICATE ?
 			    PIPE_IS_UP(ep->state) : ep == pe->active;
 			cp.last_change = (now - ep->last_change) / 1000;

@@ -119,6 +119,7 @@ static struct marconid_conf	*conf;
 static struct marconid_conf	*nconf;
 static uint32_t			 nconf_ctlid;	/* who asked, 0: SIGHUP */
 static int			 reload_again;	/* SIGHUP during a reload */
+static char			 reload_note[2 * PATH_MAX + 128];	/* to the ctl */
 static struct event		 reload_ev;
 static uint32_t			 last_peerid;
 static struct child		 engine;
@@ -131,6 +132,7 @@ static int			 debug;
 static int			 verbose;
 static int			 iface_fd = -1;
 static int			 control_fd = -1;
+static int			 rcontrol_fd = -1;	/* restricted */
 static int			 shutting_down;
 static uint8_t			*tls_cert, *tls_key;
 static size_t			 tls_certlen, tls_keylen;
@@ -278,6 +280,10 @@ main(int argc, char *argv[])
 	    strlcpy(conf->csock, csock, sizeof(conf->csock)) >=
 	    sizeof(conf->csock))
 		errx(1, "control socket path too long");
+	/* the file said it apart from its own socket; -s may meet it */
+	if (conf->rsock[0] != '\0' && strcmp(conf->rsock, conf->csock) == 0)
+		errx(1, "the restricted control socket %s cannot also be "
+		    "the control socket", conf->rsock);
 
 	if (noaction) {
 		if (verbose)
@@ -300,6 +306,9 @@ main(int argc, char *argv[])
 	if (control_check(conf->csock) == -1)
 		errx(1, "control socket %s is in use: is marconid already "
 		    "running?", conf->csock);
+	if (conf->rsock[0] != '\0' && control_check(conf->rsock) == -1)
+		errx(1, "restricted control socket %s is in use: is marconid "
+		    "already running?", conf->rsock);
 
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
@@ -310,8 +319,13 @@ main(int argc, char *argv[])
 	proc_title("parent");
 	log_info("startup");
 
-	if ((control_fd = control_init(conf->csock)) == -1)
+	if ((control_fd = control_init(conf->csock, 0)) == -1)
 		fatalx("control socket setup failed");
+	if (conf->rsock[0] != '\0' &&
+	    (rcontrol_fd = control_init(conf->rsock, 1)) == -1) {
+		unlink(conf->csock);
+		fatalx("restricted control socket setup failed");
+	}
 
 	event_init();
 	evtimer_set(&reload_ev, reload_timeout, NULL);
@@ -411,6 +425,7 @@ static void
 engine_start(void)
 {
 	struct iface_conf	*ifc;
+	int32_t			 restricted;
 	int			 sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
@@ -427,9 +442,16 @@ engine_start(void)
 	child_send_config(&engine);
 	if ((ifc = TAILQ_FIRST(&conf->ifaces)) != NULL && iface_fd != -1)
 		iface_send(ifc, iface_fd);
+	restricted = 0;
 	imsg_compose_event(&engine.iev, IMSG_CONTROL_FD, 0, 0, control_fd,
-	    NULL, 0);
+	    &restricted, sizeof(restricted));
 	control_fd = -1;	/* the imsg layer closes it once sent */
+	if (rcontrol_fd != -1) {
+		restricted = 1;
+		imsg_compose_event(&engine.iev, IMSG_CONTROL_FD, 0, 0,
+		    rcontrol_fd, &restricted, sizeof(restricted));
+		rcontrol_fd = -1;
+	}
 }
 
 static int
@@ -957,6 +979,7 @@ parent_reload(uint32_t id)
 	struct timeval		 tv;
 	struct child		*ch;
 	char			*msg = NULL;
+	char			 one[PATH_MAX + 64];
 
 	if (nconf != NULL) {
 		if (id == 0) {
@@ -968,6 +991,7 @@ parent_reload(uint32_t id)
 		return;
 	}
 
+	reload_note[0] = '\0';
 	if ((c = parse_config(conffile, verbose ?
 	    MARCONID_OPT_VERBOSE : 0)) == NULL) {
 		log_warnx("config file %s has errors, not reloading",
@@ -996,10 +1020,23 @@ parent_reload(uint32_t id)
 		log_warnx("reload: user changes only at restart, "
 		    "keeping %s", conf->user);
 	strlcpy(c->user, conf->user, sizeof(c->user));
-	if (strcmp(c->csock, conf->csock) != 0 && csock == NULL)
-		log_warnx("reload: control socket changes only at restart, "
-		    "keeping %s", conf->csock);
+	/* these two are said to marconictl too: the operator asked */
+	if (strcmp(c->csock, conf->csock) != 0 && csock == NULL) {
+		snprintf(reload_note, sizeof(reload_note), "control socket "
+		    "changes only at restart, keeping %s", conf->csock);
+		log_warnx("reload: %s", reload_note);
+	}
 	strlcpy(c->csock, conf->csock, sizeof(c->csock));
+	if (strcmp(c->rsock, conf->rsock) != 0) {
+		snprintf(one, sizeof(one), "restricted control socket changes "
+		    "only at restart, keeping %s", conf->rsock[0] != '\0' ?
+		    conf->rsock : "none");
+		log_warnx("reload: %s", one);
+		if (reload_note[0] != '\0')
+			strlcat(reload_note, "; ", sizeof(reload_note));
+		strlcat(reload_note, one, sizeof(reload_note));
+	}
+	strlcpy(c->rsock, conf->rsock, sizeof(c->rsock));
 
 	/*
 	 * The interface: a new name or type would mean a new device under
@@ -1191,7 +1228,8 @@ reload_commit(void)
 		}
 	}
 	log_info("configuration reloaded (generation %u)", gen);
-	reload_reply(id, CTL_RES_OK, NULL);
+	reload_reply(id, CTL_RES_OK, reload_note[0] != '\0' ? reload_note :
+	    NULL);
 	if (reload_again) {
 		reload_again = 0;
 		parent_reload(0);
@@ -1249,6 +1287,8 @@ parent_shutdown(int status)
 
 	if (conf != NULL) {
 		unlink(conf->csock);
+		if (conf->rsock[0] != '\0')
+			unlink(conf->rsock);
 		ifc = TAILQ_FIRST(&conf->ifaces);
 		if (iface_fd != -1 && ifc != NULL)
 			tun_close(iface_fd, ifc);

@@ -212,6 +212,7 @@ struct marconid_conf {
 	char			 conffile[PATH_MAX];
 	char			 user[MARCONID_NAMELEN];
 	char			 csock[PATH_MAX];
+	char			 rsock[PATH_MAX];	/* restricted, "" if none */
 	char			 cert[PATH_MAX];
 	char			 key[PATH_MAX];
 	uint16_t		 port;
@@ -422,8 +423,8 @@ int		 uplink_uses(struct marconid_conf *, const char *);
 
 /* control.c */
 int		 control_check(const char *);
-int		 control_init(const char *);
-void		 control_listen(int);
+int		 control_init(const char *, int);
+void		 control_listen(int, int);
 void		 control_shutdown(void);
 void		 control_relay_result(uint32_t, struct imsg *);
 void		 control_event(struct ctl_event *);

@@ -189,7 +189,8 @@ typedef struct {
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
 %token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU PEER
 %token	PIPE RTT
-%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE SOCKET SUSPECT TAP
+%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE RESTRICTED SOCKET
+%token	SUSPECT TAP
 %token	TIMEOUT
 %token	TUN TYPE
 %token	UPLINK USER
@@ -325,6 +326,20 @@ main		: PORT port			{
 			    sizeof(conf->csock)) >= sizeof(conf->csock))
 				yyerror_at($<lineno>2,
 				    "bad socket path \"%s\"", $2);
+			free($2);
+		}
+		| SOCKET STRING RESTRICTED	{
+			/* one, as in bgpd: it is for every local user */
+			if (conf->rsock[0] != '\0')
+				yyerror_at($<lineno>1, "restricted socket "
+				    "given twice: only one is supported");
+			else if (strlen($2) == 0 || strlcpy(conf->rsock, $2,
+			    sizeof(conf->rsock)) >= sizeof(conf->rsock)) {
+				yyerror_at($<lineno>2,
+				    "bad socket path \"%s\"", $2);
+				conf->rsock[0] = '\0';
+			} else
+				where_set(conf->rsock, $<lineno>1);
 			free($2);
 		}
 		| CERTIFICATE STRING		{
@@ -822,6 +837,7 @@ lookup(const char *s)
 		{ "rdomain",		RDOMAIN },
 		{ "rekey",		REKEY },
 		{ "remote",		REMOTE },
+		{ "restricted",		RESTRICTED },
 		{ "rtt",		RTT },
 		{ "socket",		SOCKET },
 		{ "suspect",		SUSPECT },
@@ -1765,6 +1781,10 @@ conf_check(void)
 	/* a least silence given above the default most raises the most */
 	if (conf->probe.timeout_max < conf->probe.timeout)
 		conf->probe.timeout_max = conf->probe.timeout;
+	/* marconid -s may still make them meet: marconid.c checks again */
+	if (conf->rsock[0] != '\0' && strcmp(conf->rsock, conf->csock) == 0)
+		conf_error(conf->rsock, "restricted socket \"%s\" is also the "
+		    "control socket", conf->rsock);
 	if (TAILQ_EMPTY(&conf->ifaces))
 		conf_error(NULL, "no interface defined");
 	if (TAILQ_EMPTY(&conf->uplinks))

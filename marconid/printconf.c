@@ -105,6 +105,11 @@ print_globals(struct marconid_conf *conf)
 	print_quoted(conf->user);
 	printf("\nsocket ");
 	print_quoted(conf->csock);
+	if (conf->rsock[0] != '\0') {
+		printf("\nsocket ");
+		print_quoted(conf->rsock);
+		printf(" restricted");
+	}
 	printf("\ncertificate ");
 	print_quoted(conf->cert);
 	printf("\nkey ");

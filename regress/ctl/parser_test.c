@@ -120,6 +120,10 @@ ATF_TC_BODY(prefixes, tc)
 	CHECK_OK("s su", SHOW_SUMMARY);
 	CHECK_OK("s v", SHOW_VERSION);
 	ATF_CHECK_STREQ(res.command, "show version");
+	CHECK_OK("show metrics", SHOW_METRICS);
+	ATF_CHECK_STREQ(res.command, "show metrics");
+	CHECK_OK("s m", SHOW_METRICS);
+	ATF_CHECK_STREQ(res.command, "show metrics");
 	CHECK_OK("s p p site-b", SHOW_PIPES);
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b");
@@ -211,10 +215,10 @@ ATF_TC_BODY(unknown_word, tc)
 	    "unknown command \"shows\"; valid commands: log, monitor, "
 	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("show foo", "unknown argument \"foo\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, summary, "
+	    "valid arguments: interfaces, metrics, peers, pipes, summary, "
 	    "version");
 	CHECK_ERR("s x", "unknown argument \"x\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, summary, "
+	    "valid arguments: interfaces, metrics, peers, pipes, summary, "
 	    "version");
 	CHECK_ERR("log loud", "unknown argument \"loud\" after \"log\"; "
 	    "valid arguments: brief, verbose");
