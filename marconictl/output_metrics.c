@@ -214,17 +214,16 @@ om_tail(const struct parse_result *res)
 	    NULL, "Pipes to the peer that are up (suspect and degraded "
 	    "included).");
 	PEER_VALUE("marconid_peer_in_packets", "counter", "_total",
-	    pe->ipackets, NULL, "Datagrams received from the peer, over "
-	    "all its pipes.");
+	    pe->ipackets, NULL, "Frames received from the peer, over all "
+	    "its pipes (probes not counted).");
 	PEER_VALUE("marconid_peer_out_packets", "counter", "_total",
-	    pe->opackets, NULL, "Datagrams sent to the peer, over all its "
-	    "pipes.");
+	    pe->opackets, NULL, "Frames sent to the peer, over all its "
+	    "pipes (probes not counted).");
 	PEER_VALUE("marconid_peer_in_bytes", "counter", "_total",
-	    pe->ibytes, "bytes", "Bytes received from the peer, over all "
-	    "its pipes.");
+	    pe->ibytes, "bytes", "Bytes of the frames received from the "
+	    "peer.");
 	PEER_VALUE("marconid_peer_out_bytes", "counter", "_total",
-	    pe->obytes, "bytes", "Bytes sent to the peer, over all its "
-	    "pipes.");
+	    pe->obytes, "bytes", "Bytes of the frames sent to the peer.");
 	PEER_VALUE("marconid_peer_suspect_frames", "counter", "_total",
 	    pe->suspect_frames, NULL, "Frames also sent over the next pipe "
 	    "because the active one was suspect.");
@@ -282,13 +281,13 @@ om_tail(const struct parse_result *res)
 	for (i = 0; i < n_pipes; i++)					\
 		pipe_u(mname "_total", &pipes[i], pipes[i].mfield);
 	PIPE_COUNTER("marconid_pipe_in_packets", ipackets, NULL,
-	    "Datagrams received on the pipe, probes included.");
+	    "Frames received on the pipe (probes not counted).");
 	PIPE_COUNTER("marconid_pipe_out_packets", opackets, NULL,
-	    "Datagrams sent on the pipe, probes included.");
+	    "Frames sent on the pipe (probes not counted).");
 	PIPE_COUNTER("marconid_pipe_in_bytes", ibytes, "bytes",
-	    "Bytes received on the pipe.");
+	    "Bytes of the frames received on the pipe.");
 	PIPE_COUNTER("marconid_pipe_out_bytes", obytes, "bytes",
-	    "Bytes sent on the pipe.");
+	    "Bytes of the frames sent on the pipe.");
 	family("marconid_pipe_drops", "counter", NULL,
 	    "Datagrams or frames the pipe dropped, by reason.");
 	for (i = 0; i < n_pipes; i++)

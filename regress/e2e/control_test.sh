@@ -731,6 +731,10 @@ snapshot() {
 	done
 }
 
+sent_1000() {
+	[ "$(jpipe .out_packets 2>/dev/null)" -ge 1000 ] 2>/dev/null
+}
+
 pipe_a_up() {
 	[ "$(jpipe .state 2>/dev/null)" = up ]
 }
@@ -758,9 +762,21 @@ metrics_body() {
 	start_site a "$RSOCK"
 	start_site b
 	topo_wait 30 pipe_a_up || ct_fail "the pipe did not come up in 30 s"
-	# traffic across, so that the figures are not all zero
+	# traffic across, so that the figures are not all zero, and far
+	# more one way than the other, so that in and out cannot be mixed
+	# up unseen: 1000 frames to a port where nobody listens, counted
+	# once the uplink process has reported them (once a second)
 	ip netns exec "${P}a" ping -q -c 20 -i 0.05 -W 1 198.19.0.2 \
 	    > ping.out 2>&1 || ct_fail "no ping across: $(cat ping.out)"
+	ip netns exec "${P}a" timeout 20 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(1000):
+    s.sendto(b"x" * 1200, ("198.19.0.2", 9))
+' || ct_fail "cannot send the datagrams across"
+	topo_wait 10 sent_1000 ||
+	    ct_fail "the pipe did not count 1000 frames out in 10 s:" \
+	    "$(jpipe .out_packets)"
 
 	write_checker
 	snapshot b
