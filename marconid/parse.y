@@ -330,16 +330,17 @@ main		: PORT port			{
 		}
 		| SOCKET STRING RESTRICTED	{
 			/* one, as in bgpd: it is for every local user */
-			if (conf->rsock[0] != '\0')
-				yyerror_at($<lineno>1, "restricted socket "
-				    "given twice: only one is supported");
-			else if (strlen($2) == 0 || strlcpy(conf->rsock, $2,
-			    sizeof(conf->rsock)) >= sizeof(conf->rsock)) {
+			if (strlen($2) == 0 || strlen($2) >=
+			    sizeof(conf->rsock))
 				yyerror_at($<lineno>2,
 				    "bad socket path \"%s\"", $2);
-				conf->rsock[0] = '\0';
-			} else
+			else if (conf->rsock[0] != '\0')
+				yyerror_at($<lineno>1, "restricted socket "
+				    "given twice: only one is supported");
+			else {
+				strlcpy(conf->rsock, $2, sizeof(conf->rsock));
 				where_set(conf->rsock, $<lineno>1);
+			}
 			free($2);
 		}
 		| CERTIFICATE STRING		{

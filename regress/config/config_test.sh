@@ -200,6 +200,21 @@ cmdline_macro_body()
 	    "${MARCONID}" -nv -D ext1=198.18.9.2 -f 2.conf
 }
 
+atf_test_case restricted_socket_option
+restricted_socket_option_head()
+{
+	atf_set descr "-s naming the restricted socket of the file is an error"
+}
+restricted_socket_option_body()
+{
+	prepare
+	atf_check -s exit:1 -o empty -e inline:"marconid: the restricted \
+control socket /var/run/marconid.rsock cannot also be the control socket\n" \
+	    "${MARCONID}" -n -s /var/run/marconid.rsock -f rsock.conf
+	atf_check -s exit:0 -o empty -e inline:"configuration OK\n" \
+	    "${MARCONID}" -n -s /var/run/other.sock -f rsock.conf
+}
+
 atf_test_case examples
 examples_head()
 {
@@ -245,6 +260,7 @@ atf_init_test_cases()
 	atf_add_test_case key_secrecy
 	atf_add_test_case missing
 	atf_add_test_case cmdline_macro
+	atf_add_test_case restricted_socket_option
 	atf_add_test_case examples
 
 	# one test case per golden file: good_1, fail_12, warn_1 ...
