@@ -304,6 +304,7 @@ config_recv(struct marconid_conf **confp, struct imsg *imsg)
 		conf->user[sizeof(conf->user) - 1] = '\0';
 		conf->csock[sizeof(conf->csock) - 1] = '\0';
 		conf->rsock[sizeof(conf->rsock) - 1] = '\0';
+		conf->rsock_group[sizeof(conf->rsock_group) - 1] = '\0';
 		conf->cert[sizeof(conf->cert) - 1] = '\0';
 		conf->key[sizeof(conf->key) - 1] = '\0';
 		return (0);

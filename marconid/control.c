@@ -130,10 +130,11 @@ control_check(const char *path)
 
 /*
  * The main socket is 0660: root and the socket's group; the restricted
- * one 0666, as it can only be read through.
+ * one 0666, as it can only be read through, or 0660 and of group gid
+ * when gid is not -1.
  */
 int
-control_init(const char *path, int restricted)
+control_init(const char *path, int restricted, gid_t gid)
 {
 	struct sockaddr_un	 sun;
 	mode_t			 old_umask, mode;
@@ -159,8 +160,14 @@ control_init(const char *path, int restricted)
 		return (-1);
 	}
 	umask(old_umask);
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) {
+		log_warn("%s: chown %s", __func__, path);
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
 	mode = S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP;
-	if (restricted)
+	if (restricted && gid == (gid_t)-1)
 		mode |= S_IROTH | S_IWOTH;
 	if (chmod(path, mode) == -1) {
 		log_warn("%s: chmod %s", __func__, path);

@@ -199,8 +199,10 @@ main(int argc, char *argv[])
 {
 	struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
 	struct passwd	*pw;
+	struct group	*gr;
 	struct uplink_conf *up;
 	const char	*procname = NULL, *uplink = NULL, *user = NULL;
+	gid_t		 rgid = (gid_t)-1;
 	int		 ch, noaction = 0;
 
 	log_init(1, LOG_DAEMON);	/* stderr until we know better */
@@ -309,6 +311,12 @@ main(int argc, char *argv[])
 	if (conf->rsock[0] != '\0' && control_check(conf->rsock) == -1)
 		errx(1, "restricted control socket %s is in use: is marconid "
 		    "already running?", conf->rsock);
+	if (conf->rsock_group[0] != '\0') {
+		if ((gr = getgrnam(conf->rsock_group)) == NULL)
+			errx(1, "unknown group %s for the restricted control "
+			    "socket", conf->rsock_group);
+		rgid = gr->gr_gid;
+	}
 
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
@@ -319,10 +327,10 @@ main(int argc, char *argv[])
 	proc_title("parent");
 	log_info("startup");
 
-	if ((control_fd = control_init(conf->csock, 0)) == -1)
+	if ((control_fd = control_init(conf->csock, 0, (gid_t)-1)) == -1)
 		fatalx("control socket setup failed");
 	if (conf->rsock[0] != '\0' &&
-	    (rcontrol_fd = control_init(conf->rsock, 1)) == -1) {
+	    (rcontrol_fd = control_init(conf->rsock, 1, rgid)) == -1) {
 		unlink(conf->csock);
 		fatalx("restricted control socket setup failed");
 	}
@@ -979,7 +987,7 @@ parent_reload(uint32_t id)
 	struct timeval		 tv;
 	struct child		*ch;
 	char			*msg = NULL;
-	char			 one[PATH_MAX + 64];
+	char			 one[PATH_MAX + MARCONID_NAMELEN + 96];
 
 	if (nconf != NULL) {
 		if (id == 0) {
@@ -1027,16 +1035,19 @@ parent_reload(uint32_t id)
 		log_warnx("reload: %s", reload_note);
 	}
 	strlcpy(c->csock, conf->csock, sizeof(c->csock));
-	if (strcmp(c->rsock, conf->rsock) != 0) {
+	if (strcmp(c->rsock, conf->rsock) != 0 ||
+	    strcmp(c->rsock_group, conf->rsock_group) != 0) {
 		snprintf(one, sizeof(one), "restricted control socket changes "
-		    "only at restart, keeping %s", conf->rsock[0] != '\0' ?
-		    conf->rsock : "none");
+		    "only at restart, keeping %s%s%s", conf->rsock[0] != '\0' ?
+		    conf->rsock : "none", conf->rsock_group[0] != '\0' ?
+		    " group " : "", conf->rsock_group);
 		log_warnx("reload: %s", one);
 		if (reload_note[0] != '\0')
 			strlcat(reload_note, "; ", sizeof(reload_note));
 		strlcat(reload_note, one, sizeof(reload_note));
 	}
 	strlcpy(c->rsock, conf->rsock, sizeof(c->rsock));
+	strlcpy(c->rsock_group, conf->rsock_group, sizeof(c->rsock_group));
 
 	/*
 	 * The interface: a new name or type would mean a new device under

@@ -213,6 +213,7 @@ struct marconid_conf {
 	char			 user[MARCONID_NAMELEN];
 	char			 csock[PATH_MAX];
 	char			 rsock[PATH_MAX];	/* restricted, "" if none */
+	char			 rsock_group[MARCONID_NAMELEN];	/* "": all */
 	char			 cert[PATH_MAX];
 	char			 key[PATH_MAX];
 	uint16_t		 port;
@@ -423,7 +424,7 @@ int		 uplink_uses(struct marconid_conf *, const char *);
 
 /* control.c */
 int		 control_check(const char *);
-int		 control_init(const char *, int);
+int		 control_init(const char *, int, gid_t);
 void		 control_listen(int, int);
 void		 control_shutdown(void);
 void		 control_relay_result(uint32_t, struct imsg *);

@@ -25,6 +25,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -186,7 +187,7 @@ typedef struct {
 
 %}
 
-%token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
+%token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT GROUP
 %token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU PEER
 %token	PIPE RTT
 %token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE RESTRICTED SOCKET
@@ -197,7 +198,7 @@ typedef struct {
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
-%type	<v.string>	name
+%type	<v.string>	name rgroup
 %type	<v.number>	port time mode yesno
 /* strings the parser throws away when it recovers from an error */
 %destructor	{ free($$); }	STRING name
@@ -310,6 +311,26 @@ time		: NUMBER			{
 		}
 		;
 
+/* the group that may use the restricted socket, or everybody */
+rgroup		: /* empty */			{ $$ = NULL; }
+		| GROUP STRING			{
+			/* checked now, to say where: the parent asks again */
+			if (strlen($2) == 0 || strlen($2) >=
+			    sizeof(conf->rsock_group))
+				yyerror_at($<lineno>2,
+				    "bad group name \"%s\"", $2);
+			else if (getgrnam($2) == NULL)
+				yyerror_at($<lineno>2,
+				    "unknown group \"%s\"", $2);
+			else {
+				$$ = $2;
+				break;
+			}
+			free($2);
+			$$ = NULL;
+		}
+		;
+
 main		: PORT port			{
 			if ($2 != 0)
 				conf->port = $2;
@@ -328,7 +349,7 @@ main		: PORT port			{
 				    "bad socket path \"%s\"", $2);
 			free($2);
 		}
-		| SOCKET STRING RESTRICTED	{
+		| SOCKET STRING RESTRICTED rgroup	{
 			/* one, as in bgpd: it is for every local user */
 			if (strlen($2) == 0 || strlen($2) >=
 			    sizeof(conf->rsock))
@@ -340,8 +361,12 @@ main		: PORT port			{
 			else {
 				strlcpy(conf->rsock, $2, sizeof(conf->rsock));
 				where_set(conf->rsock, $<lineno>1);
+				if ($4 != NULL)
+					strlcpy(conf->rsock_group, $4,
+					    sizeof(conf->rsock_group));
 			}
 			free($2);
+			free($4);
 		}
 		| CERTIFICATE STRING		{
 			if (strlen($2) == 0 || strlcpy(conf->cert, $2,
@@ -819,6 +844,7 @@ lookup(const char *s)
 		{ "duplicate",		DUPLICATE },
 		{ "failover",		FAILOVER },
 		{ "fingerprint",	FINGERPRINT },
+		{ "group",		GROUP },
 		{ "holddown",		HOLDDOWN },
 		{ "include",		INCLUDE },
 		{ "interface",		INTERFACE },

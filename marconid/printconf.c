@@ -109,6 +109,10 @@ print_globals(struct marconid_conf *conf)
 		printf("\nsocket ");
 		print_quoted(conf->rsock);
 		printf(" restricted");
+		if (conf->rsock_group[0] != '\0') {
+			printf(" group ");
+			print_quoted(conf->rsock_group);
+		}
 	}
 	printf("\ncertificate ");
 	print_quoted(conf->cert);

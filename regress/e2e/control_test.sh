@@ -130,10 +130,10 @@ rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
 }
 
-# start_site SITE [RSOCK]: the marconid of site a or b over isp1 only,
-# pinning the other site, its control socket in SOCKDIR, and a
-# restricted socket RSOCK if given.  The topology and both identities
-# are made by the first call.
+# start_site SITE [RSOCK [OPTIONS]]: the marconid of site a or b over
+# isp1 only, pinning the other site, its control socket in SOCKDIR, and
+# a restricted socket RSOCK if given, with OPTIONS after "restricted".
+# The topology and both identities are made by the first call.
 start_site() {
 	_site=$1
 	case "$_site" in
@@ -159,8 +159,8 @@ start_site() {
 	    atf_fail "cannot write $_site.conf"
 	if [ -n "${2:-}" ]; then
 		site_conf_global "$PWD/$_site.conf" \
-		    "socket \"$2\" restricted" || atf_fail "cannot add" \
-		    "the restricted socket to $_site.conf"
+		    "socket \"$2\" restricted ${3:-}" || atf_fail "cannot" \
+		    "add the restricted socket to $_site.conf"
 	fi
 
 	ip netns exec "${P}$_site" "$MARCONID" -dv -f "$PWD/$_site.conf" \
@@ -744,8 +744,9 @@ metrics_head() {
 	atf_set descr "show metrics on the restricted socket is OpenMetrics" \
 	    "that prometheus_client's parser reads, with every family in" \
 	    "marconictl(8), and its figures agree with marconictl -j taken" \
-	    "just before and after it"
-	ct_head 120 timeout jq ping
+	    "just before and after it; that socket given to a group is" \
+	    "mode 0660 and of that group, which alone may use it"
+	ct_head 120 timeout jq ping setpriv stat
 }
 metrics_body() {
 	ct_init
@@ -759,8 +760,19 @@ metrics_body() {
 	[ -n "$PY" ] || atf_fail "no python3 with prometheus_client" \
 	    "(python3-prometheus-client, see scripts/install-deps)"
 	ct_sockdir
-	start_site a "$RSOCK"
+	start_site a "$RSOCK" 'group "nogroup"'
 	start_site b
+
+	# the group's, not everybody's
+	expect "mode and group of the restricted socket" \
+	    "$(stat -c '%a %G' "$RSOCK")" "660 nogroup"
+	as_nobody -s "$RSOCK" show summary > n.out 2> n.err ||
+	    ct_fail "a member of the group cannot use it: $(cat n.err)"
+	timeout 10 setpriv --reuid=nobody --regid=daemon --clear-groups \
+	    -- "$SOCKDIR/marconictl" -s "$RSOCK" show summary > n.out \
+	    2> n.err && ct_fail "someone outside the group used it"
+	grep -q "cannot connect to $RSOCK" n.err ||
+	    ct_fail "outside the group: $(cat n.err)"
 	topo_wait 30 pipe_a_up || ct_fail "the pipe did not come up in 30 s"
 	# traffic across, so that the figures are not all zero, and far
 	# more one way than the other, so that in and out cannot be mixed
