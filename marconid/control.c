@@ -61,7 +61,7 @@ struct ctl_conn {
 	int			 waiting;	/* for the parent's answer */
 	int			 monitor;	/* gets every state change */
 	int			 throttled;	/* not read: queue too long */
-	int			 restricted;	/* came in on the restricted socket */
+	int			 restricted;	/* on the restricted socket */
 };
 
 /* the main socket (CTL_MAIN) and the restricted one (CTL_RESTRICTED) */

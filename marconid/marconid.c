@@ -119,7 +119,8 @@ static struct marconid_conf	*conf;
 static struct marconid_conf	*nconf;
 static uint32_t			 nconf_ctlid;	/* who asked, 0: SIGHUP */
 static int			 reload_again;	/* SIGHUP during a reload */
-static char			 reload_note[2 * PATH_MAX + 128];	/* to the ctl */
+/* what a reload kept although the file changed it, for marconictl */
+static char			 reload_note[2 * PATH_MAX + 128];
 static struct event		 reload_ev;
 static uint32_t			 last_peerid;
 static struct child		 engine;

@@ -212,7 +212,7 @@ struct marconid_conf {
 	char			 conffile[PATH_MAX];
 	char			 user[MARCONID_NAMELEN];
 	char			 csock[PATH_MAX];
-	char			 rsock[PATH_MAX];	/* restricted, "" if none */
+	char			 rsock[PATH_MAX];	/* restricted, or "" */
 	char			 rsock_group[MARCONID_NAMELEN];	/* "": all */
 	char			 cert[PATH_MAX];
 	char			 key[PATH_MAX];

@@ -48,8 +48,10 @@ ct_sockdir() {
 	    atf_fail "cannot make a directory for the sockets"
 	echo "$_d" > sockdir
 	chmod 0755 "$_d" || atf_fail "cannot chmod $_d"
-	cp "$MARCONICTL" "$_d/marconictl" && chmod 0755 "$_d/marconictl" ||
-	    atf_fail "cannot copy marconictl to $_d"
+	if ! cp "$MARCONICTL" "$_d/marconictl" ||
+	    ! chmod 0755 "$_d/marconictl"; then
+		atf_fail "cannot copy marconictl to $_d"
+	fi
 	SOCKDIR=$_d
 	SOCK=$SOCKDIR/a.sock
 	RSOCK=$SOCKDIR/a.rsock
@@ -531,9 +533,10 @@ restricted_body() {
 	    ct_fail "nobody on the main socket: $(cat n.err)"
 
 	# a new path waits for a restart, and reload says so
-	sed "s|$RSOCK|$SOCKDIR/b.rsock|" a.conf > a.conf.new &&
-	    chmod 0600 a.conf.new && mv a.conf.new a.conf ||
-	    ct_fail "cannot edit a.conf"
+	if ! sed "s|$RSOCK|$SOCKDIR/b.rsock|" a.conf > a.conf.new ||
+	    ! chmod 0600 a.conf.new || ! mv a.conf.new a.conf; then
+		ct_fail "cannot edit a.conf"
+	fi
 	grep -q "b.rsock" a.conf || ct_fail "a.conf kept its socket"
 	ctl reload > m.out 2> m.err || ct_fail "reload: $(cat m.err)"
 	grep -qx "reload: ok" m.out || ct_fail "reload printed $(cat m.out)"
