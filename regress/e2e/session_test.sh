@@ -17,6 +17,10 @@
 #	responder_rekey		A sends a one-way stream to B with rekey
 #				packets set low at both sites: A, the
 #				responder, has its key replaced by count
+#	key_only_in_parent	the site key's secret is in each parent's
+#				memory (/proc/PID/mem) and in no child's;
+#				A presents a leaf its pinned certificate
+#				signed
 #
 # Every test case records the PIDs of what it starts; its cleanup ends
 # those processes, by PID only, and removes the namespaces, whatever the
@@ -393,8 +397,121 @@ responder_rekey_cleanup() {
 	st_cleanup
 }
 
+atf_test_case key_only_in_parent cleanup
+key_only_in_parent_head() {
+	atf_set descr "With sessions up at both sites, the secret scalar" \
+	    "and the PEM text of each site's key are in the memory of" \
+	    "its parent and of none of its children; each site presents a" \
+	    "leaf issued by its pinned certificate, whose fingerprint did" \
+	    "not change"
+	atf_set require.user root
+	atf_set timeout 180
+	atf_set require.progs "ip nft openssl jq awk python3 timeout"
+}
+# key_patterns KEY CONTROL: "NAME HEX" lines for memgrep: the key's
+# secret scalar in big-endian (its DER, the PEM decoded) and
+# little-endian order (libcrypto's BIGNUM words on this machine), each
+# line of its PEM text, and CONTROL, a string every child holds
+key_patterns() {
+	python3 - "$1" "$2" <<'PYEOF'
+import re
+import subprocess
+import sys
+
+key, control = sys.argv[1], sys.argv[2]
+text = subprocess.run(["openssl", "pkey", "-in", key, "-text", "-noout"],
+                      capture_output=True, text=True, check=True).stdout
+m = re.search(r"priv:\s*\n((?:[ \t]+[0-9a-f:]+\n)+)", text)
+if m is None:
+    sys.exit("no private scalar in the openssl output of " + key)
+b = bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))
+b = b.lstrip(b"\0").rjust(32, b"\0")
+print("scalar-be", b.hex())
+print("scalar-le", b[::-1].hex())
+with open(key) as f:
+    lines = [x for x in f.read().splitlines() if not x.startswith("-----")]
+for i, line in enumerate(lines):
+    if len(line) >= 32:
+        print("pem-line%d" % i, line.encode().hex())
+print("control", control.encode().hex())
+PYEOF
+}
+key_only_in_parent_body() {
+	st_init
+	make_sites
+	start_sites
+
+	for s in a b; do
+		[ "$s" = a ] && ctrl=$FPR_B || ctrl=$FPR_A
+		key_patterns "site-$s.key" "$ctrl" > "pat-$s" ||
+		    st_fail "cannot read the secret of site-$s.key"
+		ppid=$(cat "$s.pid")
+		timeout 60 "$SRCDIR/memgrep" "pat-$s" "$ppid" \
+		    > "mem-$s-parent" 2> "memerr-$s-parent" ||
+		    st_fail "cannot read the memory of site $s's parent:" \
+		    "$(cat "memerr-$s-parent")"
+		grep -Eq '^(scalar|pem)' "mem-$s-parent" ||
+		    st_fail "the key of site $s is not in its parent's" \
+		    "memory, so this test cannot see it:" \
+		    "$(cat "mem-$s-parent" "memerr-$s-parent")"
+		echo "site $s, parent $ppid holds:" \
+		    "$(tr '\n' ' ' < "mem-$s-parent")" >&2
+		n=0
+		for pid in $(children_of "$s"); do
+			title=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+			timeout 60 "$SRCDIR/memgrep" "pat-$s" "$pid" \
+			    > "mem-$s-$pid" 2> "memerr-$s-$pid" ||
+			    st_fail "cannot read the memory of $title ($pid):" \
+			    "$(cat "memerr-$s-$pid")"
+			# the scan sees what the child holds
+			grep -q '^control$' "mem-$s-$pid" ||
+			    st_fail "$title ($pid): the peer's fingerprint" \
+			    "is not in its memory either: the scan is blind"
+			if grep -Eq '^(scalar|pem)' "mem-$s-$pid"; then
+				st_fail "site $s: $title ($pid) holds the site" \
+				    "key: $(grep -E '^(scalar|pem)' \
+				    "mem-$s-$pid" | tr '\n' ' ')"
+			fi
+			echo "site $s, $title ($pid): no key" >&2
+			n=$((n + 1))
+		done
+		# the engine and the pipe of isp1
+		[ "$n" -ge 2 ] || st_fail "site $s has $n children, not 2"
+	done
+
+	# what site A presents: a leaf, issued by its site certificate,
+	# whose fingerprint is the one site B pins, unchanged
+	ip netns exec "${P}b" timeout 10 openssl s_client -tls1_3 \
+	    -connect "$A_UPLINK:7455" -showcerts < /dev/null \
+	    > presented 2>&1 || true
+	awk '/BEGIN CERT/ { n++; on = 1 }
+	    on { print > ("presented-" n ".pem") }
+	    /END CERT/ { on = 0 }' presented
+	[ -s presented-1.pem ] && [ -s presented-2.pem ] ||
+	    st_fail "site A presented no chain of two: $(head -c 300 presented)"
+	leaf_fpr=$(site_fingerprint presented-1.pem)
+	issuer_fpr=$(site_fingerprint presented-2.pem)
+	[ "$issuer_fpr" = "$FPR_A" ] ||
+	    st_fail "site A's chain ends in $issuer_fpr, not its site" \
+	    "certificate $FPR_A"
+	[ "$leaf_fpr" != "$FPR_A" ] ||
+	    st_fail "site A presents its site certificate itself"
+	openssl verify -partial_chain -CAfile presented-2.pem \
+	    presented-1.pem > verify.out 2>&1 ||
+	    st_fail "site A's leaf is not signed by its site certificate:" \
+	    "$(cat verify.out)"
+	# B pins FPR_A, unchanged, and its session is up
+	grep -q "fingerprint \"$FPR_A\"" b.conf ||
+	    st_fail "b.conf does not pin $FPR_A"
+	both_up || st_fail "the sessions went down"
+}
+key_only_in_parent_cleanup() {
+	st_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case reload_sni
 	atf_add_test_case fingerprint_change
 	atf_add_test_case responder_rekey
+	atf_add_test_case key_only_in_parent
 }
