@@ -883,7 +883,8 @@ pipe_send_identity(struct child *c, const struct tlsident *id, uint32_t gen)
 	imsg_compose_event(&c->iev, IMSG_CFG_TLS_KEY, gen, 0, -1, key,
 	    keylen);
 	free(chain);
-	freezero(key, keylen);
+	explicit_bzero(key, keylen);
+	free(key);
 }
 
 /*

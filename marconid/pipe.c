@@ -211,8 +211,10 @@ static void
 pipe_leaf_unhold(void)
 {
 	free(held_chain);
-	if (held_key != NULL)
-		freezero(held_key, held_keylen);
+	if (held_key != NULL) {
+		explicit_bzero(held_key, held_keylen);
+		free(held_key);
+	}
 	held_chain = held_key = NULL;
 	held_chainlen = held_keylen = 0;
 }

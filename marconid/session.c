@@ -35,7 +35,8 @@
 
 /*
  * The TLS control sessions of an uplink process: mutual authentication
- * with self-signed certificates pinned by fingerprint, then HELLO and
+ * with leaves issued by each site's parent, under the site certificate
+ * pinned by fingerprint (tlsctx.c), then HELLO and
  * REKEY messages that agree on the data keys.  The wire format is in
  * doc/wire.md.  Everything is non-blocking on the event loop.
  */

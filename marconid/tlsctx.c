@@ -101,10 +101,11 @@ tlsctx_digest(const uint8_t *p, size_t len, uint8_t *md)
 }
 
 /*
- * Certificates are self-signed and pinned: the chain is not verified,
- * the peer's certificate hash is compared with the configured one once
- * the handshake is done.  The certificate doubles as the CA so that the
- * library never looks for a CA file outside the chroot.
+ * cert is the chain the parent issued (the leaf, then the site's
+ * certificate) and key the leaf's key.  libtls does not verify the
+ * peer's chain: tlsctx_verify_peer() does, against the pinned
+ * fingerprints, once the handshake is done.  The chain doubles as the
+ * CA so that the library never looks for a CA file outside the chroot.
  */
 int
 tlsctx_set(const uint8_t *cert, size_t certlen, const uint8_t *key,
@@ -411,7 +412,7 @@ tls_leaf_ext(X509 *x, int nid, const char *value)
  * that does not exist yet gives a thief nothing) to LEAF_LIFETIME
  * after.  *chain is the leaf's PEM then the site certificate's, *key
  * the leaf key's PEM (PKCS#8); both belong to the caller, who clears
- * the key with freezero().  -1 on a libcrypto error.
+ * the key with explicit_bzero().  -1 on a libcrypto error.
  */
 int
 tlsident_issue(const struct tlsident *id, time_t now, uint8_t **chain,

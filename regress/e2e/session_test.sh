@@ -20,7 +20,8 @@
 #	key_only_in_parent	the site key's secret is in each parent's
 #				memory (/proc/PID/mem) and in no child's;
 #				A presents a leaf its pinned certificate
-#				signed
+#				signed, and another after a reload, which
+#				keeps the sessions up
 #
 # Every test case records the PIDs of what it starts; its cleanup ends
 # those processes, by PID only, and removes the namespaces, whatever the
@@ -403,7 +404,7 @@ key_only_in_parent_head() {
 	    "and the PEM text of each site's key are in the memory of" \
 	    "its parent and of none of its children; each site presents a" \
 	    "leaf issued by its pinned certificate, whose fingerprint did" \
-	    "not change"
+	    "not change, and a new leaf after a reload, sessions kept"
 	atf_set require.user root
 	atf_set timeout 180
 	atf_set require.progs "ip nft openssl jq awk python3 timeout"
@@ -481,29 +482,51 @@ key_only_in_parent_body() {
 
 	# what site A presents: a leaf, issued by its site certificate,
 	# whose fingerprint is the one site B pins, unchanged
+	presented_by_a 1
+	leaf1=$leaf_fpr
+	grep -q "fingerprint \"$FPR_A\"" b.conf ||
+	    st_fail "b.conf does not pin $FPR_A"
+
+	# a reload brings a new leaf; the sessions up stay up
+	up_since=$(jpipe a .last_change_sec)
+	reload a
+	# the commit may still be on its way to the pipe: a few tries
+	k=0
+	while [ "$k" -lt 10 ]; do
+		presented_by_a "2-$k"
+		[ "$leaf_fpr" != "$leaf1" ] && break
+		sleep 0.3
+		k=$((k + 1))
+	done
+	[ "$leaf_fpr" != "$leaf1" ] ||
+	    st_fail "site A presents the same leaf after a reload"
+	both_up || st_fail "the sessions went down"
+	[ "$(jpipe a .last_change_sec)" -ge "${up_since:-0}" ] ||
+	    st_fail "site A's pipe changed state at the reload"
+}
+# presented_by_a N: the chain site A's pipe shows a caller, as
+# presented-N-1.pem (the leaf) and presented-N-2.pem; sets leaf_fpr
+presented_by_a() {
 	ip netns exec "${P}b" timeout 10 openssl s_client -tls1_3 \
 	    -connect "$A_UPLINK:7455" -showcerts < /dev/null \
-	    > presented 2>&1 || true
-	awk '/BEGIN CERT/ { n++; on = 1 }
-	    on { print > ("presented-" n ".pem") }
-	    /END CERT/ { on = 0 }' presented
-	[ -s presented-1.pem ] && [ -s presented-2.pem ] ||
-	    st_fail "site A presented no chain of two: $(head -c 300 presented)"
-	leaf_fpr=$(site_fingerprint presented-1.pem)
-	issuer_fpr=$(site_fingerprint presented-2.pem)
+	    > "presented-$1" 2>&1 || true
+	awk -v p="presented-$1" '/BEGIN CERT/ { n++; on = 1 }
+	    on { print > (p "-" n ".pem") }
+	    /END CERT/ { on = 0 }' "presented-$1"
+	[ -s "presented-$1-1.pem" ] && [ -s "presented-$1-2.pem" ] ||
+	    st_fail "site A presented no chain of two:" \
+	    "$(head -c 300 "presented-$1")"
+	leaf_fpr=$(site_fingerprint "presented-$1-1.pem")
+	issuer_fpr=$(site_fingerprint "presented-$1-2.pem")
 	[ "$issuer_fpr" = "$FPR_A" ] ||
 	    st_fail "site A's chain ends in $issuer_fpr, not its site" \
 	    "certificate $FPR_A"
 	[ "$leaf_fpr" != "$FPR_A" ] ||
 	    st_fail "site A presents its site certificate itself"
-	openssl verify -partial_chain -CAfile presented-2.pem \
-	    presented-1.pem > verify.out 2>&1 ||
+	openssl verify -partial_chain -CAfile "presented-$1-2.pem" \
+	    "presented-$1-1.pem" > verify.out 2>&1 ||
 	    st_fail "site A's leaf is not signed by its site certificate:" \
 	    "$(cat verify.out)"
-	# B pins FPR_A, unchanged, and its session is up
-	grep -q "fingerprint \"$FPR_A\"" b.conf ||
-	    st_fail "b.conf does not pin $FPR_A"
-	both_up || st_fail "the sessions went down"
 }
 key_only_in_parent_cleanup() {
 	st_cleanup
