@@ -21,7 +21,8 @@
 #				memory (/proc/PID/mem) and in no child's;
 #				A presents a leaf its pinned certificate
 #				signed, and another after a reload, which
-#				keeps the sessions up
+#				keeps the sessions up; a reload with a key
+#				not the certificate's fails whole
 #
 # Every test case records the PIDs of what it starts; its cleanup ends
 # those processes, by PID only, and removes the namespaces, whatever the
@@ -404,7 +405,8 @@ key_only_in_parent_head() {
 	    "and the PEM text of each site's key are in the memory of" \
 	    "its parent and of none of its children; each site presents a" \
 	    "leaf issued by its pinned certificate, whose fingerprint did" \
-	    "not change, and a new leaf after a reload, sessions kept"
+	    "not change, and a new leaf after a reload, sessions kept; a" \
+	    "reload with a key not the certificate's fails whole"
 	atf_set require.user root
 	atf_set timeout 180
 	atf_set require.progs "ip nft openssl jq awk python3 timeout"
@@ -503,6 +505,24 @@ key_only_in_parent_body() {
 	both_up || st_fail "the sessions went down"
 	[ "$(jpipe a .last_change_sec)" -ge "${up_since:-0}" ] ||
 	    st_fail "site A's pipe changed state at the reload"
+	leaf2=$leaf_fpr
+
+	# a key that is not the certificate's fails the reload whole
+	sed "s|site-a\.key|site-c.key|" a.conf > a.conf.new &&
+	    cat a.conf.new > a.conf && rm -f a.conf.new
+	grep -q "site-c\.key" a.conf || st_fail "cannot edit a.conf"
+	if ctl a reload > reload-bad.out 2>&1; then
+		st_fail "a reload with site C's key for A's certificate" \
+		    "succeeded: $(cat reload-bad.out)"
+	fi
+	grep -q "cannot be loaded, not reloading" reload-bad.out ||
+	    st_fail "the reload did not say why: $(cat reload-bad.out)"
+	grep -q "site-c\.key: the key is not the certificate's" a.log ||
+	    st_fail "site A's log does not name the key that does not fit"
+	presented_by_a 3
+	[ "$leaf_fpr" = "$leaf2" ] ||
+	    st_fail "site A changed its leaf on a failed reload"
+	both_up || st_fail "the sessions went down"
 }
 # presented_by_a N: the chain site A's pipe shows a caller, as
 # presented-N-1.pem (the leaf) and presented-N-2.pem; sets leaf_fpr
