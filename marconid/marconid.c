@@ -107,6 +107,7 @@ static struct tlsident	*tls_load_identity(struct marconid_conf *);
 static void		 pipe_send_identity(struct child *,
 			    const struct tlsident *, uint32_t);
 static void		 leaf_renew(int, short, void *);
+static void		 leaf_renew_arm(void);
 static void		 pipe_connect(struct child *, struct connect_req *);
 static void		 pipe_reject(struct child *, const char *);
 static int		 reload_waits_for(struct child *);
@@ -323,7 +324,7 @@ main(int argc, char *argv[])
 	event_init();
 	evtimer_set(&reload_ev, reload_timeout, NULL);
 	evtimer_set(&leaf_ev, leaf_renew, NULL);
-	leaf_renew(-1, 0, NULL);
+	leaf_renew_arm();
 	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
 	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
 	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
@@ -896,15 +897,29 @@ pipe_send_identity(struct child *c, const struct tlsident *id, uint32_t gen)
 static void
 leaf_renew(int fd, short event, void *arg)
 {
-	struct timeval	 tv = { LEAF_RENEW, 0 };
 	struct child	*c;
 
-	if (fd != -1) {
-		TAILQ_FOREACH(c, &pipes, entry)
-			if (c->pid != 0 && !c->respawn)
-				pipe_send_identity(c, ident,
-				    conf->generation);
+	TAILQ_FOREACH(c, &pipes, entry)
+		if (c->pid != 0 && !c->respawn)
+			pipe_send_identity(c, ident, conf->generation);
+	leaf_renew_arm();
+}
+
+static void
+leaf_renew_arm(void)
+{
+	struct timeval	 tv = { LEAF_RENEW, 0 };
+#ifdef MARCONID_TEST_HOOKS
+	const char	*errstr, *env;
+
+	/* test builds: renewals seconds apart, so that a test sees them */
+	if ((env = getenv("MARCONID_TEST_LEAF_RENEW")) != NULL) {
+		tv.tv_sec = strtonum(env, 1, LEAF_RENEW, &errstr);
+		if (errstr != NULL)
+			fatalx("MARCONID_TEST_LEAF_RENEW is %s", errstr);
 	}
+#endif
+
 	evtimer_add(&leaf_ev, &tv);
 }
 

@@ -23,6 +23,8 @@
 #				signed, and another after a reload, which
 #				keeps the sessions up; a reload with a key
 #				not the certificate's fails whole
+#	leaf_renewal		a test build renews A's leaf every 2 s: new
+#				leaves, the session kept
 #
 # Every test case records the PIDs of what it starts; its cleanup ends
 # those processes, by PID only, and removes the namespaces, whatever the
@@ -552,9 +554,61 @@ key_only_in_parent_cleanup() {
 	st_cleanup
 }
 
+atf_test_case leaf_renewal cleanup
+leaf_renewal_head() {
+	atf_set descr "Site A's parent issues its pipe a new leaf every" \
+	    "2 s (a test build's renewal period): each is signed by A's" \
+	    "pinned certificate, and the session up is kept across them"
+	atf_set require.user root
+	atf_set timeout 120
+	atf_set require.progs "ip nft openssl jq awk timeout"
+}
+leaf_renewal_body() {
+	st_init
+	[ -x "$SRCDIR/marconid-test" ] ||
+	    atf_fail "$SRCDIR/marconid-test is not built"
+	MARCONID=$SRCDIR/marconid-test
+	make_sites
+	MARCONID_TEST_LEAF_RENEW=2
+	export MARCONID_TEST_LEAF_RENEW
+	start_site a
+	unset MARCONID_TEST_LEAF_RENEW
+	start_site b
+	topo_wait 20 both_up ||
+	    st_fail "the pipes are not up within 20 s: a $(state_of a)," \
+	    "b $(state_of b)"
+	ups=$(grep -c "session up" a.log)
+	presented_by_a 1
+	seen=$leaf_fpr
+	n=0
+	k=0
+	# three new leaves in at most 12 s
+	while [ "$n" -lt 3 ] && [ "$k" -lt 40 ]; do
+		sleep 0.3
+		presented_by_a "r$k"
+		case " $seen " in
+		*" $leaf_fpr "*) ;;
+		*)	seen="$seen $leaf_fpr"
+			n=$((n + 1)) ;;
+		esac
+		k=$((k + 1))
+	done
+	[ "$n" -ge 3 ] ||
+	    st_fail "site A presented $n new leaves in $k tries, not 3"
+	both_up || st_fail "the sessions went down"
+	[ "$(grep -c "session up" a.log)" -eq "$ups" ] ||
+	    st_fail "site A's session was opened again: $(grep "session" \
+	    a.log | tail -n 5)"
+	echo "leaves seen: $seen" >&2
+}
+leaf_renewal_cleanup() {
+	st_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case reload_sni
 	atf_add_test_case fingerprint_change
 	atf_add_test_case responder_rekey
 	atf_add_test_case key_only_in_parent
+	atf_add_test_case leaf_renewal
 }
