@@ -464,10 +464,13 @@ tlsident_issue(const struct tlsident *id, time_t now, uint8_t **chain,
 	    -1 || tls_leaf_ext(x, NID_key_usage,
 	    "critical,digitalSignature") == -1)
 		goto done;
-	/* SHA-256 for RSA and ECDSA; Ed25519 takes none */
-	if (EVP_PKEY_get_default_digest_nid(id->key, &nid) <= 0)
-		goto done;
-	if (nid != NID_undef && (md = EVP_get_digestbynid(nid)) == NULL)
+	/*
+	 * The key type's digest: SHA-256 for RSA and ECDSA.  Ed25519 takes
+	 * none, and OpenSSL 3 answers 0 for it rather than NID_undef; a
+	 * type that needs one and has none fails in X509_sign().
+	 */
+	if (EVP_PKEY_get_default_digest_nid(id->key, &nid) > 0 &&
+	    nid != NID_undef && (md = EVP_get_digestbynid(nid)) == NULL)
 		goto done;
 	if (X509_sign(x, id->key, md) <= 0)
 		goto done;

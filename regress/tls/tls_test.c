@@ -77,9 +77,9 @@ bio_take(BIO *b, uint8_t **p, size_t *len)
 	*len = n;
 }
 
-/* A self-signed P-256 certificate and its key, PEM, named cn. */
+/* A self-signed certificate and its key, PEM, named cn, of a type. */
 static void
-ident_make(struct ident *id, const char *cn)
+ident_make_type(struct ident *id, const char *cn, int type)
 {
 	EVP_PKEY_CTX	*pctx;
 	EVP_PKEY	*pkey = NULL;
@@ -87,10 +87,13 @@ ident_make(struct ident *id, const char *cn)
 	X509_NAME	*name;
 	BIO		*b;
 
-	ATF_REQUIRE((pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL)) != NULL);
+	ATF_REQUIRE((pctx = EVP_PKEY_CTX_new_id(type, NULL)) != NULL);
 	ATF_REQUIRE(EVP_PKEY_keygen_init(pctx) == 1);
-	ATF_REQUIRE(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(pctx,
-	    NID_X9_62_prime256v1) == 1);
+	if (type == EVP_PKEY_EC)
+		ATF_REQUIRE(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(pctx,
+		    NID_X9_62_prime256v1) == 1);
+	if (type == EVP_PKEY_RSA)
+		ATF_REQUIRE(EVP_PKEY_CTX_set_rsa_keygen_bits(pctx, 2048) == 1);
 	ATF_REQUIRE(EVP_PKEY_keygen(pctx, &pkey) == 1);
 	EVP_PKEY_CTX_free(pctx);
 
@@ -105,7 +108,9 @@ ident_make(struct ident *id, const char *cn)
 	    (const unsigned char *)cn, -1, -1, 0) == 1);
 	ATF_REQUIRE(X509_set_issuer_name(x, name) == 1);
 	ATF_REQUIRE(X509_set_pubkey(x, pkey) == 1);
-	ATF_REQUIRE(X509_sign(x, pkey, EVP_sha256()) > 0);
+	/* Ed25519 signs without a separate digest */
+	ATF_REQUIRE(X509_sign(x, pkey, type == EVP_PKEY_ED25519 ? NULL :
+	    EVP_sha256()) > 0);
 
 	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
 	ATF_REQUIRE(PEM_write_bio_X509(b, x) == 1);
@@ -118,6 +123,13 @@ ident_make(struct ident *id, const char *cn)
 	BIO_free(b);
 	X509_free(x);
 	EVP_PKEY_free(pkey);
+}
+
+/* P-256, as the sites' own (regress/e2e/topology.sh, site_identity) */
+static void
+ident_make(struct ident *id, const char *cn)
+{
+	ident_make_type(id, cn, EVP_PKEY_EC);
 }
 
 static void
@@ -484,6 +496,40 @@ ATF_TC_BODY(leaf_accepted, tc)
 	ident_free(&bleaf);
 }
 
+ATF_TC(leaf_other_site_keys);
+ATF_TC_HEAD(leaf_other_site_keys, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A site key of RSA or Ed25519 "
+	    "issues leaves that a peer accepts, and that one of another "
+	    "key does not replace");
+}
+ATF_TC_BODY(leaf_other_site_keys, tc)
+{
+	const int	 types[] = { EVP_PKEY_RSA, EVP_PKEY_ED25519 };
+	struct ident	 b, bleaf, x;
+	char		 fprb[128], got[128], why[320];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		ident_make_type(&b, "site-b", types[i]);
+		leaf_issue(&b, time(NULL), &bleaf);
+		pem_fingerprint(b.cert, b.certlen, fprb, sizeof(fprb));
+		ATF_CHECK_MSG(judge(&bleaf, fprb, got, sizeof(got), why,
+		    sizeof(why)) == 0, "type %d refused: %s", types[i], why);
+		ATF_CHECK_STREQ(got, fprb);
+		ident_free(&bleaf);
+		/* the same name, another key of the type */
+		ident_make_type(&x, "site-b", types[i]);
+		leaf_issue(&x, time(NULL), &bleaf);
+		pem_fingerprint(x.cert, x.certlen, got, sizeof(got));
+		ATF_CHECK(judge(&bleaf, fprb, got, sizeof(got), why,
+		    sizeof(why)) == -1);
+		ident_free(&bleaf);
+		ident_free(&x);
+		ident_free(&b);
+	}
+}
+
 ATF_TC(site_cert_accepted);
 ATF_TC_HEAD(site_cert_accepted, tc)
 {
@@ -646,6 +692,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, leaf_accepted);
 	ATF_TP_ADD_TC(tp, site_cert_accepted);
+	ATF_TP_ADD_TC(tp, leaf_other_site_keys);
 	ATF_TP_ADD_TC(tp, leaf_other_signer);
 	ATF_TP_ADD_TC(tp, leaf_unpinned);
 	ATF_TP_ADD_TC(tp, leaf_expired);
