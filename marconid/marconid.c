@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <tls.h>
 #include <unistd.h>
 
@@ -102,8 +103,11 @@ static void		 reload_check(void);
 static void		 reload_timeout(int, short, void *);
 static void		 reload_commit(void);
 static void		 child_send_config(struct child *);
-static int		 tls_load_identity(struct marconid_conf *);
-static void		 pipe_send_identity(struct child *);
+static struct tlsident	*tls_load_identity(struct marconid_conf *);
+static void		 pipe_send_identity(struct child *,
+			    const struct tlsident *, uint32_t);
+static void		 leaf_renew(int, short, void *);
+static void		 leaf_renew_arm(void);
 static void		 pipe_connect(struct child *, struct connect_req *);
 static void		 pipe_reject(struct child *, const char *);
 static int		 reload_waits_for(struct child *);
@@ -135,8 +139,12 @@ static int			 iface_fd = -1;
 static int			 control_fd = -1;
 static int			 rcontrol_fd = -1;	/* restricted */
 static int			 shutting_down;
-static uint8_t			*tls_cert, *tls_key;
-static size_t			 tls_certlen, tls_keylen;
+/*
+ * The site's certificate and key, in this process only (tlsctx.c);
+ * nident is that of the configuration being reloaded.
+ */
+static struct tlsident		*ident, *nident;
+static struct event		 leaf_ev;
 
 static void
 usage(void)
@@ -297,7 +305,7 @@ main(int argc, char *argv[])
 
 	if (geteuid() != 0)
 		errx(1, "need root privileges");
-	if (tls_load_identity(conf) == -1)
+	if ((ident = tls_load_identity(conf)) == NULL)
 		exit(1);
 	if ((pw = getpwnam(conf->user)) == NULL)
 		errx(1, "unknown user %s (create it, see marconid(8))",
@@ -338,6 +346,8 @@ main(int argc, char *argv[])
 
 	event_init();
 	evtimer_set(&reload_ev, reload_timeout, NULL);
+	evtimer_set(&leaf_ev, leaf_renew, NULL);
+	leaf_renew_arm();
 	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
 	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
 	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
@@ -851,40 +861,97 @@ pipe_reject(struct child *c, const char *what)
 }
 
 /*
- * The site's certificate and key, read here as root: the uplink
- * processes get them over imsg since they cannot open files.
+ * The site's certificate and key, read here as root and kept here: no
+ * other process ever gets the key.  The text of the files is cleared
+ * once libcrypto has parsed it.
  */
-static int
+static struct tlsident *
 tls_load_identity(struct marconid_conf *c)
 {
-	uint8_t	*cert, *key;
-	size_t	 certlen, keylen;
+	struct tlsident	*id;
+	uint8_t		*cert, *key;
+	size_t		 certlen, keylen;
+	char		 err[256];
 
 	if ((cert = tls_load_file(c->cert, &certlen, NULL)) == NULL) {
 		log_warn("certificate %s", c->cert);
-		return (-1);
+		return (NULL);
 	}
 	if ((key = tls_load_file(c->key, &keylen, NULL)) == NULL) {
 		log_warn("key %s", c->key);
-		free(cert);
-		return (-1);
+		tls_unload_file(cert, certlen);
+		return (NULL);
 	}
-	free(tls_cert);
-	tls_unload_file(tls_key, tls_keylen);
-	tls_cert = cert;
-	tls_certlen = certlen;
-	tls_key = key;
-	tls_keylen = keylen;
-	return (0);
+	if ((id = tlsident_load(cert, certlen, key, keylen, err,
+	    sizeof(err))) == NULL)
+		log_warnx("certificate %s, key %s: %s", c->cert, c->key, err);
+	tls_unload_file(cert, certlen);
+	tls_unload_file(key, keylen);
+	return (id);
+}
+
+/*
+ * A leaf of its own to an uplink process (tlsctx.c): a fresh key pair
+ * and a certificate for it signed with the site's key, which the
+ * process presents with the site's certificate.  The message carries
+ * the generation of the configuration it belongs to: the process uses
+ * a leaf of the running generation at once (a renewal) and holds one
+ * of another until that generation's commit (a reload).  Should
+ * libcrypto fail, the process keeps the leaf it has.
+ */
+static void
+pipe_send_identity(struct child *c, const struct tlsident *id, uint32_t gen)
+{
+	uint8_t	*chain, *key;
+	size_t	 chainlen, keylen;
+
+	if (tlsident_issue(id, time(NULL), &chain, &chainlen, &key,
+	    &keylen) == -1) {
+		log_warnx("uplink %s: no new certificate issued", c->uplink);
+		return;
+	}
+	imsg_compose_event(&c->iev, IMSG_CFG_TLS_CERT, gen, 0, -1, chain,
+	    chainlen);
+	imsg_compose_event(&c->iev, IMSG_CFG_TLS_KEY, gen, 0, -1, key,
+	    keylen);
+	free(chain);
+	explicit_bzero(key, keylen);
+	free(key);
+}
+
+/*
+ * Every LEAF_RENEW, a new leaf to every uplink process, so that the
+ * one each presents always has LEAF_LIFETIME - LEAF_RENEW or more to
+ * run; sessions up go on with theirs (a TLS session does not look at
+ * the certificate again).  A leaf of a reload under way comes with it.
+ */
+static void
+leaf_renew(int fd, short event, void *arg)
+{
+	struct child	*c;
+
+	TAILQ_FOREACH(c, &pipes, entry)
+		if (c->pid != 0 && !c->respawn)
+			pipe_send_identity(c, ident, conf->generation);
+	leaf_renew_arm();
 }
 
 static void
-pipe_send_identity(struct child *c)
+leaf_renew_arm(void)
 {
-	imsg_compose_event(&c->iev, IMSG_CFG_TLS_CERT, 0, 0, -1, tls_cert,
-	    tls_certlen);
-	imsg_compose_event(&c->iev, IMSG_CFG_TLS_KEY, 0, 0, -1, tls_key,
-	    tls_keylen);
+	struct timeval	 tv = { LEAF_RENEW, 0 };
+#ifdef MARCONID_TEST_HOOKS
+	const char	*errstr, *env;
+
+	/* test builds: renewals seconds apart, so that a test sees them */
+	if ((env = getenv("MARCONID_TEST_LEAF_RENEW")) != NULL) {
+		tv.tv_sec = strtonum(env, 1, LEAF_RENEW, &errstr);
+		if (errstr != NULL)
+			fatalx("MARCONID_TEST_LEAF_RENEW is %s", errstr);
+	}
+#endif
+
+	evtimer_add(&leaf_ev, &tv);
 }
 
 /*
@@ -1014,7 +1081,7 @@ parent_reload(uint32_t id)
 	}
 
 	/* a certificate or key that cannot be read fails the reload */
-	if (tls_load_identity(c) == -1) {
+	if ((nident = tls_load_identity(c)) == NULL) {
 		if (asprintf(&msg, "config file %s: certificate or key "
 		    "cannot be loaded, not reloading", conffile) == -1)
 			msg = NULL;
@@ -1084,7 +1151,7 @@ parent_reload(uint32_t id)
 		if (config_find_uplink(nconf, ch->uplink) == NULL)
 			continue;
 		config_send(&ch->iev, nconf);
-		pipe_send_identity(ch);
+		pipe_send_identity(ch, nident, nconf->generation);
 		ch->in_reload = 1;
 	}
 	log_debug("reload: generation %u sent", nconf->generation);
@@ -1179,6 +1246,9 @@ reload_commit(void)
 	conf = nconf;
 	nconf = NULL;
 	nconf_ctlid = 0;
+	tlsident_free(ident);
+	ident = nident;
+	nident = NULL;
 
 	imsg_compose_event(&engine.iev, IMSG_CFG_COMMIT, 0, 0, -1, &gen,
 	    sizeof(gen));
@@ -1254,7 +1324,7 @@ child_send_config(struct child *c)
 {
 	config_send(&c->iev, conf);
 	if (c->proc == PROC_PIPE)
-		pipe_send_identity(c);
+		pipe_send_identity(c, ident, conf->generation);
 	imsg_compose_event(&c->iev, IMSG_CFG_COMMIT, 0, 0, -1,
 	    &conf->generation, sizeof(conf->generation));
 	c->in_reload = 0;

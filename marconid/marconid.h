@@ -397,6 +397,22 @@ void		 imsgev_clear(struct imsgev *);
 int		 imsgev_read(struct imsgev *, short);
 const char	*imsg_type_name(uint32_t);
 
+/*
+ * tlsctx.c, the parent's side: the site's certificate and key, and
+ * the leaf certificates issued from them to the uplink processes.  A
+ * leaf is valid for LEAF_LIFETIME seconds, renewed every LEAF_RENEW,
+ * and dated LEAF_BACKDATE back for a peer whose clock is behind.
+ */
+#define LEAF_LIFETIME		(4 * 3600)
+#define LEAF_RENEW		3600
+#define LEAF_BACKDATE		(24 * 3600)
+struct tlsident;
+struct tlsident	*tlsident_load(const uint8_t *, size_t, const uint8_t *,
+		    size_t, char *, size_t);
+void		 tlsident_free(struct tlsident *);
+int		 tlsident_issue(const struct tlsident *, time_t, uint8_t **,
+		    size_t *, uint8_t **, size_t *);
+
 /* config.c */
 struct marconid_conf	*config_new_empty(void);
 void		 config_clear(struct marconid_conf *);

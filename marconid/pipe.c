@@ -85,6 +85,9 @@ static void	 probe_thresholds(struct pipe_peer *, int64_t);
 static void	 probe_window(struct pipe_peer *, int64_t);
 static void	 pmtu_tick(struct pipe_peer *, int64_t);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
+static void	 pipe_leaf_use(const uint8_t *, size_t, const uint8_t *,
+		    size_t);
+static void	 pipe_leaf_unhold(void);
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
 uint64_t			 pipe_instance;
@@ -99,8 +102,17 @@ static const char		*uplink;
 static int			 udp_fd = -1, tcp_fd = -1;
 static int			 udp_af = AF_UNSPEC;	/* udp_fd's family */
 static struct event		 udp_ev, tcp_ev, tcp_pause_ev, tick_ev;
-static uint8_t			*tls_cert;
-static size_t			 tls_certlen;
+/*
+ * The leaf the parent issued us (marconid.c, tlsctx.c): its chain
+ * waits in leaf_chain for its key; a pair for a configuration being
+ * reloaded waits in held_* for that generation's commit.
+ */
+static uint8_t			*leaf_chain;
+static size_t			 leaf_chainlen;
+static uint32_t			 leaf_gen;
+static uint8_t			*held_chain, *held_key;
+static size_t			 held_chainlen, held_keylen;
+static uint32_t			 held_gen;
 static int64_t			 last_report;
 
 /*
@@ -185,6 +197,28 @@ pipe_shutdown(void)
 	exit(0);
 }
 
+/* A leaf for the handshakes to come; libtls keeps its own copy. */
+static void
+pipe_leaf_use(const uint8_t *chain, size_t chainlen, const uint8_t *key,
+    size_t keylen)
+{
+	if (tlsctx_set(chain, chainlen, key, keylen) == -1)
+		log_warnx("certificate or key refused: sessions go on with "
+		    "the one before, if any");
+}
+
+static void
+pipe_leaf_unhold(void)
+{
+	free(held_chain);
+	if (held_key != NULL) {
+		explicit_bzero(held_key, held_keylen);
+		free(held_key);
+	}
+	held_chain = held_key = NULL;
+	held_chainlen = held_keylen = 0;
+}
+
 static void
 pipe_dispatch_parent(int fd, short event, void *arg)
 {
@@ -228,26 +262,45 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CFG_COMMIT:
 			pipe_apply_config(config_child_commit(&conf_held,
 			    &imsg));
+			/* the leaf of that generation, if it came with it */
+			if (held_key != NULL && held_gen == conf->generation)
+				pipe_leaf_use(held_chain, held_chainlen,
+				    held_key, held_keylen);
+			pipe_leaf_unhold();
 			break;
 		case IMSG_CFG_TLS_CERT:
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
 			    ibuf_size(&ib) == 0)
 				fatalx("%s: bad IMSG_CFG_TLS_CERT", __func__);
-			free(tls_cert);
-			tls_certlen = ibuf_size(&ib);
-			if ((tls_cert = malloc(tls_certlen)) == NULL)
+			free(leaf_chain);
+			leaf_chainlen = ibuf_size(&ib);
+			if ((leaf_chain = malloc(leaf_chainlen)) == NULL)
 				fatal("%s", __func__);
-			memcpy(tls_cert, ibuf_data(&ib), tls_certlen);
+			memcpy(leaf_chain, ibuf_data(&ib), leaf_chainlen);
+			leaf_gen = imsg_get_id(&imsg);
 			break;
 		case IMSG_CFG_TLS_KEY:
 			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
-			    ibuf_size(&ib) == 0 || tls_cert == NULL)
+			    ibuf_size(&ib) == 0 || leaf_chain == NULL ||
+			    imsg_get_id(&imsg) != leaf_gen)
 				fatalx("%s: bad IMSG_CFG_TLS_KEY", __func__);
-			if (tlsctx_set(tls_cert, tls_certlen,
-			    ibuf_data(&ib), ibuf_size(&ib)) == -1)
-				log_warnx("certificate or key refused: no "
-				    "sessions until it is fixed");
-			/* the library has its own copy now */
+			if (conf != NULL && leaf_gen == conf->generation) {
+				/* a renewal: new handshakes take it now */
+				pipe_leaf_use(leaf_chain, leaf_chainlen,
+				    ibuf_data(&ib), ibuf_size(&ib));
+				free(leaf_chain);
+			} else {
+				/* a reload's, or our first: at the commit */
+				pipe_leaf_unhold();
+				held_chain = leaf_chain;
+				held_chainlen = leaf_chainlen;
+				held_keylen = ibuf_size(&ib);
+				if ((held_key = malloc(held_keylen)) == NULL)
+					fatal("%s", __func__);
+				memcpy(held_key, ibuf_data(&ib), held_keylen);
+				held_gen = leaf_gen;
+			}
+			leaf_chain = NULL;
 			explicit_bzero(ibuf_data(&ib), ibuf_size(&ib));
 			break;
 		case IMSG_CONNECT:

@@ -209,6 +209,12 @@ int		 tlsctx_accept(int, struct tls **, struct tlsctx **,
 int		 tlsctx_connect(int, struct tls **, const char **);
 void		 tlsctx_release(struct tlsctx *);
 void		 tlsctx_clear(void);
+int		 tlsctx_verify_chain(const uint8_t *, size_t, const char *,
+		    time_t, int (*)(const char *, void *), void *, char *,
+		    size_t, char *, size_t);
+int		 tlsctx_verify_peer(struct tls *, time_t,
+		    int (*)(const char *, void *), void *, char *, size_t,
+		    char *, size_t);
 int		 session_keep_newer(uint64_t, uint64_t, uint64_t, uint64_t);
 
 #endif /* PIPE_H */

@@ -25,6 +25,7 @@
 #include <imsg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <tls.h>
 #include <unistd.h>
 
@@ -34,7 +35,8 @@
 
 /*
  * The TLS control sessions of an uplink process: mutual authentication
- * with self-signed certificates pinned by fingerprint, then HELLO and
+ * with leaves issued by each site's parent, under the site certificate
+ * pinned by fingerprint (tlsctx.c), then HELLO and
  * REKEY messages that agree on the data keys.  The wire format is in
  * doc/wire.md.  Everything is non-blocking on the event loop.
  */
@@ -232,31 +234,48 @@ session_event(int fd, short event, void *arg)
 	}
 }
 
-/* The handshake is done: is this who we expect? */
+/* The initiator expects the peer it connected to. */
+static int
+session_pinned_by(const char *fpr, void *arg)
+{
+	struct pipe_peer	*pp = arg;
+
+	return (strcmp(fpr, pp->fingerprint) == 0);
+}
+
+/* The responder takes any peer with a pipe on this uplink. */
+static int
+session_pinned_any(const char *fpr, void *arg)
+{
+	return (pipe_peer_by_fpr(fpr) != NULL);
+}
+
+/*
+ * The handshake is done: is this who we expect?  The peer presents a
+ * leaf issued by its parent and its site's certificate, which is what
+ * we pin (tlsctx_verify_peer()).
+ */
 static void
 session_verified(struct session *s)
 {
 	struct pipe_peer	*pp;
-	const char		*hash;
-	char			 why[256];
+	char			 fpr[MARCONID_FPRLEN];
+	char			 why[384], reason[320] = "";
 
-	if (!tls_peer_cert_provided(s->tls) ||
-	    (hash = tls_peer_cert_hash(s->tls)) == NULL) {
-		session_close(s, "the peer presented no certificate");
-		return;
-	}
 	if (s->initiator) {
 		pp = s->pp;
-		if (strcmp(hash, pp->fingerprint) != 0) {
-			snprintf(why, sizeof(why), "certificate %s does not "
-			    "match the configured fingerprint, session "
-			    "refused", hash);
+		if (tlsctx_verify_peer(s->tls, time(NULL), session_pinned_by,
+		    pp, fpr, sizeof(fpr), reason, sizeof(reason)) == -1) {
+			snprintf(why, sizeof(why), "%s, session refused",
+			    reason);
 			session_close(s, why);
 			return;
 		}
-	} else if ((pp = pipe_peer_by_fpr(hash)) == NULL) {
-		snprintf(why, sizeof(why), "certificate %s matches no peer "
-		    "with a pipe on this uplink, session refused", hash);
+	} else if (tlsctx_verify_peer(s->tls, time(NULL), session_pinned_any,
+	    NULL, fpr, sizeof(fpr), reason, sizeof(reason)) == -1 ||
+	    (pp = pipe_peer_by_fpr(fpr)) == NULL) {
+		/* the fingerprints are those of the pipes on this uplink */
+		snprintf(why, sizeof(why), "%s, session refused", reason);
 		session_close(s, why);
 		return;
 	}

@@ -17,6 +17,14 @@
 #	responder_rekey		A sends a one-way stream to B with rekey
 #				packets set low at both sites: A, the
 #				responder, has its key replaced by count
+#	key_only_in_parent	the site key's secret is in each parent's
+#				memory (/proc/PID/mem) and in no child's;
+#				A presents a leaf its pinned certificate
+#				signed, and another after a reload, which
+#				keeps the sessions up; a reload with a key
+#				not the certificate's fails whole
+#	leaf_renewal		a test build renews A's leaf every 2 s: new
+#				leaves, the session kept
 #
 # Every test case records the PIDs of what it starts; its cleanup ends
 # those processes, by PID only, and removes the namespaces, whatever the
@@ -355,7 +363,7 @@ fingerprint_change_body() {
 		sleep 0.2
 		k=$((k + 1))
 	done
-	grep -q "matches no peer" a.log ||
+	grep -q "matches no configured fingerprint" a.log ||
 	    st_fail "site A did not refuse site B's certificate"
 	echo "site A's pipe: $(state_of a) after the change" >&2
 }
@@ -393,8 +401,214 @@ responder_rekey_cleanup() {
 	st_cleanup
 }
 
+atf_test_case key_only_in_parent cleanup
+key_only_in_parent_head() {
+	atf_set descr "With sessions up at both sites, the secret scalar" \
+	    "and the PEM text of each site's key are in the memory of" \
+	    "its parent and of none of its children; each site presents a" \
+	    "leaf issued by its pinned certificate, whose fingerprint did" \
+	    "not change, and a new leaf after a reload, sessions kept; a" \
+	    "reload with a key not the certificate's fails whole"
+	atf_set require.user root
+	atf_set timeout 180
+	atf_set require.progs "ip nft openssl jq awk python3 timeout"
+}
+# key_patterns KEY CONTROL: "NAME HEX" lines for memgrep: the key's
+# secret scalar in big-endian (its DER, the PEM decoded) and
+# little-endian order (libcrypto's BIGNUM words on this machine), each
+# line of its PEM text, and CONTROL, a string every child holds
+key_patterns() {
+	python3 - "$1" "$2" <<'PYEOF'
+import re
+import subprocess
+import sys
+
+key, control = sys.argv[1], sys.argv[2]
+text = subprocess.run(["openssl", "pkey", "-in", key, "-text", "-noout"],
+                      capture_output=True, text=True, check=True).stdout
+m = re.search(r"priv:\s*\n((?:[ \t]+[0-9a-f:]+\n)+)", text)
+if m is None:
+    sys.exit("no private scalar in the openssl output of " + key)
+b = bytes.fromhex(re.sub(r"[^0-9a-f]", "", m.group(1)))
+b = b.lstrip(b"\0").rjust(32, b"\0")
+print("scalar-be", b.hex())
+print("scalar-le", b[::-1].hex())
+with open(key) as f:
+    lines = [x for x in f.read().splitlines() if not x.startswith("-----")]
+for i, line in enumerate(lines):
+    if len(line) >= 32:
+        print("pem-line%d" % i, line.encode().hex())
+print("control", control.encode().hex())
+PYEOF
+}
+key_only_in_parent_body() {
+	st_init
+	make_sites
+	start_sites
+
+	for s in a b; do
+		[ "$s" = a ] && ctrl=$FPR_B || ctrl=$FPR_A
+		key_patterns "site-$s.key" "$ctrl" > "pat-$s" ||
+		    st_fail "cannot read the secret of site-$s.key"
+		ppid=$(cat "$s.pid")
+		timeout 60 "$SRCDIR/memgrep" "pat-$s" "$ppid" \
+		    > "mem-$s-parent" 2> "memerr-$s-parent" ||
+		    st_fail "cannot read the memory of site $s's parent:" \
+		    "$(cat "memerr-$s-parent")"
+		grep -Eq '^(scalar|pem)' "mem-$s-parent" ||
+		    st_fail "the key of site $s is not in its parent's" \
+		    "memory, so this test cannot see it:" \
+		    "$(cat "mem-$s-parent" "memerr-$s-parent")"
+		echo "site $s, parent $ppid holds:" \
+		    "$(tr '\n' ' ' < "mem-$s-parent")" >&2
+		n=0
+		for pid in $(children_of "$s"); do
+			title=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+			timeout 60 "$SRCDIR/memgrep" "pat-$s" "$pid" \
+			    > "mem-$s-$pid" 2> "memerr-$s-$pid" ||
+			    st_fail "cannot read the memory of $title ($pid):" \
+			    "$(cat "memerr-$s-$pid")"
+			# the scan sees what the child holds
+			grep -q '^control$' "mem-$s-$pid" ||
+			    st_fail "$title ($pid): the peer's fingerprint" \
+			    "is not in its memory either: the scan is blind"
+			if grep -Eq '^(scalar|pem)' "mem-$s-$pid"; then
+				st_fail "site $s: $title ($pid) holds the site" \
+				    "key: $(grep -E '^(scalar|pem)' \
+				    "mem-$s-$pid" | tr '\n' ' ')"
+			fi
+			echo "site $s, $title ($pid): no key" >&2
+			n=$((n + 1))
+		done
+		# the engine and the pipe of isp1
+		[ "$n" -ge 2 ] || st_fail "site $s has $n children, not 2"
+	done
+
+	# what site A presents: a leaf, issued by its site certificate,
+	# whose fingerprint is the one site B pins, unchanged
+	presented_by_a 1
+	leaf1=$leaf_fpr
+	grep -q "fingerprint \"$FPR_A\"" b.conf ||
+	    st_fail "b.conf does not pin $FPR_A"
+
+	# a reload brings a new leaf; the sessions up stay up
+	up_since=$(jpipe a .last_change_sec)
+	reload a
+	# the commit may still be on its way to the pipe: a few tries
+	k=0
+	while [ "$k" -lt 10 ]; do
+		presented_by_a "2-$k"
+		[ "$leaf_fpr" != "$leaf1" ] && break
+		sleep 0.3
+		k=$((k + 1))
+	done
+	[ "$leaf_fpr" != "$leaf1" ] ||
+	    st_fail "site A presents the same leaf after a reload"
+	both_up || st_fail "the sessions went down"
+	[ "$(jpipe a .last_change_sec)" -ge "${up_since:-0}" ] ||
+	    st_fail "site A's pipe changed state at the reload"
+	leaf2=$leaf_fpr
+
+	# a key that is not the certificate's fails the reload whole
+	sed "s|site-a\.key|site-c.key|" a.conf > a.conf.new &&
+	    cat a.conf.new > a.conf && rm -f a.conf.new
+	grep -q "site-c\.key" a.conf || st_fail "cannot edit a.conf"
+	if ctl a reload > reload-bad.out 2>&1; then
+		st_fail "a reload with site C's key for A's certificate" \
+		    "succeeded: $(cat reload-bad.out)"
+	fi
+	grep -q "cannot be loaded, not reloading" reload-bad.out ||
+	    st_fail "the reload did not say why: $(cat reload-bad.out)"
+	grep -q "site-c\.key: the key is not the certificate's" a.log ||
+	    st_fail "site A's log does not name the key that does not fit"
+	presented_by_a 3
+	[ "$leaf_fpr" = "$leaf2" ] ||
+	    st_fail "site A changed its leaf on a failed reload"
+	both_up || st_fail "the sessions went down"
+}
+# presented_by_a N: the chain site A's pipe shows a caller, as
+# presented-N-1.pem (the leaf) and presented-N-2.pem; sets leaf_fpr
+presented_by_a() {
+	ip netns exec "${P}b" timeout 10 openssl s_client -tls1_3 \
+	    -connect "$A_UPLINK:7455" -showcerts < /dev/null \
+	    > "presented-$1" 2>&1 || true
+	awk -v p="presented-$1" '/BEGIN CERT/ { n++; on = 1 }
+	    on { print > (p "-" n ".pem") }
+	    /END CERT/ { on = 0 }' "presented-$1"
+	[ -s "presented-$1-1.pem" ] && [ -s "presented-$1-2.pem" ] ||
+	    st_fail "site A presented no chain of two:" \
+	    "$(head -c 300 "presented-$1")"
+	leaf_fpr=$(site_fingerprint "presented-$1-1.pem")
+	issuer_fpr=$(site_fingerprint "presented-$1-2.pem")
+	[ "$issuer_fpr" = "$FPR_A" ] ||
+	    st_fail "site A's chain ends in $issuer_fpr, not its site" \
+	    "certificate $FPR_A"
+	[ "$leaf_fpr" != "$FPR_A" ] ||
+	    st_fail "site A presents its site certificate itself"
+	openssl verify -partial_chain -CAfile "presented-$1-2.pem" \
+	    "presented-$1-1.pem" > verify.out 2>&1 ||
+	    st_fail "site A's leaf is not signed by its site certificate:" \
+	    "$(cat verify.out)"
+}
+key_only_in_parent_cleanup() {
+	st_cleanup
+}
+
+atf_test_case leaf_renewal cleanup
+leaf_renewal_head() {
+	atf_set descr "Site A's parent issues its pipe a new leaf every" \
+	    "2 s (a test build's renewal period): each is signed by A's" \
+	    "pinned certificate, and the session up is kept across them"
+	atf_set require.user root
+	atf_set timeout 120
+	atf_set require.progs "ip nft openssl jq awk timeout"
+}
+leaf_renewal_body() {
+	st_init
+	[ -x "$SRCDIR/marconid-test" ] ||
+	    atf_fail "$SRCDIR/marconid-test is not built"
+	MARCONID=$SRCDIR/marconid-test
+	make_sites
+	MARCONID_TEST_LEAF_RENEW=2
+	export MARCONID_TEST_LEAF_RENEW
+	start_site a
+	unset MARCONID_TEST_LEAF_RENEW
+	start_site b
+	topo_wait 20 both_up ||
+	    st_fail "the pipes are not up within 20 s: a $(state_of a)," \
+	    "b $(state_of b)"
+	ups=$(grep -c "session up" a.log)
+	presented_by_a 1
+	seen=$leaf_fpr
+	n=0
+	k=0
+	# three new leaves in at most 12 s
+	while [ "$n" -lt 3 ] && [ "$k" -lt 40 ]; do
+		sleep 0.3
+		presented_by_a "r$k"
+		case " $seen " in
+		*" $leaf_fpr "*) ;;
+		*)	seen="$seen $leaf_fpr"
+			n=$((n + 1)) ;;
+		esac
+		k=$((k + 1))
+	done
+	[ "$n" -ge 3 ] ||
+	    st_fail "site A presented $n new leaves in $k tries, not 3"
+	both_up || st_fail "the sessions went down"
+	[ "$(grep -c "session up" a.log)" -eq "$ups" ] ||
+	    st_fail "site A's session was opened again: $(grep "session" \
+	    a.log | tail -n 5)"
+	echo "leaves seen: $seen" >&2
+}
+leaf_renewal_cleanup() {
+	st_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case reload_sni
 	atf_add_test_case fingerprint_change
 	atf_add_test_case responder_rekey
+	atf_add_test_case key_only_in_parent
+	atf_add_test_case leaf_renewal
 }

@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <tls.h>
 #include <unistd.h>
 
@@ -76,9 +77,9 @@ bio_take(BIO *b, uint8_t **p, size_t *len)
 	*len = n;
 }
 
-/* A self-signed P-256 certificate and its key, PEM, named cn. */
+/* A self-signed certificate and its key, PEM, named cn, of a type. */
 static void
-ident_make(struct ident *id, const char *cn)
+ident_make_type(struct ident *id, const char *cn, int type)
 {
 	EVP_PKEY_CTX	*pctx;
 	EVP_PKEY	*pkey = NULL;
@@ -86,10 +87,13 @@ ident_make(struct ident *id, const char *cn)
 	X509_NAME	*name;
 	BIO		*b;
 
-	ATF_REQUIRE((pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL)) != NULL);
+	ATF_REQUIRE((pctx = EVP_PKEY_CTX_new_id(type, NULL)) != NULL);
 	ATF_REQUIRE(EVP_PKEY_keygen_init(pctx) == 1);
-	ATF_REQUIRE(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(pctx,
-	    NID_X9_62_prime256v1) == 1);
+	if (type == EVP_PKEY_EC)
+		ATF_REQUIRE(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(pctx,
+		    NID_X9_62_prime256v1) == 1);
+	if (type == EVP_PKEY_RSA)
+		ATF_REQUIRE(EVP_PKEY_CTX_set_rsa_keygen_bits(pctx, 2048) == 1);
 	ATF_REQUIRE(EVP_PKEY_keygen(pctx, &pkey) == 1);
 	EVP_PKEY_CTX_free(pctx);
 
@@ -104,7 +108,9 @@ ident_make(struct ident *id, const char *cn)
 	    (const unsigned char *)cn, -1, -1, 0) == 1);
 	ATF_REQUIRE(X509_set_issuer_name(x, name) == 1);
 	ATF_REQUIRE(X509_set_pubkey(x, pkey) == 1);
-	ATF_REQUIRE(X509_sign(x, pkey, EVP_sha256()) > 0);
+	/* Ed25519 signs without a separate digest */
+	ATF_REQUIRE(X509_sign(x, pkey, type == EVP_PKEY_ED25519 ? NULL :
+	    EVP_sha256()) > 0);
 
 	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
 	ATF_REQUIRE(PEM_write_bio_X509(b, x) == 1);
@@ -117,6 +123,13 @@ ident_make(struct ident *id, const char *cn)
 	BIO_free(b);
 	X509_free(x);
 	EVP_PKEY_free(pkey);
+}
+
+/* P-256, as the sites' own (regress/e2e/topology.sh, site_identity) */
+static void
+ident_make(struct ident *id, const char *cn)
+{
+	ident_make_type(id, cn, EVP_PKEY_EC);
 }
 
 static void
@@ -344,8 +357,346 @@ ATF_TC_BODY(keep_newer, tc)
 	ATF_CHECK_EQ(session_keep_newer(y, y2, y, x), 1);
 }
 
+/*
+ * Leaves (tlsctx.c): the parent issues each uplink process a leaf
+ * signed with the site's key; a peer pins the site's certificate and
+ * accepts the leaf it signs, nothing else.
+ */
+
+/* "SHA256:" and the hex of SHA-256 over the DER of the first cert */
+static void
+pem_fingerprint(const uint8_t *pem, size_t len, char *buf, size_t buflen)
+{
+	uint8_t		 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen, i;
+	BIO		*b;
+	X509		*x;
+
+	ATF_REQUIRE((b = BIO_new_mem_buf(pem, len)) != NULL);
+	ATF_REQUIRE((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL);
+	BIO_free(b);
+	ATF_REQUIRE(X509_digest(x, EVP_sha256(), md, &mdlen) == 1);
+	X509_free(x);
+	strlcpy(buf, "SHA256:", buflen);
+	for (i = 0; i < mdlen; i++)
+		snprintf(buf + strlen(buf), buflen - strlen(buf), "%02x",
+		    md[i]);
+}
+
+/* The length of the first certificate of a PEM chain. */
+static size_t
+pem_first_len(const uint8_t *pem, size_t len)
+{
+	const char	*end = "-----END CERTIFICATE-----\n";
+	const uint8_t	*p;
+
+	p = memmem(pem, len, end, strlen(end));
+	ATF_REQUIRE(p != NULL);
+	return (p - pem + strlen(end));
+}
+
+static struct tlsident *
+ident_load(const struct ident *id)
+{
+	struct tlsident	*ti;
+	char		 err[256];
+
+	ti = tlsident_load(id->cert, id->certlen, id->key, id->keylen, err,
+	    sizeof(err));
+	ATF_REQUIRE_MSG(ti != NULL, "tlsident_load: %s", err);
+	return (ti);
+}
+
+/* A leaf issued at now by site id, as the parent does. */
+static void
+leaf_issue(const struct ident *site, time_t now, struct ident *leaf)
+{
+	struct tlsident	*ti = ident_load(site);
+
+	ATF_REQUIRE(tlsident_issue(ti, now, &leaf->cert, &leaf->certlen,
+	    &leaf->key, &leaf->keylen) == 0);
+	tlsident_free(ti);
+}
+
+static int
+pinned_eq(const char *fpr, void *arg)
+{
+	return (strcmp(fpr, (const char *)arg) == 0);
+}
+
+/*
+ * Site A serves with a leaf of its own (tlsctx_set(), as an uplink
+ * process does); the peer presents what it is given (a leaf and its
+ * chain, or a bad one).  Both sides then judge each other: the peer's
+ * presentation against pin, A's leaf against A's site certificate.
+ * Returns what the server side said of the peer, with its reason.
+ */
+static int
+judge(const struct ident *peer, const char *pin, char *fpr,
+    size_t fprlen, char *why, size_t whylen)
+{
+	struct ident	 a, aleaf;
+	struct tls	*conn, *cli;
+	struct tlsctx	*ref;
+	const char	*err;
+	char		 fpra[128], got[128], w[320];
+	int		 sv[2], ret;
+
+	ident_make(&a, "site-a");
+	leaf_issue(&a, time(NULL), &aleaf);
+	pem_fingerprint(a.cert, a.certlen, fpra, sizeof(fpra));
+	ATF_REQUIRE(tlsctx_set(aleaf.cert, aleaf.certlen, aleaf.key,
+	    aleaf.keylen) == 0);
+
+	pair(sv);
+	ATF_REQUIRE_MSG(tlsctx_accept(sv[0], &conn, &ref, &err) == 0, "%s",
+	    err);
+	cli = peer_connect(sv[1], peer, NULL);
+	handshake(conn, sv[0], cli, sv[1]);
+
+	/* what A presents: its leaf, not its site certificate, pinned */
+	ATF_CHECK(strcmp(tls_peer_cert_hash(cli), fpra) != 0);
+	ATF_CHECK_MSG(tlsctx_verify_peer(cli, time(NULL), pinned_eq, fpra,
+	    got, sizeof(got), w, sizeof(w)) == 0, "A's leaf refused: %s", w);
+	ATF_CHECK_STREQ(got, fpra);
+
+	ret = tlsctx_verify_peer(conn, time(NULL), pinned_eq,
+	    (void *)(uintptr_t)pin, fpr, fprlen, why, whylen);
+
+	tls_free(cli);
+	tls_free(conn);
+	tlsctx_release(ref);
+	tlsctx_clear();
+	close(sv[0]);
+	close(sv[1]);
+	ident_free(&a);
+	ident_free(&aleaf);
+	return (ret);
+}
+
+ATF_TC(leaf_accepted);
+ATF_TC_HEAD(leaf_accepted, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A peer presenting a leaf its site "
+	    "key signed, with the site certificate, is accepted under the "
+	    "site certificate's fingerprint, unchanged");
+}
+ATF_TC_BODY(leaf_accepted, tc)
+{
+	struct ident	 b, bleaf;
+	char		 fprb[128], got[128], why[320];
+
+	ident_make(&b, "site-b");
+	leaf_issue(&b, time(NULL), &bleaf);
+	pem_fingerprint(b.cert, b.certlen, fprb, sizeof(fprb));
+	ATF_REQUIRE_MSG(judge(&bleaf, fprb, got, sizeof(got), why,
+	    sizeof(why)) == 0, "refused: %s", why);
+	ATF_CHECK_STREQ(got, fprb);
+	ident_free(&b);
+	ident_free(&bleaf);
+}
+
+ATF_TC(leaf_other_site_keys);
+ATF_TC_HEAD(leaf_other_site_keys, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A site key of RSA or Ed25519 "
+	    "issues leaves that a peer accepts, and that one of another "
+	    "key does not replace");
+}
+ATF_TC_BODY(leaf_other_site_keys, tc)
+{
+	const int	 types[] = { EVP_PKEY_RSA, EVP_PKEY_ED25519 };
+	struct ident	 b, bleaf, x;
+	char		 fprb[128], got[128], why[320];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		ident_make_type(&b, "site-b", types[i]);
+		leaf_issue(&b, time(NULL), &bleaf);
+		pem_fingerprint(b.cert, b.certlen, fprb, sizeof(fprb));
+		ATF_CHECK_MSG(judge(&bleaf, fprb, got, sizeof(got), why,
+		    sizeof(why)) == 0, "type %d refused: %s", types[i], why);
+		ATF_CHECK_STREQ(got, fprb);
+		ident_free(&bleaf);
+		/* the same name, another key of the type */
+		ident_make_type(&x, "site-b", types[i]);
+		leaf_issue(&x, time(NULL), &bleaf);
+		pem_fingerprint(x.cert, x.certlen, got, sizeof(got));
+		ATF_CHECK(judge(&bleaf, fprb, got, sizeof(got), why,
+		    sizeof(why)) == -1);
+		ident_free(&bleaf);
+		ident_free(&x);
+		ident_free(&b);
+	}
+}
+
+ATF_TC(site_cert_accepted);
+ATF_TC_HEAD(site_cert_accepted, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A peer presenting its pinned site "
+	    "certificate itself, as before leaves, is accepted");
+}
+ATF_TC_BODY(site_cert_accepted, tc)
+{
+	struct ident	 b;
+	char		 fprb[128], got[128], why[320];
+
+	ident_make(&b, "site-b");
+	pem_fingerprint(b.cert, b.certlen, fprb, sizeof(fprb));
+	ATF_REQUIRE_MSG(judge(&b, fprb, got, sizeof(got), why,
+	    sizeof(why)) == 0, "refused: %s", why);
+	ATF_CHECK_STREQ(got, fprb);
+	ident_free(&b);
+}
+
+ATF_TC(leaf_other_signer);
+ATF_TC_HEAD(leaf_other_signer, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A leaf signed by another key, "
+	    "presented with the pinned certificate, is refused");
+}
+ATF_TC_BODY(leaf_other_signer, tc)
+{
+	struct ident	 b, x, xleaf, forged;
+	size_t		 n;
+	char		 fprb[128], got[128], why[320];
+
+	ident_make(&b, "site-b");
+	/* the same name as site B, another key */
+	ident_make(&x, "site-b");
+	leaf_issue(&x, time(NULL), &xleaf);
+	pem_fingerprint(b.cert, b.certlen, fprb, sizeof(fprb));
+
+	/* X's leaf, then B's certificate: B's chain, but not B's leaf */
+	n = pem_first_len(xleaf.cert, xleaf.certlen);
+	forged.certlen = n + b.certlen;
+	ATF_REQUIRE((forged.cert = malloc(forged.certlen)) != NULL);
+	memcpy(forged.cert, xleaf.cert, n);
+	memcpy(forged.cert + n, b.cert, b.certlen);
+	forged.key = xleaf.key;
+	forged.keylen = xleaf.keylen;
+
+	ATF_CHECK(judge(&forged, fprb, got, sizeof(got), why,
+	    sizeof(why)) == -1);
+	ATF_CHECK_MSG(strstr(why, "not signed by") != NULL, "%s", why);
+
+	/* the real one passes the same way: the test can tell them apart */
+	free(forged.cert);
+	ident_free(&xleaf);
+	leaf_issue(&b, time(NULL), &xleaf);
+	ATF_CHECK_MSG(judge(&xleaf, fprb, got, sizeof(got), why,
+	    sizeof(why)) == 0, "%s", why);
+	ident_free(&b);
+	ident_free(&x);
+	ident_free(&xleaf);
+}
+
+ATF_TC(leaf_unpinned);
+ATF_TC_HEAD(leaf_unpinned, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A leaf alone, or with its own "
+	    "site's certificate, from a site that is not pinned, is "
+	    "refused");
+}
+ATF_TC_BODY(leaf_unpinned, tc)
+{
+	struct ident	 b, c, cleaf, alone;
+	char		 fprb[128], got[128], why[320];
+
+	ident_make(&b, "site-b");
+	ident_make(&c, "site-c");
+	leaf_issue(&c, time(NULL), &cleaf);
+	pem_fingerprint(b.cert, b.certlen, fprb, sizeof(fprb));
+
+	ATF_CHECK(judge(&cleaf, fprb, got, sizeof(got), why,
+	    sizeof(why)) == -1);
+	ATF_CHECK_MSG(strstr(why, "matches no configured fingerprint") !=
+	    NULL, "%s", why);
+
+	/* the leaf alone */
+	alone = cleaf;
+	alone.certlen = pem_first_len(cleaf.cert, cleaf.certlen);
+	ATF_CHECK(judge(&alone, fprb, got, sizeof(got), why,
+	    sizeof(why)) == -1);
+	ATF_CHECK_MSG(strstr(why, "matches no configured fingerprint") !=
+	    NULL, "%s", why);
+
+	ident_free(&b);
+	ident_free(&c);
+	ident_free(&cleaf);
+}
+
+ATF_TC(leaf_expired);
+ATF_TC_HEAD(leaf_expired, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "A leaf past its validity, or not "
+	    "valid yet, is refused though the pinned key signed it");
+}
+ATF_TC_BODY(leaf_expired, tc)
+{
+	struct ident	 b, old, future;
+	char		 fprb[128], got[128], why[320], leafh[128];
+	time_t		 now = time(NULL);
+
+	ident_make(&b, "site-b");
+	pem_fingerprint(b.cert, b.certlen, fprb, sizeof(fprb));
+
+	/* issued a second more than its lifetime ago */
+	leaf_issue(&b, now - LEAF_LIFETIME - 1, &old);
+	ATF_CHECK(judge(&old, fprb, got, sizeof(got), why,
+	    sizeof(why)) == -1);
+	ATF_CHECK_MSG(strstr(why, "expired") != NULL, "%s", why);
+
+	/* issued further ahead than it is backdated */
+	leaf_issue(&b, now + LEAF_BACKDATE + 3600, &future);
+	ATF_CHECK(judge(&future, fprb, got, sizeof(got), why,
+	    sizeof(why)) == -1);
+	ATF_CHECK_MSG(strstr(why, "not valid yet") != NULL, "%s", why);
+
+	/* the same leaf a minute before it expired was good */
+	pem_fingerprint(old.cert, old.certlen, leafh, sizeof(leafh));
+	ATF_CHECK_MSG(tlsctx_verify_chain(old.cert, old.certlen, leafh,
+	    now - 60, pinned_eq, fprb, got, sizeof(got), why,
+	    sizeof(why)) == 0, "%s", why);
+	ATF_CHECK(tlsctx_verify_chain(old.cert, old.certlen, leafh, now,
+	    pinned_eq, fprb, got, sizeof(got), why, sizeof(why)) == -1);
+	ident_free(&b);
+	ident_free(&old);
+	ident_free(&future);
+}
+
+ATF_TC(ident_mismatch);
+ATF_TC_HEAD(ident_mismatch, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "The parent refuses a key that is "
+	    "not its certificate's, and a key that is not PEM");
+}
+ATF_TC_BODY(ident_mismatch, tc)
+{
+	struct ident	 b, c;
+	char		 err[256];
+
+	ident_make(&b, "site-b");
+	ident_make(&c, "site-c");
+	ATF_CHECK(tlsident_load(b.cert, b.certlen, c.key, c.keylen, err,
+	    sizeof(err)) == NULL);
+	ATF_CHECK_MSG(strstr(err, "not the certificate's") != NULL, "%s",
+	    err);
+	ATF_CHECK(tlsident_load(b.cert, b.certlen,
+	    (const uint8_t *)"garbage", 7, err, sizeof(err)) == NULL);
+	ident_free(&b);
+	ident_free(&c);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, leaf_accepted);
+	ATF_TP_ADD_TC(tp, site_cert_accepted);
+	ATF_TP_ADD_TC(tp, leaf_other_site_keys);
+	ATF_TP_ADD_TC(tp, leaf_other_signer);
+	ATF_TP_ADD_TC(tp, leaf_unpinned);
+	ATF_TP_ADD_TC(tp, leaf_expired);
+	ATF_TP_ADD_TC(tp, ident_mismatch);
 	ATF_TP_ADD_TC(tp, reload_same_sni);
 	ATF_TP_ADD_TC(tp, reload_same_nosni);
 	ATF_TP_ADD_TC(tp, reload_changed_sni);
