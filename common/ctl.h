@@ -37,13 +37,14 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		6
+#define CTL_VERSION		7
 
 /* the release, shown by marconid -V and marconictl show version */
 #define MARCONID_VERSION	"0.2"
 
 #define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
 #define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
+#define MARCONID_HOSTLEN	256	/* a remote's host name, with NUL */
 #define CTL_ADDRSLEN		512	/* interface addresses as text */
 #define CTL_ERRLEN		4096	/* longest error text in a result */
 
@@ -172,6 +173,7 @@ struct ctl_pipe {
 	uint64_t	suspect_ms;	/* time spent suspect */
 	uint32_t	suspect_after_ms;	/* silence before suspect, now */
 	uint32_t	down_after_ms;	/* silence before down, now */
+	char		remote_name[MARCONID_HOSTLEN];	/* "" : an address */
 };
 
 struct ctl_peer {

@@ -85,6 +85,8 @@ static void	 probe_thresholds(struct pipe_peer *, int64_t);
 static void	 probe_window(struct pipe_peer *, int64_t);
 static void	 pmtu_tick(struct pipe_peer *, int64_t);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
+static void	 pipe_move(struct pipe_peer *, const struct sockaddr_storage *);
+static void	 pipe_ask_resolve(struct pipe_peer *);
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
 uint64_t			 pipe_instance;
@@ -193,6 +195,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 	struct uplink_sock	 us;
 	struct ctl_request	 req;
 	struct connect_req	 cr;
+	struct pipe_remote	 pr;
 	struct pipe_peer	*pp;
 	struct ibuf		 ib;
 	char			 name[MARCONID_NAMELEN];
@@ -256,6 +259,12 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 			cr.peer[sizeof(cr.peer) - 1] = '\0';
 			newfd = imsg_get_fd(&imsg);
 			pp = pipe_peer_by_id(cr.peerid);
+			/* a socket to where a name pointed before: none */
+			if (pp != NULL && newfd != -1 &&
+			    sa_cmp(&cr.remote, &pp->conf.remote) != 0) {
+				close(newfd);
+				newfd = -1;
+			}
 			if (pp == NULL || pp->sess != NULL ||
 			    pp->pending != NULL) {
 				if (newfd != -1)
@@ -267,6 +276,15 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 				break;
 			}
 			session_connected(pp, newfd);
+			break;
+		case IMSG_PIPE_REMOTE:
+			if (imsg_get_data(&imsg, &pr, sizeof(pr)) == -1 ||
+			    (pr.remote.ss_family != AF_INET &&
+			    pr.remote.ss_family != AF_INET6))
+				fatalx("%s: bad IMSG_PIPE_REMOTE", __func__);
+			/* a peer a reload removed meanwhile: nothing to move */
+			if ((pp = pipe_peer_by_id(pr.peerid)) != NULL)
+				pipe_move(pp, &pr.remote);
 			break;
 		case IMSG_PIPE_CHANNEL:
 			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
@@ -450,10 +468,21 @@ pipe_apply_config(struct marconid_conf *c)
 			    pc->probe.max_rtt : c->probe.max_rtt;
 			strlcpy(pp->fingerprint, pc->fingerprint,
 			    sizeof(pp->fingerprint));
+			/*
+			 * The same name: the address this process was last
+			 * told (IMSG_PIPE_REMOTE) is newer than the one the
+			 * parent put in a configuration sent before it.
+			 */
+			if (pic->remote_name[0] != '\0' &&
+			    strcmp(pic->remote_name, pp->conf.remote_name) ==
+			    0 && pic->remote_port == pp->conf.remote_port &&
+			    pp->conf.remote.ss_family != AF_UNSPEC)
+				pic->remote = pp->conf.remote;
 			pp->conf = *pic;
 			if (sa_port(&pp->conf.remote) == 0 &&
 			    pp->conf.remote.ss_family != AF_UNSPEC)
 				sa_set_port(&pp->conf.remote, c->port);
+			pp->st.remote = pp->conf.remote;
 			if (pp->sess == NULL)
 				pp->dest = pp->conf.remote;
 			pp->dirty = 1;
@@ -563,6 +592,8 @@ pipe_set_state(struct pipe_peer *pp, int state, const char *reason)
 	strlcpy(pp->st.reason, reason, sizeof(pp->st.reason));
 	pp->dirty = 1;
 	pipe_report(0);
+	if (state == PIPE_STATE_DOWN)
+		pipe_ask_resolve(pp);
 }
 
 void
@@ -592,6 +623,59 @@ pipe_session_down(struct pipe_peer *pp)
 	pipe_report(0);
 }
 
+/*
+ * The parent looked the remote's name up and found another address: a
+ * session we opened to the old one, or are opening, is closed, and the
+ * pipe connects to the new one at once.  A session the peer opened to
+ * us stays: the peer reached us, wherever its name points.
+ */
+static void
+pipe_move(struct pipe_peer *pp, const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage	 old = pp->conf.remote;
+	char			 h1[NI_MAXHOST], h2[NI_MAXHOST];
+
+	if (pp->conf.remote_name[0] == '\0' || sa_cmp(ss, &old) == 0)
+		return;
+	log_info("peer %s uplink %s: remote %s moves to %s (from %s)",
+	    pp->st.peer, uplink, pp->conf.remote_name,
+	    print_host(ss, h1, sizeof(h1)), old.ss_family == AF_UNSPEC ?
+	    "none" : print_host(&old, h2, sizeof(h2)));
+	pp->conf.remote = *ss;
+	pp->st.remote = *ss;
+	pp->dirty = 1;
+	pp->backoff = SESS_BACKOFF_MIN;
+	pp->next_connect = 0;
+	if (pp->pending != NULL)
+		session_close(pp->pending, "remote moved");
+	if (pp->sess != NULL && pp->sess->initiator)
+		session_close(pp->sess, "remote moved");
+	if (pp->sess == NULL) {
+		pp->dest = pp->conf.remote;
+		pp->next_connect = 0;
+	} else if (sa_cmp(&pp->dest, &old) == 0)
+		pp->dest = pp->conf.remote;
+	pipe_report(0);
+	pipe_tick_soon();
+}
+
+/*
+ * A pipe whose remote is a name cannot reach it: the parent looks the
+ * name up again (at most every RESOLVE_RETRY, it decides).
+ */
+static void
+pipe_ask_resolve(struct pipe_peer *pp)
+{
+	struct resolve_req	 rr;
+
+	if (pp->conf.remote_name[0] == '\0')
+		return;
+	memset(&rr, 0, sizeof(rr));
+	rr.peerid = pp->id;
+	imsg_compose_event(&iev_parent, IMSG_RESOLVE, 0, 0, -1, &rr,
+	    sizeof(rr));
+}
+
 /* Ask the parent for a socket to the peer, bound to our uplink. */
 void
 pipe_request_connect(struct pipe_peer *pp)
@@ -604,6 +688,9 @@ pipe_request_connect(struct pipe_peer *pp)
 	cr.remote = pp->conf.remote;
 	imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1, &cr,
 	    sizeof(cr));
+	/* a retry: the peer may have moved */
+	if (pp->backoff > SESS_BACKOFF_MIN * 2)
+		pipe_ask_resolve(pp);
 	pipe_set_state(pp, PIPE_STATE_CONNECTING, "connecting");
 }
 

@@ -127,6 +127,8 @@ print_globals(struct marconid_conf *conf)
 	printf("rekey interval %s packets %llu\n",
 	    print_ms(conf->rekey_interval, t1, sizeof(t1)),
 	    (unsigned long long)conf->rekey_packets);
+	printf("resolve interval %s\n",
+	    print_ms(conf->resolve_interval, t1, sizeof(t1)));
 }
 
 static void
@@ -201,7 +203,11 @@ print_peer(struct peer_conf *peer)
 	}
 	TAILQ_FOREACH(pc, &peer->pipes, entry) {
 		printf("\tpipe \"%s\"", pc->uplink);
-		if (pc->remote.ss_family != AF_UNSPEC)
+		/* a name as written: -n does not print what it resolves to */
+		if (pc->remote_name[0] != '\0')
+			printf(" remote %s port %u", pc->remote_name,
+			    pc->remote_port);
+		else if (pc->remote.ss_family != AF_UNSPEC)
 			printf(" remote %s port %u",
 			    print_host(&pc->remote, host, sizeof(host)),
 			    sa_port(&pc->remote));
