@@ -86,7 +86,6 @@ static void	 probe_window(struct pipe_peer *, int64_t);
 static void	 pmtu_tick(struct pipe_peer *, int64_t);
 static void	 pipe_shutdown(void) __attribute__((__noreturn__));
 static void	 pipe_move(struct pipe_peer *, const struct sockaddr_storage *);
-static void	 pipe_ask_resolve(struct pipe_peer *);
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
 uint64_t			 pipe_instance;
@@ -660,16 +659,20 @@ pipe_move(struct pipe_peer *pp, const struct sockaddr_storage *ss)
 }
 
 /*
- * A pipe whose remote is a name cannot reach it: the parent looks the
- * name up again (at most every RESOLVE_RETRY, it decides).
+ * A pipe whose remote is a name cannot reach it (down, a connection
+ * retried, or the session silent for SESS_SILENT): the parent looks the
+ * name up again.  Both sides keep to RESOLVE_RETRY.
  */
-static void
+void
 pipe_ask_resolve(struct pipe_peer *pp)
 {
 	struct resolve_req	 rr;
+	int64_t			 now = getmonotime();
 
-	if (pp->conf.remote_name[0] == '\0')
+	if (pp->conf.remote_name[0] == '\0' || (pp->resolve_asked != 0 &&
+	    now - pp->resolve_asked < RESOLVE_RETRY))
 		return;
+	pp->resolve_asked = now;
 	memset(&rr, 0, sizeof(rr));
 	rr.peerid = pp->id;
 	imsg_compose_event(&iev_parent, IMSG_RESOLVE, 0, 0, -1, &rr,
@@ -987,6 +990,9 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 		log_info("peer %s uplink %s: data now from %s", pp->st.peer,
 		    uplink, print_host(ss, host, sizeof(host)));
 		pp->dest = *ss;
+	}
+	/* where the peer's datagrams come from, with a remote or without */
+	if (newest && sa_cmp(ss, &pp->st.learned) != 0) {
 		pp->st.learned = *ss;
 		pp->dirty = 1;
 	}

@@ -31,6 +31,8 @@
 
 #define SESS_KEEPALIVE		5000	/* ms between keepalives */
 #define SESS_DEADTIME		60000	/* ms of silence that ends it */
+#define SESS_SILENT		(2 * SESS_KEEPALIVE + 1000)	/* ms: a name
+					   is looked up again, see resolve.c */
 #define SESS_HANDSHAKE_MAX	10000	/* ms for TCP + TLS + HELLO */
 #define SESS_BACKOFF_MIN	1000	/* ms before reconnecting */
 #define SESS_BACKOFF_MAX	30000
@@ -176,6 +178,8 @@ struct pipe_peer {
 	/* datagrams the kernel refused: warned of once in a while */
 	int64_t			 senderr_logged;	/* ms, 0: never */
 	uint64_t		 senderr_quiet;	/* since that warning */
+
+	int64_t			 resolve_asked;	/* ms, 0: never */
 };
 TAILQ_HEAD(pipe_peers, pipe_peer);
 
@@ -190,6 +194,7 @@ void		 pipe_session_down(struct pipe_peer *);
 void		 pipe_keepalive(struct pipe_peer *);
 void		 pipe_set_state(struct pipe_peer *, int, const char *);
 void		 pipe_request_connect(struct pipe_peer *);
+void		 pipe_ask_resolve(struct pipe_peer *);
 size_t		 pipe_local_maxdgram(struct pipe_peer *);
 
 /* session.c */

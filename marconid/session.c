@@ -687,6 +687,9 @@ session_tick(int64_t now)
 		pp = s->pp;
 		if (pp->sess != s)
 			continue;
+		/* two keepalives missed: the peer's name may have moved */
+		if (s->initiator && now - s->last_rx > SESS_SILENT)
+			pipe_ask_resolve(pp);
 		if (!s->initiator) {
 			/*
 			 * Only the initiator starts rekeys, but the limit
