@@ -514,7 +514,21 @@ int		 uplink_os_local(struct uplink_conf *,
 		    struct sockaddr_storage *);
 int		 uplink_ifaddr(struct uplink_conf *, struct sockaddr_storage *);
 
+/*
+ * A rate limit for log lines that someone else can cause (send errors
+ * on a dead route, strangers' connections): at most `burst' lines per
+ * `interval' ms; the first line let through after some were held back
+ * says how many.  Zeroed: nothing logged yet.
+ */
+struct ratelim {
+	int64_t			 start;	/* ms, of the current interval */
+	uint32_t		 lines;	/* let through in it */
+	uint64_t		 suppressed;	/* since the last line */
+};
+
 /* util.c */
+int		 ratelim_pass(struct ratelim *, uint32_t, uint32_t,
+		    char *, size_t);
 socklen_t	 sa_len(const struct sockaddr *);
 int		 sa_cmp(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);

@@ -895,31 +895,19 @@ udp_send_error(struct pipe_peer *pp, const struct sockaddr_storage *to,
     int error, int padded)
 {
 	struct sockaddr_storage	 ss;
-	char			 host[NI_MAXHOST];
-	int64_t			 now;
+	char			 host[NI_MAXHOST], more[64];
 
 	if (pp == NULL || (padded && error == EMSGSIZE))
 		return;
 	pipe_drop(pp, DROP_SEND);
-	now = getmonotime();
-	if (pp->senderr_logged != 0 &&
-	    now - pp->senderr_logged < SENDERR_INTERVAL) {
-		pp->senderr_quiet++;
+	if (!ratelim_pass(&pp->senderr, SENDERR_INTERVAL, 1, more,
+	    sizeof(more)))
 		return;
-	}
 	ss = *to;
 	sa_unmap4(&ss);
-	print_host(&ss, host, sizeof(host));
-	if (pp->senderr_quiet > 0)
-		log_warnx("peer %s uplink %s: cannot send to %s: %s (and %llu "
-		    "more not sent since the last warning)", pp->st.peer,
-		    uplink, host, strerror(error),
-		    (unsigned long long)pp->senderr_quiet);
-	else
-		log_warnx("peer %s uplink %s: cannot send to %s: %s",
-		    pp->st.peer, uplink, host, strerror(error));
-	pp->senderr_logged = now;
-	pp->senderr_quiet = 0;
+	log_warnx("peer %s uplink %s: cannot send to %s: %s%s", pp->st.peer,
+	    uplink, print_host(&ss, host, sizeof(host)), strerror(error),
+	    more);
 }
 
 /*

@@ -35,6 +35,9 @@
 					   is looked up again, see resolve.c */
 #define SESS_HANDSHAKE_MAX	10000	/* ms for TCP + TLS + HELLO */
 #define SESS_BACKOFF_MIN	1000	/* ms before reconnecting */
+/* what strangers make us log: so many lines per interval at most */
+#define UNAUTH_LOG_INTERVAL	10000	/* ms */
+#define UNAUTH_LOG_BURST	5
 #define SESS_BACKOFF_MAX	30000
 #define REKEY_OVERLAP		30000	/* ms the previous rx key stays */
 #define PROBE_SLOTS		64	/* probes remembered for loss */
@@ -176,8 +179,7 @@ struct pipe_peer {
 	int64_t			 pmtu_last;
 
 	/* datagrams the kernel refused: warned of once in a while */
-	int64_t			 senderr_logged;	/* ms, 0: never */
-	uint64_t		 senderr_quiet;	/* since that warning */
+	struct ratelim		 senderr;
 
 	int64_t			 resolve_asked;	/* ms, 0: never */
 };
