@@ -130,7 +130,6 @@ static struct children		 pipes = TAILQ_HEAD_INITIALIZER(pipes);
 static const char		*conffile = MARCONID_CONF;
 static const char		*csock;
 static char			*argv0;
-static char			*argbase, *argend;	/* the original arguments */
 static int			 debug;
 static int			 verbose;
 static int			 iface_fd = -1;
@@ -147,53 +146,6 @@ usage(void)
 	fprintf(stderr, "usage: %s [-dnVv] [-D macro=value] [-f file] "
 	    "[-s socket]\n", __progname);
 	exit(1);
-}
-
-/*
- * libbsd's setproctitle() on Linux writes the title over the original
- * arguments and pads the rest with NULs, a "." where argv[0] ended:
- * while the last byte of the arguments is a NUL, the kernel shows all
- * of it, and ps and pgrep -f see "marconid: engine" with blanks and a
- * dot after it.  Anything else in that byte tells the kernel that the
- * title was set, and it shows the title up to its own NUL only.  libbsd
- * has moved argv by then: the kernel says where the arguments are, in
- * /proc/self/stat (fields 48 and 49).  Without it (the BSDs, whose
- * setproctitle() leaves argv alone) there is nothing to do.
- */
-static void
-proc_title_init(void)
-{
-	FILE		*f;
-	char		 buf[1024], *p;
-	unsigned long	 start = 0, end = 0;
-	int		 i;
-
-	if ((f = fopen("/proc/self/stat", "r")) == NULL)
-		return;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* the name in parentheses may hold blanks: skip past it */
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
-		return;
-	/* to the blank before field 48 */
-	for (i = 2; i < 48 && p != NULL; i++)
-		p = strchr(p + 1, ' ');
-	if (p == NULL || sscanf(p, " %lu %lu", &start, &end) != 2 ||
-	    start == 0 || end <= start + 1)
-		return;
-	argbase = (char *)start;
-	argend = (char *)end - 1;
-}
-
-void
-proc_title(const char *title)
-{
-	setproctitle("%s", title);
-	if (argbase == NULL)
-		return;
-	/* a title as long as the arguments ends where they did */
-	if (strnlen(argbase, argend - argbase) < (size_t)(argend - argbase))
-		*argend = '.';
 }
 
 int

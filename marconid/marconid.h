@@ -405,8 +405,11 @@ int		 reasm_input(struct reasm *, const uint8_t *, size_t, int64_t,
 void		 reasm_expire(struct reasm *, int64_t);
 const struct reasm_stats *reasm_stats(const struct reasm *);
 
-/* marconid.c */
+/* proctitle-*.c: one per OS */
+void		 proc_title_init(void);
 void		 proc_title(const char *);
+
+/* marconid.c */
 void		 child_privdrop(const char *);
 void		 imsg_event_add(struct imsgev *);
 void		 imsgev_flush(struct imsgev *);
