@@ -159,8 +159,8 @@ print_uplink(struct uplink_conf *up)
 		printf("\tinterface \"%s\"\n", up->ifname);
 	if (up->rdomain != -1)
 		printf("\trdomain %d\n", up->rdomain);
-	if (up->mtu != 0)
-		printf("\tmtu %u\n", up->mtu);
+	/* every default, as for the interface: the manual is checked by it */
+	printf("\tmtu %u\n", up->mtu != 0 ? up->mtu : UPLINK_MTU);
 	if (up->port != 0)
 		printf("\tport %u\n", up->port);
 	printf("}\n");
