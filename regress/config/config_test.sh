@@ -306,6 +306,28 @@ EOF
 	[ "${n}" -ge 14 ] || atf_fail "only ${n} defaults found in the manual"
 }
 
+atf_test_case manual_json
+manual_json_head()
+{
+	atf_set descr "every JSON member marconictl prints is listed in" \
+	    "marconictl(8)"
+}
+manual_json_body()
+{
+	src="$(atf_get_srcdir)/../../marconictl/output_json.c"
+	man="$(atf_get_srcdir)/../../man/marconictl.8"
+	[ -f "${src}" ] && [ -f "${man}" ] || atf_fail "no ${src} or ${man}"
+	grep -o 'json_[a-z]*("[a-z_0-9]*"' "${src}" |
+	    sed 's/.*("\(.*\)"/\1/' | sort -u > members.txt
+	n=$(wc -l < members.txt)
+	[ "${n}" -ge 50 ] || atf_fail "only ${n} members found in ${src}"
+	while read -r m; do
+		grep -Eq "^\.Qq ${m}( |$)" "${man}" ||
+		    atf_fail "marconictl(8) does not list the JSON member ${m}"
+	done < members.txt
+	echo "${n} JSON members found in marconictl(8)"
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case noaction
@@ -317,6 +339,7 @@ atf_init_test_cases()
 	atf_add_test_case cmdline_macro
 	atf_add_test_case examples
 	atf_add_test_case manual_defaults
+	atf_add_test_case manual_json
 
 	# one test case per golden file: good_1, fail_12, warn_1 ...
 	for f in "$(atf_get_srcdir)"/*.conf; do
