@@ -175,6 +175,7 @@ make_sites() {
 	site_conf1 b "$PWD/b.conf" "$PWD/site-b.crt" "$PWD/site-b.key" \
 	    "$FPR_A" - || atf_fail "cannot write b.conf"
 	# B takes any address of its link to ISP 1
+	# shellcheck disable=SC2016 # an awk program
 	_site_conf_edit b.conf '
 	    $1 == "uplink" { print "uplink isp1 { interface isp1 }"; next }
 	    { print }' || atf_fail "cannot edit b.conf"
@@ -243,15 +244,17 @@ NFT
 	n=0
 	until moved_up; do
 		n=$((n + 1))
-		[ "$n" -lt 300 ] && [ $(($(date +%s) - start)) -lt 30 ] ||
-		    nm_fail "A's pipe is not up on $B_NEW within 30 s"
+		if [ "$n" -ge 300 ] || [ $(($(date +%s) - start)) -ge 30 ]; then
+			nm_fail "A's pipe is not up on $B_NEW within 30 s"
+		fi
 		sleep 0.2
 	done
 	echo "back up on the new address after $(($(date +%s) - start)) s"
 	topo_ping "${P}a" 198.19.0.2 || nm_fail "no ping after the move"
 
-	[ "$(cat a.pid)" = "$parent" ] && topo_alive "$parent" ||
-	    nm_fail "site A's parent is not the one that started"
+	if [ "$(cat a.pid)" != "$parent" ] || ! topo_alive "$parent"; then
+		nm_fail "site A's parent is not the one that started"
+	fi
 	[ "$(jpipe a .pid)" = "$child" ] ||
 	    nm_fail "A's uplink process is $(jpipe a .pid), was $child"
 	[ "$(jpipe a .restarts)" = 0 ] || nm_fail "A's uplink restarted"
@@ -275,8 +278,9 @@ noaction_names_body() {
 	make_sites
 	atf_check -s exit:0 -o empty -e inline:"configuration OK\n" \
 	    ip netns exec "${P}a" "$MARCONID" -n -f "$PWD/a.conf"
-	sed 's/site-b\.test/nowhere.test/' a.conf > c.conf &&
-	    chmod 0600 c.conf || atf_fail "cannot write c.conf"
+	sed 's/site-b\.test/nowhere.test/' a.conf > c.conf ||
+	    atf_fail "cannot write c.conf"
+	chmod 0600 c.conf || atf_fail "cannot chmod c.conf"
 	atf_check -s exit:0 -o empty \
 	    -e match:"^warning: peer site-b pipe isp1: remote nowhere.test does not resolve now" \
 	    -e match:"^configuration OK$" \
