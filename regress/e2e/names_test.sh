@@ -15,6 +15,9 @@
 #				daemon: A's pipe comes back up on the new
 #				address within 30 s, with the same parent
 #				and uplink processes; learned follows
+#	interval_moves		the name moves while both addresses work: the
+#				resolve interval's lookup moves the pipe, a
+#				reload keeps the new address
 #	noaction_names		marconid -n accepts a name that does not
 #				resolve, with a warning, and one that does
 #				without
@@ -169,8 +172,8 @@ make_sites() {
 	FPR_B=$(site_fingerprint site-b.crt) || atf_fail "no fingerprint"
 	site_conf1 a "$PWD/a.conf" "$PWD/site-a.crt" "$PWD/site-a.key" \
 	    "$FPR_B" site-b.test || atf_fail "cannot write a.conf"
-	# so long that only the pipe's own call can be what moves it
-	site_conf_global a.conf "resolve interval 60m" ||
+	# 60m: so long that only the pipe's own call can be what moves it
+	site_conf_global a.conf "resolve interval ${RESOLVE_INTERVAL:-60m}" ||
 	    atf_fail "cannot edit a.conf"
 	site_conf1 b "$PWD/b.conf" "$PWD/site-b.crt" "$PWD/site-b.key" \
 	    "$FPR_A" - || atf_fail "cannot write b.conf"
@@ -267,6 +270,55 @@ remote_moves_cleanup() {
 	nm_cleanup
 }
 
+atf_test_case interval_moves cleanup
+interval_moves_head() {
+	atf_set descr "a remote's name moves while the old address still" \
+	    "works: the next lookup of the resolve interval moves the" \
+	    "pipe, and a reload keeps the new address"
+	nm_head 120
+}
+interval_moves_body() {
+	nm_init
+	RESOLVE_INTERVAL=3s
+	make_sites
+	start_site a
+	start_site b
+	topo_wait 20 both_up || nm_fail "the pipes are not up within 20 s"
+	[ "$(jpipe a .remote)" = "$B_OLD:7455" ] ||
+	    nm_fail "remote in use is $(jpipe a .remote), not $B_OLD:7455"
+	child=$(jpipe a .pid)
+
+	# both addresses of B answer: only the lookups can move the pipe
+	hosts_a "$B_NEW"
+	start=$(date +%s)
+	n=0
+	until moved_up; do
+		n=$((n + 1))
+		if [ "$n" -ge 300 ] || [ $(($(date +%s) - start)) -ge 20 ]; then
+			nm_fail "A's pipe is not up on $B_NEW within 20 s"
+		fi
+		sleep 0.2
+	done
+	echo "up on the new address after $(($(date +%s) - start)) s"
+	grep -q "session to $B_OLD closed: remote moved" a.log ||
+	    nm_fail "A did not close its session to the old address"
+
+	# a reload keeps the address the name has now, and the session
+	moves=$(grep -c "remote site-b.test moves to" a.log)
+	"$MARCONICTL" -s "$PWD/a.sock" reload > reload.out 2>&1 ||
+	    nm_fail "reload failed: $(cat reload.out)"
+	sleep 2
+	moved_up || nm_fail "after the reload A's pipe is" \
+	    "$(jpipe a .state) to $(jpipe a .remote)"
+	[ "$(grep -c "remote site-b.test moves to" a.log)" = "$moves" ] ||
+	    nm_fail "the reload moved the pipe again"
+	[ "$(jpipe a .pid)" = "$child" ] ||
+	    nm_fail "A's uplink process is $(jpipe a .pid), was $child"
+}
+interval_moves_cleanup() {
+	nm_cleanup
+}
+
 atf_test_case noaction_names cleanup
 noaction_names_head() {
 	atf_set descr "marconid -n warns of a name that does not resolve," \
@@ -292,5 +344,6 @@ noaction_names_cleanup() {
 
 atf_init_test_cases() {
 	atf_add_test_case remote_moves
+	atf_add_test_case interval_moves
 	atf_add_test_case noaction_names
 }
