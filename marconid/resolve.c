@@ -168,8 +168,7 @@ resolve_timer(int fd, short event, void *arg)
 	struct timeval		 tv;
 	int64_t			 now = getmonotime();
 
-	/* the hosts file may have changed: read it again */
-	resolve_os_reload();
+	/* resolve_start() reads the hosts file again first */
 	TAILQ_FOREACH(e, &ents, entry)
 		if (!e->busy)
 			resolve_start(e, now);
@@ -183,6 +182,7 @@ resolve_start(struct resolve_ent *e, int64_t now)
 {
 	void	*req;
 
+	/* the hosts file may have changed since: read it again */
 	if (e->last != 0)
 		resolve_os_reload();
 	e->last = now;
