@@ -44,6 +44,7 @@
 
 #define MARCONID_NAMELEN	32	/* uplink and peer names, with NUL */
 #define MARCONID_FPRLEN		80	/* "SHA256:" + 64 hex digits + NUL */
+#define MARCONID_HOSTLEN	256	/* a remote's host name, with NUL */
 #define CTL_ADDRSLEN		512	/* interface addresses as text */
 #define CTL_ERRLEN		4096	/* longest error text in a result */
 
@@ -173,6 +174,7 @@ struct ctl_pipe {
 	uint32_t	suspect_after_ms;	/* silence before suspect, now */
 	uint32_t	down_after_ms;	/* silence before down, now */
 	uint32_t	changes;	/* of state, suspect included */
+	char		remote_name[MARCONID_HOSTLEN];	/* "" : an address */
 };
 
 struct ctl_peer {

@@ -389,6 +389,7 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 		get_row(imsg, &pipe, sizeof(pipe), "pipe");
 		pipe.peer[sizeof(pipe.peer) - 1] = '\0';
 		pipe.uplink[sizeof(pipe.uplink) - 1] = '\0';
+		pipe.remote_name[sizeof(pipe.remote_name) - 1] = '\0';
 		out->pipe(&pipe);
 		break;
 	case IMSG_CTL_SHOW_PEERS:

@@ -293,8 +293,14 @@ show_pipe_detail(const struct ctl_pipe *p)
 	printf("%-15s %u\n", "restarts:", p->restarts);
 	printf("%-15s %s\n", "local:", AF_SET(&p->local) ?
 	    fmt_addr(&p->local, buf, sizeof(buf)) : "unbound");
-	printf("%-15s %s\n", "remote:", AF_SET(&p->remote) ?
-	    fmt_addr(&p->remote, buf, sizeof(buf)) : "passive");
+	if (p->remote_name[0] != '\0')
+		printf("%-15s %.*s (%s)\n", "remote:",
+		    (int)sizeof(p->remote_name), p->remote_name,
+		    AF_SET(&p->remote) ? fmt_addr(&p->remote, buf,
+		    sizeof(buf)) : "not resolved yet");
+	else
+		printf("%-15s %s\n", "remote:", AF_SET(&p->remote) ?
+		    fmt_addr(&p->remote, buf, sizeof(buf)) : "passive");
 	printf("%-15s %s\n", "learned:", AF_SET(&p->learned) ?
 	    fmt_addr(&p->learned, buf, sizeof(buf)) : "none");
 	printf("%-15s %s\n", "session:", !session ? "none" :

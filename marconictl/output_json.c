@@ -180,6 +180,10 @@ json_pipe(const struct ctl_pipe *p)
 	json_uint("restarts", p->restarts);
 	json_addr("local", &p->local);
 	json_addr("remote", &p->remote);
+	if (p->remote_name[0] != '\0')
+		json_string("remote_name", p->remote_name);
+	else
+		json_null("remote_name");
 	json_addr("learned", &p->learned);
 	json_bool("initiator", p->initiator);
 	if (p->key_age >= 0)

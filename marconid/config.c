@@ -51,6 +51,7 @@ config_new_empty(void)
 	conf->probe.holddown = PROBE_HOLDDOWN;
 	conf->rekey_interval = REKEY_INTERVAL;
 	conf->rekey_packets = REKEY_PACKETS;
+	conf->resolve_interval = RESOLVE_INTERVAL;
 	TAILQ_INIT(&conf->ifaces);
 	TAILQ_INIT(&conf->uplinks);
 	TAILQ_INIT(&conf->peers);
@@ -381,6 +382,7 @@ config_recv(struct marconid_conf **confp, struct imsg *imsg)
 			goto bad;
 		}
 		pc->uplink[sizeof(pc->uplink) - 1] = '\0';
+		pc->remote_name[sizeof(pc->remote_name) - 1] = '\0';
 		TAILQ_INSERT_TAIL(&peer->pipes, pc, entry);
 		if (!config_sa_ok(&pc->remote, 1))
 			goto bad;

@@ -1207,7 +1207,11 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 					sa_set_port(&cp.local, up->port ?
 					    up->port : conf->port);
 			}
-			cp.remote = ep->conf.remote;
+			/* a name's address as the uplink process uses it */
+			cp.remote = ep->st.remote.ss_family != AF_UNSPEC ?
+			    ep->st.remote : ep->conf.remote;
+			strlcpy(cp.remote_name, ep->conf.remote_name,
+			    sizeof(cp.remote_name));
 			cp.rtt_us = ep->st.rtt_us;
 			cp.jitter_us = ep->st.jitter_us;
 			cp.loss_ppm = ep->st.loss_ppm;

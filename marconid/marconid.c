@@ -113,6 +113,10 @@ static void		 pipe_reject(struct child *, const char *);
 static int		 reload_waits_for(struct child *);
 static void		 reload_reply(uint32_t, int, const char *);
 static void		 parent_shutdown(int) __attribute__((__noreturn__));
+static void		 remote_changed(uint32_t, const char *,
+			    const struct sockaddr_storage *);
+static void		 remote_carry(struct marconid_conf *,
+			    struct marconid_conf *);
 
 static struct marconid_conf	*conf;
 /*
@@ -132,7 +136,6 @@ static struct children		 pipes = TAILQ_HEAD_INITIALIZER(pipes);
 static const char		*conffile = MARCONID_CONF;
 static const char		*csock;
 static char			*argv0;
-static char			*argbase, *argend;	/* the original arguments */
 static int			 debug;
 static int			 verbose;
 static int			 iface_fd = -1;
@@ -154,53 +157,6 @@ usage(void)
 	fprintf(stderr, "usage: %s [-dnVv] [-D macro=value] [-f file] "
 	    "[-s socket]\n", __progname);
 	exit(1);
-}
-
-/*
- * libbsd's setproctitle() on Linux writes the title over the original
- * arguments and pads the rest with NULs, a "." where argv[0] ended:
- * while the last byte of the arguments is a NUL, the kernel shows all
- * of it, and ps and pgrep -f see "marconid: engine" with blanks and a
- * dot after it.  Anything else in that byte tells the kernel that the
- * title was set, and it shows the title up to its own NUL only.  libbsd
- * has moved argv by then: the kernel says where the arguments are, in
- * /proc/self/stat (fields 48 and 49).  Without it (the BSDs, whose
- * setproctitle() leaves argv alone) there is nothing to do.
- */
-static void
-proc_title_init(void)
-{
-	FILE		*f;
-	char		 buf[1024], *p;
-	unsigned long	 start = 0, end = 0;
-	int		 i;
-
-	if ((f = fopen("/proc/self/stat", "r")) == NULL)
-		return;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* the name in parentheses may hold blanks: skip past it */
-	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
-		return;
-	/* to the blank before field 48 */
-	for (i = 2; i < 48 && p != NULL; i++)
-		p = strchr(p + 1, ' ');
-	if (p == NULL || sscanf(p, " %lu %lu", &start, &end) != 2 ||
-	    start == 0 || end <= start + 1)
-		return;
-	argbase = (char *)start;
-	argend = (char *)end - 1;
-}
-
-void
-proc_title(const char *title)
-{
-	setproctitle("%s", title);
-	if (argbase == NULL)
-		return;
-	/* a title as long as the arguments ends where they did */
-	if (strnlen(argbase, argend - argbase) < (size_t)(argend - argbase))
-		*argend = '.';
 }
 
 int
@@ -299,6 +255,7 @@ main(int argc, char *argv[])
 	if (noaction) {
 		if (verbose)
 			print_config(conf);
+		resolve_check(conf);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
@@ -344,7 +301,7 @@ main(int argc, char *argv[])
 		fatalx("restricted control socket setup failed");
 	}
 
-	event_init();
+	resolve_init(event_init(), remote_changed);
 	evtimer_set(&reload_ev, reload_timeout, NULL);
 	evtimer_set(&leaf_ev, leaf_renew, NULL);
 	leaf_renew_arm();
@@ -364,6 +321,7 @@ main(int argc, char *argv[])
 	engine_start();
 	TAILQ_FOREACH(up, &conf->uplinks, entry)
 		pipe_new(up);
+	resolve_sync(conf);
 
 	event_dispatch();
 	parent_shutdown(0);
@@ -789,6 +747,7 @@ parent_dispatch_pipe(int fd, short event, void *arg)
 	struct child	*c = iev->data;
 	struct imsg	 imsg;
 	struct connect_req cr;
+	struct resolve_req rr;
 	ssize_t		 n;
 
 	if (imsgev_read(iev, event) == 0) {
@@ -828,6 +787,12 @@ parent_dispatch_pipe(int fd, short event, void *arg)
 			if (imsg_get_data(&imsg, &cr, sizeof(cr)) == -1)
 				goto bad;
 			pipe_connect(c, &cr);
+			break;
+		case IMSG_RESOLVE:
+			if (imsg_get_data(&imsg, &rr, sizeof(rr)) == -1)
+				goto bad;
+			/* unknown or too soon: nothing, it may be stale */
+			resolve_again(rr.peerid, c->uplink);
 			break;
 		case IMSG_CFG_ACK:
 			if (imsg_get_len(&imsg) != sizeof(uint32_t))
@@ -1138,6 +1103,7 @@ parent_reload(uint32_t id)
 
 	/* ids: the same site keeps its id, anything else gets a new one */
 	config_assign_ids(c, conf, &last_peerid);
+	remote_carry(c, conf);
 	nconf = c;
 	nconf_ctlid = id;
 
@@ -1249,6 +1215,7 @@ reload_commit(void)
 	tlsident_free(ident);
 	ident = nident;
 	nident = NULL;
+	resolve_sync(conf);
 
 	imsg_compose_event(&engine.iev, IMSG_CFG_COMMIT, 0, 0, -1, &gen,
 	    sizeof(gen));
@@ -1316,6 +1283,72 @@ reload_commit(void)
 		reload_again = 0;
 		parent_reload(0);
 	}
+}
+
+static struct pipe_conf *
+remote_pipe(struct marconid_conf *c, uint32_t peerid, const char *uplink)
+{
+	struct peer_conf	*pc;
+	struct pipe_conf	*pic;
+
+	if (c == NULL || (pc = config_find_peer_id(c, peerid)) == NULL)
+		return (NULL);
+	TAILQ_FOREACH(pic, &pc->pipes, entry)
+		if (strcmp(pic->uplink, uplink) == 0)
+			return (pic);
+	return (NULL);
+}
+
+/*
+ * A reload keeps the address a name had, as long as the pipe is the
+ * same (peer id, uplink) with the same name and port: the uplink
+ * process goes on where it was, and the name is looked up again on
+ * schedule (resolve_sync()).
+ */
+static void
+remote_carry(struct marconid_conf *nc, struct marconid_conf *oc)
+{
+	struct peer_conf	*pc;
+	struct pipe_conf	*pic, *opic;
+
+	TAILQ_FOREACH(pc, &nc->peers, entry)
+		TAILQ_FOREACH(pic, &pc->pipes, entry) {
+			if (pic->remote_name[0] == '\0' ||
+			    (opic = remote_pipe(oc, pc->id,
+			    pic->uplink)) == NULL)
+				continue;
+			if (strcmp(opic->remote_name, pic->remote_name) == 0 &&
+			    opic->remote_port == pic->remote_port)
+				pic->remote = opic->remote;
+		}
+}
+
+/*
+ * A name has a new address: the parent's configuration (what
+ * pipe_connect() allows, what a restarted process gets) and that of a
+ * reload under way take it, and the uplink process moves its pipe.
+ */
+static void
+remote_changed(uint32_t peerid, const char *uplink,
+    const struct sockaddr_storage *ss)
+{
+	struct pipe_conf	*pic;
+	struct pipe_remote	 pr;
+	struct child		*c;
+
+	if ((pic = remote_pipe(conf, peerid, uplink)) != NULL &&
+	    pic->remote_name[0] != '\0')
+		pic->remote = *ss;
+	if ((pic = remote_pipe(nconf, peerid, uplink)) != NULL &&
+	    pic->remote_name[0] != '\0')
+		pic->remote = *ss;
+	if ((c = pipe_find(uplink)) == NULL || c->pid == 0 || c->removed)
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.peerid = peerid;
+	pr.remote = *ss;
+	imsg_compose_event(&c->iev, IMSG_PIPE_REMOTE, 0, 0, -1, &pr,
+	    sizeof(pr));
 }
 
 /* The running configuration to a process that starts, and its commit. */
@@ -1568,6 +1601,8 @@ imsg_type_name(uint32_t type)
 		"IMSG_FRAME",
 		"IMSG_CFG_ACK",
 		"IMSG_CFG_COMMIT",
+		"IMSG_RESOLVE",
+		"IMSG_PIPE_REMOTE",
 	};
 	static char	 buf[32];
 

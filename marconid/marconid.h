@@ -52,6 +52,8 @@
 #define PREFERENCE_DEFAULT	100
 #define REKEY_INTERVAL		(600 * 1000)	/* ms between rekeys */
 #define REKEY_PACKETS		(1ULL << 24)	/* datagrams per key */
+#define RESOLVE_INTERVAL	(300 * 1000)	/* ms between lookups of names */
+#define RESOLVE_RETRY		(5 * 1000)	/* ms, the least between two */
 
 /* the child's channel to the parent, set up before exec */
 #define PARENT_SOCK_FILENO	3
@@ -112,6 +114,22 @@ enum imsg_type {
 	IMSG_FRAME,			/* engine <-> pipe: a frame, peer id */
 	IMSG_CFG_ACK,			/* child -> parent: holds generation */
 	IMSG_CFG_COMMIT,		/* parent -> child: switch to it */
+	IMSG_RESOLVE,			/* pipe -> parent: struct resolve_req */
+	IMSG_PIPE_REMOTE,		/* parent -> pipe: struct pipe_remote */
+};
+
+/*
+ * A pipe whose remote is a host name and that cannot reach it asks the
+ * parent to look the name up again; the parent does it at most every
+ * RESOLVE_RETRY, and tells the pipe the address when it changed.
+ */
+struct resolve_req {
+	uint32_t		 peerid;
+};
+
+struct pipe_remote {
+	uint32_t		 peerid;
+	struct sockaddr_storage	 remote;	/* with the port */
 };
 
 /*
@@ -172,7 +190,10 @@ enum peer_mode {
 struct pipe_conf {
 	TAILQ_ENTRY(pipe_conf)	 entry;
 	char			 uplink[MARCONID_NAMELEN];
-	struct sockaddr_storage	 remote;	/* AF_UNSPEC: passive */
+	struct sockaddr_storage	 remote;	/* AF_UNSPEC: passive, or a
+						   name not resolved yet */
+	char			 remote_name[MARCONID_HOSTLEN]; /* "" : none */
+	uint16_t		 remote_port;	/* of a name, 0: global */
 	int			 preference;	/* lower is preferred */
 };
 TAILQ_HEAD(pipe_confs, pipe_conf);
@@ -220,6 +241,7 @@ struct marconid_conf {
 	struct probe_conf	 probe;	/* always set after parsing */
 	uint32_t		 rekey_interval;	/* ms */
 	uint64_t		 rekey_packets;
+	uint32_t		 resolve_interval;	/* ms */
 	int			 opts;
 	struct iface_confs	 ifaces;
 	struct uplink_confs	 uplinks;
@@ -272,6 +294,7 @@ struct pipe_state {
 	int64_t			 suspect_for;	/* ms of the spell under way */
 	uint32_t		 suspect_after_ms;
 	uint32_t		 down_after_ms;
+	struct sockaddr_storage	 remote;	/* in use, AF_UNSPEC: none */
 };
 
 /* A process's end of an imsg channel with its event. */
@@ -384,8 +407,11 @@ int		 reasm_input(struct reasm *, const uint8_t *, size_t, int64_t,
 void		 reasm_expire(struct reasm *, int64_t);
 const struct reasm_stats *reasm_stats(const struct reasm *);
 
-/* marconid.c */
+/* proctitle-*.c: one per OS */
+void		 proc_title_init(void);
 void		 proc_title(const char *);
+
+/* marconid.c */
 void		 child_privdrop(const char *);
 void		 imsg_event_add(struct imsgev *);
 void		 imsgev_flush(struct imsgev *);
@@ -473,6 +499,19 @@ void		 print_config(struct marconid_conf *);
 const char	*print_host(const struct sockaddr_storage *, char *, size_t);
 const char	*print_ms(uint32_t, char *, size_t);
 
+/* resolve.c, with resolve-*.c: one per OS */
+void		 resolve_init(struct event_base *, void (*)(uint32_t,
+		    const char *, const struct sockaddr_storage *));
+void		 resolve_sync(struct marconid_conf *);
+void		 resolve_again(uint32_t, const char *);
+void		 resolve_check(struct marconid_conf *);
+void		 resolve_os_init(struct event_base *);
+void		 resolve_os_reload(void);
+void		*resolve_os_lookup(const char *, int, void (*)(int,
+		    const struct sockaddr_storage *, const char *, void *),
+		    void *);
+void		 resolve_os_cancel(void *);
+
 /* sandbox-*.c: one per OS */
 void		 sandbox_init(enum marconid_process);
 
@@ -496,7 +535,21 @@ int		 uplink_os_local(struct uplink_conf *,
 		    struct sockaddr_storage *);
 int		 uplink_ifaddr(struct uplink_conf *, struct sockaddr_storage *);
 
+/*
+ * A rate limit for log lines that someone else can cause (send errors
+ * on a dead route, strangers' connections): at most `burst' lines per
+ * `interval' ms; the first line let through after some were held back
+ * says how many.  Zeroed: nothing logged yet.
+ */
+struct ratelim {
+	int64_t			 start;	/* ms, of the current interval */
+	uint32_t		 lines;	/* let through in it */
+	uint64_t		 suppressed;	/* since the last line */
+};
+
 /* util.c */
+int		 ratelim_pass(struct ratelim *, uint32_t, uint32_t,
+		    char *, size_t);
 socklen_t	 sa_len(const struct sockaddr *);
 int		 sa_cmp(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);

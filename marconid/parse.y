@@ -54,6 +54,8 @@
 #define REKEY_MIN		1000
 #define REKEY_MAX		86400000
 #define REKEY_PACKETS_MIN	1000
+#define RESOLVE_MIN		1000
+#define RESOLVE_MAX		86400000
 #define TIME_MAX		86400000	/* longer is a typo */
 #define PREFERENCE_MAX		65535
 
@@ -124,6 +126,7 @@ static void		 conf_warn(const void *, const char *, ...)
 			    __attribute__((__format__ (printf, 2, 3)));
 
 static int		 name_ok(const char *, size_t);
+static int		 hostname_ok(const char *, size_t);
 static int		 fingerprint_ok(const char *);
 static int64_t		 parse_time(const char *);
 static int		 time_check(const char *, int64_t, int64_t, int64_t,
@@ -190,7 +193,8 @@ typedef struct {
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT GROUP
 %token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU PEER
 %token	PIPE RTT
-%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE RESTRICTED SOCKET
+%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE RESOLVE
+%token	RESTRICTED SOCKET
 %token	SUSPECT TAP
 %token	TIMEOUT
 %token	TUN TYPE
@@ -393,6 +397,11 @@ main		: PORT port			{
 				conf->probe.holddown = $2;
 		}
 		| REKEY rekeyopts
+		| RESOLVE INTERVAL time		{
+			if (time_check("resolve interval", $3, RESOLVE_MIN,
+			    RESOLVE_MAX, $<lineno>1) == 0)
+				conf->resolve_interval = $3;
+		}
 		;
 
 rekeyopts	: rekeyopts rekeyopt
@@ -681,9 +690,14 @@ pipeopts	: /* empty */
 
 pipeopt		: REMOTE STRING			{
 			opt_once(&pipe_set, OPT_REMOTE, "remote", $<lineno>1);
-			if (host_parse($2, &curpipe->remote, NULL) == -1)
+			/* an address, or a name the parent looks up */
+			if (host_parse($2, &curpipe->remote, NULL) == -1 &&
+			    !hostname_ok($2, sizeof(curpipe->remote_name)))
 				yyerror_at($<lineno>2,
-				    "bad address \"%s\"", $2);
+				    "bad address or host name \"%s\"", $2);
+			else if (curpipe->remote.ss_family == AF_UNSPEC)
+				strlcpy(curpipe->remote_name, $2,
+				    sizeof(curpipe->remote_name));
 			free($2);
 		}
 		| PORT port			{
@@ -864,6 +878,7 @@ lookup(const char *s)
 		{ "rdomain",		RDOMAIN },
 		{ "rekey",		REKEY },
 		{ "remote",		REMOTE },
+		{ "resolve",		RESOLVE },
 		{ "restricted",		RESTRICTED },
 		{ "rtt",		RTT },
 		{ "socket",		SOCKET },
@@ -1448,6 +1463,38 @@ name_ok(const char *s, size_t size)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len);
 }
 
+/*
+ * A host name for a remote: labels of letters, digits and hyphens, none
+ * empty, longer than 63 or starting or ending with a hyphen, and a last
+ * label not all digits, so that a mistyped address ("198.18.1.300") is
+ * not taken for a name (RFC 1123 2.1, RFC 3696 2).
+ */
+static int
+hostname_ok(const char *s, size_t size)
+{
+	const char	*label, *end;
+	size_t		 len = strlen(s), n;
+	int		 alpha = 0;
+
+	if (len == 0 || len >= size || len > 253)
+		return (0);
+	for (label = s; ; label = end + 1) {
+		if ((end = strchr(label, '.')) == NULL)
+			end = label + strlen(label);
+		n = end - label;
+		if (n == 0 && *end == '\0' && label != s)
+			break;	/* a trailing dot: fully qualified */
+		if (n == 0 || n > 63 || label[0] == '-' || end[-1] == '-' ||
+		    strspn(label, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") < n)
+			return (0);
+		alpha = strspn(label, "0123456789") < n;
+		if (*end == '\0')
+			break;
+	}
+	return (alpha);
+}
+
 /* as tls_peer_cert_hash() gives it: "SHA256:" and 64 lowercase hex */
 static int
 fingerprint_ok(const char *s)
@@ -1730,7 +1777,9 @@ pipe_end(void)
 	if (curpipe == NULL)
 		return;
 	if (pipe_port != 0) {
-		if (curpipe->remote.ss_family == AF_UNSPEC) {
+		if (curpipe->remote_name[0] != '\0')
+			curpipe->remote_port = pipe_port;
+		else if (curpipe->remote.ss_family == AF_UNSPEC) {
 			w = where_get(curpipe);
 			yyerror_at(w != NULL ? w->line : 0, "port without "
 			    "remote in pipe \"%s\"", curpipe->uplink);
@@ -1845,6 +1894,8 @@ conf_check(void)
 			if (pc->remote.ss_family != AF_UNSPEC &&
 			    sa_port(&pc->remote) == 0)
 				sa_set_port(&pc->remote, conf->port);
+			if (pc->remote_name[0] != '\0' && pc->remote_port == 0)
+				pc->remote_port = conf->port;
 			if ((up = config_find_uplink(conf,
 			    pc->uplink)) == NULL) {
 				conf_error(pc, "pipe on unknown uplink \"%s\"",

@@ -88,6 +88,7 @@ static void	 pipe_shutdown(void) __attribute__((__noreturn__));
 static void	 pipe_leaf_use(const uint8_t *, size_t, const uint8_t *,
 		    size_t);
 static void	 pipe_leaf_unhold(void);
+static void	 pipe_move(struct pipe_peer *, const struct sockaddr_storage *);
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
 uint64_t			 pipe_instance;
@@ -227,6 +228,7 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 	struct uplink_sock	 us;
 	struct ctl_request	 req;
 	struct connect_req	 cr;
+	struct pipe_remote	 pr;
 	struct pipe_peer	*pp;
 	struct ibuf		 ib;
 	char			 name[MARCONID_NAMELEN];
@@ -309,6 +311,12 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 			cr.peer[sizeof(cr.peer) - 1] = '\0';
 			newfd = imsg_get_fd(&imsg);
 			pp = pipe_peer_by_id(cr.peerid);
+			/* a socket to where a name pointed before: none */
+			if (pp != NULL && newfd != -1 &&
+			    sa_cmp(&cr.remote, &pp->conf.remote) != 0) {
+				close(newfd);
+				newfd = -1;
+			}
 			if (pp == NULL || pp->sess != NULL ||
 			    pp->pending != NULL) {
 				if (newfd != -1)
@@ -320,6 +328,15 @@ pipe_dispatch_parent(int fd, short event, void *arg)
 				break;
 			}
 			session_connected(pp, newfd);
+			break;
+		case IMSG_PIPE_REMOTE:
+			if (imsg_get_data(&imsg, &pr, sizeof(pr)) == -1 ||
+			    (pr.remote.ss_family != AF_INET &&
+			    pr.remote.ss_family != AF_INET6))
+				fatalx("%s: bad IMSG_PIPE_REMOTE", __func__);
+			/* a peer a reload removed meanwhile: nothing to move */
+			if ((pp = pipe_peer_by_id(pr.peerid)) != NULL)
+				pipe_move(pp, &pr.remote);
 			break;
 		case IMSG_PIPE_CHANNEL:
 			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
@@ -503,10 +520,21 @@ pipe_apply_config(struct marconid_conf *c)
 			    pc->probe.max_rtt : c->probe.max_rtt;
 			strlcpy(pp->fingerprint, pc->fingerprint,
 			    sizeof(pp->fingerprint));
+			/*
+			 * The same name: the address this process was last
+			 * told (IMSG_PIPE_REMOTE) is newer than the one the
+			 * parent put in a configuration sent before it.
+			 */
+			if (pic->remote_name[0] != '\0' &&
+			    strcmp(pic->remote_name, pp->conf.remote_name) ==
+			    0 && pic->remote_port == pp->conf.remote_port &&
+			    pp->conf.remote.ss_family != AF_UNSPEC)
+				pic->remote = pp->conf.remote;
 			pp->conf = *pic;
 			if (sa_port(&pp->conf.remote) == 0 &&
 			    pp->conf.remote.ss_family != AF_UNSPEC)
 				sa_set_port(&pp->conf.remote, c->port);
+			pp->st.remote = pp->conf.remote;
 			if (pp->sess == NULL)
 				pp->dest = pp->conf.remote;
 			pp->dirty = 1;
@@ -616,6 +644,8 @@ pipe_set_state(struct pipe_peer *pp, int state, const char *reason)
 	strlcpy(pp->st.reason, reason, sizeof(pp->st.reason));
 	pp->dirty = 1;
 	pipe_report(0);
+	if (state == PIPE_STATE_DOWN)
+		pipe_ask_resolve(pp);
 }
 
 void
@@ -645,6 +675,63 @@ pipe_session_down(struct pipe_peer *pp)
 	pipe_report(0);
 }
 
+/*
+ * The parent looked the remote's name up and found another address: a
+ * session we opened to the old one, or are opening, is closed, and the
+ * pipe connects to the new one at once.  A session the peer opened to
+ * us stays: the peer reached us, wherever its name points.
+ */
+static void
+pipe_move(struct pipe_peer *pp, const struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage	 old = pp->conf.remote;
+	char			 h1[NI_MAXHOST], h2[NI_MAXHOST];
+
+	if (pp->conf.remote_name[0] == '\0' || sa_cmp(ss, &old) == 0)
+		return;
+	log_info("peer %s uplink %s: remote %s moves to %s (from %s)",
+	    pp->st.peer, uplink, pp->conf.remote_name,
+	    print_host(ss, h1, sizeof(h1)), old.ss_family == AF_UNSPEC ?
+	    "none" : print_host(&old, h2, sizeof(h2)));
+	pp->conf.remote = *ss;
+	pp->st.remote = *ss;
+	pp->dirty = 1;
+	pp->backoff = SESS_BACKOFF_MIN;
+	pp->next_connect = 0;
+	if (pp->pending != NULL)
+		session_close(pp->pending, "remote moved");
+	if (pp->sess != NULL && pp->sess->initiator)
+		session_close(pp->sess, "remote moved");
+	if (pp->sess == NULL) {
+		pp->dest = pp->conf.remote;
+		pp->next_connect = 0;
+	} else if (sa_cmp(&pp->dest, &old) == 0)
+		pp->dest = pp->conf.remote;
+	pipe_report(0);
+	pipe_tick_soon();
+}
+
+/*
+ * A pipe whose remote is a name cannot reach it (down, a connection
+ * retried, or the session silent for SESS_SILENT): the parent looks the
+ * name up again.  Both sides keep to RESOLVE_RETRY.
+ */
+void
+pipe_ask_resolve(struct pipe_peer *pp)
+{
+	struct resolve_req	 rr;
+	int64_t			 now = getmonotime();
+
+	if (pp->conf.remote_name[0] == '\0' || (pp->resolve_asked != 0 &&
+	    now - pp->resolve_asked < RESOLVE_RETRY))
+		return;
+	pp->resolve_asked = now;
+	memset(&rr, 0, sizeof(rr));
+	rr.peerid = pp->id;
+	imsg_compose_event(&iev_parent, IMSG_RESOLVE, 0, 0, -1, &rr,
+	    sizeof(rr));
+}
+
 /* Ask the parent for a socket to the peer, bound to our uplink. */
 void
 pipe_request_connect(struct pipe_peer *pp)
@@ -657,6 +744,9 @@ pipe_request_connect(struct pipe_peer *pp)
 	cr.remote = pp->conf.remote;
 	imsg_compose_event(&iev_parent, IMSG_CONNECT, 0, 0, -1, &cr,
 	    sizeof(cr));
+	/* a retry: the peer may have moved */
+	if (pp->backoff > SESS_BACKOFF_MIN * 2)
+		pipe_ask_resolve(pp);
 	pipe_set_state(pp, PIPE_STATE_CONNECTING, "connecting");
 }
 
@@ -858,31 +948,19 @@ udp_send_error(struct pipe_peer *pp, const struct sockaddr_storage *to,
     int error, int padded)
 {
 	struct sockaddr_storage	 ss;
-	char			 host[NI_MAXHOST];
-	int64_t			 now;
+	char			 host[NI_MAXHOST], more[64];
 
 	if (pp == NULL || (padded && error == EMSGSIZE))
 		return;
 	pipe_drop(pp, DROP_SEND);
-	now = getmonotime();
-	if (pp->senderr_logged != 0 &&
-	    now - pp->senderr_logged < SENDERR_INTERVAL) {
-		pp->senderr_quiet++;
+	if (!ratelim_pass(&pp->senderr, SENDERR_INTERVAL, 1, more,
+	    sizeof(more)))
 		return;
-	}
 	ss = *to;
 	sa_unmap4(&ss);
-	print_host(&ss, host, sizeof(host));
-	if (pp->senderr_quiet > 0)
-		log_warnx("peer %s uplink %s: cannot send to %s: %s (and %llu "
-		    "more not sent since the last warning)", pp->st.peer,
-		    uplink, host, strerror(error),
-		    (unsigned long long)pp->senderr_quiet);
-	else
-		log_warnx("peer %s uplink %s: cannot send to %s: %s",
-		    pp->st.peer, uplink, host, strerror(error));
-	pp->senderr_logged = now;
-	pp->senderr_quiet = 0;
+	log_warnx("peer %s uplink %s: cannot send to %s: %s%s", pp->st.peer,
+	    uplink, print_host(&ss, host, sizeof(host)), strerror(error),
+	    more);
 }
 
 /*
@@ -953,6 +1031,9 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 		log_info("peer %s uplink %s: data now from %s", pp->st.peer,
 		    uplink, print_host(ss, host, sizeof(host)));
 		pp->dest = *ss;
+	}
+	/* where the peer's datagrams come from, with a remote or without */
+	if (newest && sa_cmp(ss, &pp->st.learned) != 0) {
 		pp->st.learned = *ss;
 		pp->dirty = 1;
 	}

@@ -31,8 +31,13 @@
 
 #define SESS_KEEPALIVE		5000	/* ms between keepalives */
 #define SESS_DEADTIME		60000	/* ms of silence that ends it */
+#define SESS_SILENT		(2 * SESS_KEEPALIVE + 1000)	/* ms: a name
+					   is looked up again, see resolve.c */
 #define SESS_HANDSHAKE_MAX	10000	/* ms for TCP + TLS + HELLO */
 #define SESS_BACKOFF_MIN	1000	/* ms before reconnecting */
+/* what strangers make us log: so many lines per interval at most */
+#define UNAUTH_LOG_INTERVAL	10000	/* ms */
+#define UNAUTH_LOG_BURST	5
 #define SESS_BACKOFF_MAX	30000
 #define REKEY_OVERLAP		30000	/* ms the previous rx key stays */
 #define PROBE_SLOTS		64	/* probes remembered for loss */
@@ -174,8 +179,9 @@ struct pipe_peer {
 	int64_t			 pmtu_last;
 
 	/* datagrams the kernel refused: warned of once in a while */
-	int64_t			 senderr_logged;	/* ms, 0: never */
-	uint64_t		 senderr_quiet;	/* since that warning */
+	struct ratelim		 senderr;
+
+	int64_t			 resolve_asked;	/* ms, 0: never */
 };
 TAILQ_HEAD(pipe_peers, pipe_peer);
 
@@ -190,6 +196,7 @@ void		 pipe_session_down(struct pipe_peer *);
 void		 pipe_keepalive(struct pipe_peer *);
 void		 pipe_set_state(struct pipe_peer *, int, const char *);
 void		 pipe_request_connect(struct pipe_peer *);
+void		 pipe_ask_resolve(struct pipe_peer *);
 size_t		 pipe_local_maxdgram(struct pipe_peer *);
 
 /* session.c */

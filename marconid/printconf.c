@@ -136,6 +136,8 @@ print_globals(struct marconid_conf *conf)
 	printf("rekey interval %s packets %llu\n",
 	    print_ms(conf->rekey_interval, t1, sizeof(t1)),
 	    (unsigned long long)conf->rekey_packets);
+	printf("resolve interval %s\n",
+	    print_ms(conf->resolve_interval, t1, sizeof(t1)));
 }
 
 static void
@@ -166,8 +168,8 @@ print_uplink(struct uplink_conf *up)
 		printf("\tinterface \"%s\"\n", up->ifname);
 	if (up->rdomain != -1)
 		printf("\trdomain %d\n", up->rdomain);
-	if (up->mtu != 0)
-		printf("\tmtu %u\n", up->mtu);
+	/* every default, as for the interface: the manual is checked by it */
+	printf("\tmtu %u\n", up->mtu != 0 ? up->mtu : UPLINK_MTU);
 	if (up->port != 0)
 		printf("\tport %u\n", up->port);
 	printf("}\n");
@@ -210,7 +212,11 @@ print_peer(struct peer_conf *peer)
 	}
 	TAILQ_FOREACH(pc, &peer->pipes, entry) {
 		printf("\tpipe \"%s\"", pc->uplink);
-		if (pc->remote.ss_family != AF_UNSPEC)
+		/* a name as written: -n does not print what it resolves to */
+		if (pc->remote_name[0] != '\0')
+			printf(" remote %s port %u", pc->remote_name,
+			    pc->remote_port);
+		else if (pc->remote.ss_family != AF_UNSPEC)
 			printf(" remote %s port %u",
 			    print_host(&pc->remote, host, sizeof(host)),
 			    sa_port(&pc->remote));

@@ -60,8 +60,12 @@ static void	 session_rekey_request(struct session *, const uint8_t *,
 		    size_t);
 static struct session *session_new(int, int);
 static int	 session_shed(void);
+static void	 session_accept_warn(void);
 
 static struct sessions	 sessions = TAILQ_HEAD_INITIALIZER(sessions);
+/* lines strangers cause: rate-limited, see UNAUTH_LOG_INTERVAL */
+static struct ratelim	 unauth_log;
+static struct ratelim	 accept_log;
 
 void
 session_init(void)
@@ -105,12 +109,12 @@ session_accept(int lfd)
 			if (session_shed() == 0)
 				return (0);
 			/* nothing to give up: the caller pauses the listener */
-			log_warn("%s: accept", __func__);
+			session_accept_warn();
 			return (-1);
 		}
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
-			log_warn("%s: accept", __func__);
+			session_accept_warn();
 		return (0);
 	}
 	if (!tlsctx_ready()) {
@@ -153,6 +157,20 @@ session_shed(void)
 		}
 	errno = saved;
 	return (-1);
+}
+
+/* accept() failing (out of descriptors) is what a flood of strangers does */
+static void
+session_accept_warn(void)
+{
+	char	 more[64];
+	int	 saved = errno;
+
+	if (ratelim_pass(&accept_log, UNAUTH_LOG_INTERVAL, 1, more,
+	    sizeof(more)))
+		log_warnx("session_accept: accept: %s%s", strerror(saved),
+		    more);
+	errno = saved;
 }
 
 /* The parent made a socket bound to our uplink and started connect(). */
@@ -649,16 +667,18 @@ void
 session_close(struct session *s, const char *why)
 {
 	struct pipe_peer	*pp = s->pp;
-	char			 host[NI_MAXHOST];
+	char			 host[NI_MAXHOST], more[64];
 
 	if (pp != NULL)
 		log_info("peer %s uplink %s: session %s %s closed: %s",
 		    pp->st.peer, pp->st.uplink,
 		    s->initiator ? "to" : "from",
 		    print_host(&s->addr, host, sizeof(host)), why);
-	else
-		log_info("session from %s closed: %s",
-		    print_host(&s->addr, host, sizeof(host)), why);
+	else if (ratelim_pass(&unauth_log, UNAUTH_LOG_INTERVAL,
+	    UNAUTH_LOG_BURST, more, sizeof(more)))
+		/* a stranger (no fingerprint of ours yet) chooses how many */
+		log_info("session from %s closed: %s%s",
+		    print_host(&s->addr, host, sizeof(host)), why, more);
 
 	TAILQ_REMOVE(&sessions, s, entry);
 	if (s->evflags != 0)
@@ -706,6 +726,9 @@ session_tick(int64_t now)
 		pp = s->pp;
 		if (pp->sess != s)
 			continue;
+		/* two keepalives missed: the peer's name may have moved */
+		if (s->initiator && now - s->last_rx > SESS_SILENT)
+			pipe_ask_resolve(pp);
 		if (!s->initiator) {
 			/*
 			 * Only the initiator starts rekeys, but the limit

@@ -231,3 +231,32 @@ getmonotime(void)
 		fatal("%s: clock_gettime", __func__);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
+
+/*
+ * 1 if a line may be logged now; then suffix holds what to append to
+ * it: "" or " (N similar messages suppressed)".  0: count it and say
+ * nothing.
+ */
+int
+ratelim_pass(struct ratelim *rl, uint32_t interval, uint32_t burst,
+    char *suffix, size_t len)
+{
+	int64_t	 now = getmonotime();
+
+	if (len > 0)
+		suffix[0] = '\0';
+	if (rl->lines == 0 || now - rl->start >= interval) {
+		rl->start = now;
+		rl->lines = 0;
+	}
+	if (rl->lines >= burst) {
+		rl->suppressed++;
+		return (0);
+	}
+	rl->lines++;
+	if (rl->suppressed > 0 && len > 0)
+		snprintf(suffix, len, " (%llu similar messages suppressed)",
+		    (unsigned long long)rl->suppressed);
+	rl->suppressed = 0;
+	return (1);
+}

@@ -251,6 +251,98 @@ examples_body()
 	done
 }
 
+atf_test_case manual_defaults
+manual_defaults_head()
+{
+	atf_set descr "every default marconid.conf(5) states is what" \
+	    "marconid -nv prints for a configuration that sets none"
+}
+manual_defaults_body()
+{
+	prepare
+	man="$(atf_get_srcdir)/../../marconid.conf.5"
+	[ -f "${man}" ] || atf_fail "no manual at ${man}"
+	awk -f "$(atf_get_srcdir)/man-defaults.awk" "${man}" > man.txt ||
+	    atf_fail "cannot read the defaults of ${man}"
+	# the certificate and key must exist for -n: given, so not compared
+	cat > min.conf <<EOF
+certificate "site.crt"
+key "site.key"
+interface tap0 { }
+uplink isp1 { }
+peer site-b {
+	fingerprint "SHA256:18fb20d616bcd0c7d98c016f11e9cf6603f0aff361a37f12ae019ba1e9a2e72f"
+	pipe isp1 remote 198.18.1.1
+}
+EOF
+	chmod 0600 min.conf
+	atf_check -s exit:0 -o save:nv -e ignore "${MARCONID}" -nv -f min.conf
+	# the same names, read from what marconid understood
+	awk '
+	    /^[a-z]/ { block = $1 }
+	    /^(port|holddown) / { print $1, $2 }
+	    /^(socket|user) / { v = $2; gsub(/"/, "", v); print $1, v }
+	    /^probe / {
+		for (i = 2; i < NF; i++)
+			if ($i == "interval" || $i == "timeout" ||
+			    $i == "max")
+				print $i, $(i + 1)
+	    }
+	    /^rekey / { print "rekey.time", $3; print "rekey.number", $5 }
+	    /^resolve / { print "resolve", $3 }
+	    block == "interface" && $1 == "mtu" { print "interface.mtu", $2 }
+	    block == "interface" && $1 == "type" { print "interface.type", $2 }
+	    block == "uplink" && $1 == "mtu" { print "uplink.mtu", $2 }
+	    block == "peer" && $1 == "mode" { print "mode", $2 }
+	    block == "peer" && $1 == "pipe" {
+		for (i = 2; i < NF; i++)
+			if ($i == "preference")
+				print "preference", $(i + 1)
+	    }' nv > nv.txt
+	# what -nv cannot show for a minimal configuration: files that
+	# must exist, so the test gives them
+	printf 'certificate\nkey\n' > skip.txt
+	n=0
+	while read -r name value; do
+		grep -qx "${name}" skip.txt && continue
+		n=$((n + 1))
+		got=$(awk -v n="${name}" '$1 == n { print $2; exit }' nv.txt)
+		[ -n "${got}" ] || atf_fail "marconid.conf(5) states a default" \
+		    "for ${name} (${value}) that this test cannot find in -nv"
+		[ "${got}" = "${value}" ] || atf_fail "marconid.conf(5) says" \
+		    "the default of ${name} is ${value}; marconid -nv says ${got}"
+	done < man.txt
+	# and the manual still states each one the test knows of
+	while read -r name value; do
+		grep -q "^${name} " man.txt || atf_fail "marconid.conf(5) no" \
+		    "longer states the default of ${name} (marconid: ${value})"
+	done < nv.txt
+	echo "${n} defaults of marconid.conf(5) checked"
+	[ "${n}" -ge 14 ] || atf_fail "only ${n} defaults found in the manual"
+}
+
+atf_test_case manual_json
+manual_json_head()
+{
+	atf_set descr "every JSON member marconictl prints is listed in" \
+	    "marconictl(8)"
+}
+manual_json_body()
+{
+	src="$(atf_get_srcdir)/../../marconictl/output_json.c"
+	man="$(atf_get_srcdir)/../../man/marconictl.8"
+	[ -f "${src}" ] && [ -f "${man}" ] || atf_fail "no ${src} or ${man}"
+	grep -o 'json_[a-z]*("[a-z_0-9]*"' "${src}" |
+	    sed 's/.*("\(.*\)"/\1/' | sort -u > members.txt
+	n=$(wc -l < members.txt)
+	[ "${n}" -ge 50 ] || atf_fail "only ${n} members found in ${src}"
+	while read -r m; do
+		grep -Eq "^\.Qq ${m}( |$)" "${man}" ||
+		    atf_fail "marconictl(8) does not list the JSON member ${m}"
+	done < members.txt
+	echo "${n} JSON members found in marconictl(8)"
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case noaction
@@ -262,6 +354,8 @@ atf_init_test_cases()
 	atf_add_test_case cmdline_macro
 	atf_add_test_case restricted_socket_option
 	atf_add_test_case examples
+	atf_add_test_case manual_defaults
+	atf_add_test_case manual_json
 
 	# one test case per golden file: good_1, fail_12, warn_1 ...
 	for f in "$(atf_get_srcdir)"/*.conf; do

@@ -613,6 +613,25 @@ udp_flood_cleanup() {
 	fl_cleanup
 }
 
+# unauth_log_check START MADE: the lines site B logged for strangers'
+# connections since START (seconds) are at most UNAUTH_LOG_BURST (5)
+# per 10 s, and they say how many more they left out: of the MADE
+# connections with garbage (the held ones come on top), most
+unauth_log_check() {
+	_secs=$(($(date +%s) - $1))
+	_lines=$(grep -c 'session from .* closed' b.log)
+	_left=$(sed -n 's/.*session from .* closed.* (\([0-9]*\) similar messages suppressed).*/\1/p' \
+	    b.log | awk '{ n += $1 } END { print n + 0 }')
+	echo "strangers' connections: $_lines lines logged in $_secs s," \
+	    "$_left more suppressed" >&2
+	[ "$_lines" -le $(((_secs / 10 + 1) * 5)) ] ||
+	    fl_fail "site B logged $_lines lines for strangers in $_secs s:" \
+	    "more than 5 per 10 s"
+	[ $((_lines + _left)) -ge "$2" ] ||
+	    fl_fail "site B logged $_lines lines and says it suppressed" \
+	    "$_left, for $2 connections with garbage and more held"
+}
+
 atf_test_case tcp_flood cleanup
 tcp_flood_head() {
 	atf_set descr "Garbage where a TLS ClientHello should be, then" \
@@ -637,6 +656,7 @@ tcp_flood_body() {
 	rss_first=$(rss_kb "$pipe_b")
 	tap_watch
 	legit_start 60
+	flood_start=$(date +%s)
 
 	# garbage, one kind per connection; each one is closed by the
 	# daemon on the TLS error or at the end of the 10 s handshake
@@ -745,6 +765,7 @@ tcp_flood_body() {
 	tap_check
 	b_same procs-before.txt
 	all_up || fl_fail "not every pipe is up after the flood: $(states)"
+	unauth_log_check "$flood_start" "$conns"
 	# the other processes of site B saw nothing of it; the isp1
 	# process's growth is bounded by the rounds above
 	rss_of b | grep -v 'pipe_isp1' > rss-after.txt
