@@ -654,7 +654,7 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len)
 	int			 sent = 0;
 
 	fh.epoch = htonl(engine_epoch);
-	fh.zero = 0;
+	fh.flags = 0;
 	fh.seq = htobe64(pe->tx_seq);
 	memcpy(buf, &fh, sizeof(fh));
 	len += sizeof(fh);

@@ -218,6 +218,7 @@ struct marconid_conf {
 	struct probe_conf	 probe;	/* always set after parsing */
 	uint32_t		 rekey_interval;	/* ms */
 	uint64_t		 rekey_packets;
+	int			 relay;	/* between peers: see engine.c */
 	int			 opts;
 	struct iface_confs	 ifaces;
 	struct uplink_confs	 uplinks;
@@ -302,13 +303,18 @@ struct wire_probe {
 /*
  * Between the engines of two sites, in front of every frame: which
  * run of the sending engine (epoch) and the frame's number in it, so
- * that the receiving engine drops the copies of duplicate mode.
+ * that the receiving engine drops the copies of duplicate mode, and
+ * flags.  A receiver ignores the flags it does not know (they were a
+ * zero field once, never checked).
  */
 struct frame_hdr {
 	uint32_t		 epoch;
-	uint32_t		 zero;
+	uint32_t		 flags;		/* FRAME_F_* */
 	uint64_t		 seq;
 } __attribute__((__packed__));		/* network byte order */
+
+#define FRAME_F_RELAYED		0x00000001	/* a hub sent it on: never
+						   again to another peer */
 
 struct wire_hdr {
 	uint8_t			 version;	/* WIRE_VERSION */

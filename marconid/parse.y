@@ -189,7 +189,8 @@ typedef struct {
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
 %token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU PEER
 %token	PIPE RTT
-%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE SOCKET SUSPECT TAP
+%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY RELAY REMOTE SOCKET SUSPECT
+%token	TAP
 %token	TIMEOUT
 %token	TUN TYPE
 %token	UPLINK USER
@@ -352,6 +353,10 @@ main		: PORT port			{
 				conf->probe.holddown = $2;
 		}
 		| REKEY rekeyopts
+		| RELAY yesno			{
+			conf->relay = $2;
+			where_set(&conf->relay, $<lineno>1);
+		}
 		;
 
 rekeyopts	: rekeyopts rekeyopt
@@ -821,6 +826,7 @@ lookup(const char *s)
 		{ "probe",		PROBE },
 		{ "rdomain",		RDOMAIN },
 		{ "rekey",		REKEY },
+		{ "relay",		RELAY },
 		{ "remote",		REMOTE },
 		{ "rtt",		RTT },
 		{ "socket",		SOCKET },
@@ -1769,6 +1775,17 @@ conf_check(void)
 		conf_error(NULL, "no interface defined");
 	if (TAILQ_EMPTY(&conf->uplinks))
 		conf_error(NULL, "no uplink defined");
+	/*
+	 * A hub relays by the Ethernet addresses it has learned; a tun
+	 * interface has none, and its packets would go to every peer.
+	 */
+	if (conf->relay && !TAILQ_EMPTY(&conf->ifaces) &&
+	    TAILQ_FIRST(&conf->ifaces)->type == IFACE_TUN)
+		conf_error(&conf->relay, "relay: only with an interface of "
+		    "type tap");
+	else if (conf->relay && npeers < 2 && errors == 0)
+		conf_warn(&conf->relay, "relay yes with fewer than two peers "
+		    "relays nothing");
 
 	TAILQ_FOREACH(peer, &conf->peers, entry) {
 		if (peer->fingerprint[0] == '\0')

@@ -127,6 +127,7 @@ print_globals(struct marconid_conf *conf)
 	printf("rekey interval %s packets %llu\n",
 	    print_ms(conf->rekey_interval, t1, sizeof(t1)),
 	    (unsigned long long)conf->rekey_packets);
+	printf("relay %s\n", conf->relay ? "yes" : "no");
 }
 
 static void
