@@ -50,6 +50,8 @@
 #define PROBE_TIMEOUT_MAX	2000	/* most, however irregular the path */
 #define PROBE_HOLDDOWN		5000	/* healthy this long to be preferred */
 #define PREFERENCE_DEFAULT	100
+#define MAC_TIMEOUT		300000	/* ms, as a switch's default */
+#define MAC_MAX			4096	/* addresses behind the peers */
 #define REKEY_INTERVAL		(600 * 1000)	/* ms between rekeys */
 #define REKEY_PACKETS		(1ULL << 24)	/* datagrams per key */
 
@@ -92,6 +94,7 @@ enum imsg_type {
 	IMSG_CTL_MONITOR,		/* then IMSG_CTL_MONITOR_EVENT rows */
 	IMSG_CTL_MONITOR_EVENT,
 	IMSG_CTL_RESET,			/* peer: drop its run-time changes */
+	IMSG_CTL_SHOW_MACS,
 	IMSG_CFG_GLOBAL,		/* struct marconid_conf, lists empty */
 	IMSG_CFG_IFACE,			/* struct iface_conf */
 	IMSG_CFG_IFACE_ADDR,		/* struct iface_addr, to the last iface */
@@ -219,6 +222,8 @@ struct marconid_conf {
 	uint32_t		 rekey_interval;	/* ms */
 	uint64_t		 rekey_packets;
 	int			 relay;	/* between peers: see engine.c */
+	uint32_t		 mac_timeout;	/* ms an address stays learned */
+	uint32_t		 mac_max;	/* addresses learned at most */
 	int			 opts;
 	struct iface_confs	 ifaces;
 	struct uplink_confs	 uplinks;
@@ -442,6 +447,8 @@ void		 engine_show_interfaces(struct imsgev *, uint32_t);
 void		 engine_show_pipes(struct imsgev *, uint32_t,
 		    struct ctl_request *);
 void		 engine_show_peers(struct imsgev *, uint32_t,
+		    struct ctl_request *);
+void		 engine_show_macs(struct imsgev *, uint32_t,
 		    struct ctl_request *);
 int		 engine_ctl_change(uint32_t, struct ctl_request *, char *,
 		    size_t);

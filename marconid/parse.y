@@ -39,6 +39,9 @@
 /* sane limits: each uplink is a process, each pipe a session */
 #define MAX_UPLINKS		16
 #define MAX_PEERS		64
+#define MAC_TIMEOUT_MIN		1000	/* ms */
+#define MAC_MAX_MIN		16
+#define MAC_MAX_MAX		65536	/* 3 MB of table in the engine */
 #define MAX_PIPES		MAX_UPLINKS	/* per peer */
 #define MAX_IFACE_ADDRS		8	/* must fit ctl_iface.addrs */
 #define MAX_INCLUDE_DEPTH	16	/* an include loop ends here */
@@ -187,7 +190,8 @@ typedef struct {
 %}
 
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
-%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU PEER
+%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAC MAX MODE MTU
+%token	PEER
 %token	PIPE RTT
 %token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY RELAY REMOTE SOCKET SUSPECT
 %token	TAP
@@ -356,6 +360,26 @@ main		: PORT port			{
 		| RELAY yesno			{
 			conf->relay = $2;
 			where_set(&conf->relay, $<lineno>1);
+		}
+		| MAC macopts
+		;
+
+macopts		: macopts macopt
+		| macopt
+		;
+
+macopt		: TIMEOUT time			{
+			if (time_check("mac timeout", $2, MAC_TIMEOUT_MIN,
+			    TIME_MAX, $<lineno>1) == 0)
+				conf->mac_timeout = $2;
+		}
+		| MAX NUMBER			{
+			if ($2 < MAC_MAX_MIN || $2 > MAC_MAX_MAX)
+				yyerror_at($<lineno>2, "mac max %lld out of "
+				    "range (%d-%d)", (long long)$2,
+				    MAC_MAX_MIN, MAC_MAX_MAX);
+			else
+				conf->mac_max = $2;
 		}
 		;
 
@@ -815,6 +839,7 @@ lookup(const char *s)
 		{ "key",		KEY },
 		{ "local",		LOCAL },
 		{ "loss",		LOSS },
+		{ "mac",		MAC },
 		{ "max",		MAX },
 		{ "mode",		MODE },
 		{ "mtu",		MTU },
