@@ -52,6 +52,8 @@ config_new_empty(void)
 	conf->rekey_interval = REKEY_INTERVAL;
 	conf->rekey_packets = REKEY_PACKETS;
 	conf->resolve_interval = RESOLVE_INTERVAL;
+	conf->mac_timeout = MAC_TIMEOUT;
+	conf->mac_max = MAC_MAX;
 	TAILQ_INIT(&conf->ifaces);
 	TAILQ_INIT(&conf->uplinks);
 	TAILQ_INIT(&conf->peers);

@@ -40,6 +40,9 @@
 /* sane limits: each uplink is a process, each pipe a session */
 #define MAX_UPLINKS		16
 #define MAX_PEERS		64
+#define MAC_TIMEOUT_MIN		1000	/* ms */
+#define MAC_MAX_MIN		16
+#define MAC_MAX_MAX		65536	/* 3 MB of table in the engine */
 #define MAX_PIPES		MAX_UPLINKS	/* per peer */
 #define MAX_IFACE_ADDRS		8	/* must fit ctl_iface.addrs */
 #define MAX_INCLUDE_DEPTH	16	/* an include loop ends here */
@@ -191,11 +194,10 @@ typedef struct {
 %}
 
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT GROUP
-%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU PEER
-%token	PIPE RTT
-%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE RESOLVE
-%token	RESTRICTED SOCKET
-%token	SUSPECT TAP
+%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAC MAX MODE MTU
+%token	PEER PIPE RTT
+%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY RELAY REMOTE RESOLVE
+%token	RESTRICTED SOCKET SUSPECT TAP
 %token	TIMEOUT
 %token	TUN TYPE
 %token	UPLINK USER
@@ -401,6 +403,30 @@ main		: PORT port			{
 			if (time_check("resolve interval", $3, RESOLVE_MIN,
 			    RESOLVE_MAX, $<lineno>1) == 0)
 				conf->resolve_interval = $3;
+		}
+		| RELAY yesno			{
+			conf->relay = $2;
+			where_set(&conf->relay, $<lineno>1);
+		}
+		| MAC macopts
+		;
+
+macopts		: macopts macopt
+		| macopt
+		;
+
+macopt		: TIMEOUT time			{
+			if (time_check("mac timeout", $2, MAC_TIMEOUT_MIN,
+			    TIME_MAX, $<lineno>1) == 0)
+				conf->mac_timeout = $2;
+		}
+		| MAX NUMBER			{
+			if ($2 < MAC_MAX_MIN || $2 > MAC_MAX_MAX)
+				yyerror_at($<lineno>2, "mac max %lld out of "
+				    "range (%d-%d)", (long long)$2,
+				    MAC_MAX_MIN, MAC_MAX_MAX);
+			else
+				conf->mac_max = $2;
 		}
 		;
 
@@ -866,6 +892,7 @@ lookup(const char *s)
 		{ "key",		KEY },
 		{ "local",		LOCAL },
 		{ "loss",		LOSS },
+		{ "mac",		MAC },
 		{ "max",		MAX },
 		{ "mode",		MODE },
 		{ "mtu",		MTU },
@@ -877,6 +904,7 @@ lookup(const char *s)
 		{ "probe",		PROBE },
 		{ "rdomain",		RDOMAIN },
 		{ "rekey",		REKEY },
+		{ "relay",		RELAY },
 		{ "remote",		REMOTE },
 		{ "resolve",		RESOLVE },
 		{ "restricted",		RESTRICTED },
@@ -1865,6 +1893,17 @@ conf_check(void)
 		conf_error(NULL, "no interface defined");
 	if (TAILQ_EMPTY(&conf->uplinks))
 		conf_error(NULL, "no uplink defined");
+	/*
+	 * A hub relays by the Ethernet addresses it has learned; a tun
+	 * interface has none, and its packets would go to every peer.
+	 */
+	if (conf->relay && !TAILQ_EMPTY(&conf->ifaces) &&
+	    TAILQ_FIRST(&conf->ifaces)->type == IFACE_TUN)
+		conf_error(&conf->relay, "relay: only with an interface of "
+		    "type tap");
+	else if (conf->relay && npeers < 2 && errors == 0)
+		conf_warn(&conf->relay, "relay yes with fewer than two peers "
+		    "relays nothing");
 
 	TAILQ_FOREACH(peer, &conf->peers, entry) {
 		if (peer->fingerprint[0] == '\0')

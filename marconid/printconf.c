@@ -138,6 +138,9 @@ print_globals(struct marconid_conf *conf)
 	    (unsigned long long)conf->rekey_packets);
 	printf("resolve interval %s\n",
 	    print_ms(conf->resolve_interval, t1, sizeof(t1)));
+	printf("relay %s\n", conf->relay ? "yes" : "no");
+	printf("mac timeout %s max %u\n",
+	    print_ms(conf->mac_timeout, t1, sizeof(t1)), conf->mac_max);
 }
 
 static void

@@ -6,7 +6,7 @@
 #				sections its options are "interface.NAME"
 #				and "uplink.NAME"
 #	The default is V	the item's default (or on the next line, a
-#				.Pa path or .Dq word)
+#				.Pa path, .Dq word or .Ic keyword)
 #	by default V		after ".Ic NAME ," or ".Ar time ,": that
 #				option's; "V by default" likewise
 #	This is the default.	the item (a mode) is the default
@@ -34,7 +34,8 @@ function put(name, v) {
 /^\.It Xo/ { xo = 1; next }
 xo && /^\.Ic / { item = $2; xo = 0; prev = $0; next }
 /^\.It / { item = item_name($0); if (item == "") item = $3; prev = $0; next }
-want_path && /^\.(Pa|Dq) / { put(want_path, $2); want_path = ""; prev = $0; next }
+want_path && /^\.(Pa|Dq|Ic) / { put(want_path, $2); want_path = ""; prev = $0; next }
+want_path { want_path = "" }
 /The default is$/ { want_path = item; prev = $0; next }
 /The default is [^ ]/ {
 	match($0, /The default is [^ ;]+/)

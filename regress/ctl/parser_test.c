@@ -91,6 +91,11 @@ ATF_TC_BODY(full_words, tc)
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b detail");
 	CHECK_OK("show peers", SHOW_PEERS);
+	CHECK_OK("show macs", SHOW_MACS);
+	ATF_CHECK_STREQ(res.peer, "");
+	CHECK_OK("show macs peer site-b", SHOW_MACS);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.command, "show macs peer site-b");
 	CHECK_OK("show version", SHOW_VERSION);
 	ATF_CHECK_STREQ(res.command, "show version");
 	CHECK_OK("reload", RELOAD);
@@ -117,13 +122,17 @@ ATF_TC_BODY(prefixes, tc)
 	CHECK_OK("s pe", SHOW_PEERS);
 	ATF_CHECK_STREQ(res.command, "show peers");
 	CHECK_OK("s i", SHOW_INTERFACES);
+	CHECK_OK("s ma", SHOW_MACS);
+	ATF_CHECK_STREQ(res.command, "show macs");
 	CHECK_OK("s su", SHOW_SUMMARY);
 	CHECK_OK("s v", SHOW_VERSION);
 	ATF_CHECK_STREQ(res.command, "show version");
 	CHECK_OK("show metrics", SHOW_METRICS);
 	ATF_CHECK_STREQ(res.command, "show metrics");
-	CHECK_OK("s m", SHOW_METRICS);
+	CHECK_OK("s me", SHOW_METRICS);
 	ATF_CHECK_STREQ(res.command, "show metrics");
+	CHECK_ERR("s m", "ambiguous argument \"m\" after \"show\"; "
+	    "it could be: macs, metrics");
 	CHECK_OK("s p p site-b", SHOW_PIPES);
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b");
@@ -215,10 +224,10 @@ ATF_TC_BODY(unknown_word, tc)
 	    "unknown command \"shows\"; valid commands: log, monitor, "
 	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("show foo", "unknown argument \"foo\" after \"show\"; "
-	    "valid arguments: interfaces, metrics, peers, pipes, summary, "
+	    "valid arguments: interfaces, macs, metrics, peers, pipes, summary, "
 	    "version");
 	CHECK_ERR("s x", "unknown argument \"x\" after \"show\"; "
-	    "valid arguments: interfaces, metrics, peers, pipes, summary, "
+	    "valid arguments: interfaces, macs, metrics, peers, pipes, summary, "
 	    "version");
 	CHECK_ERR("log loud", "unknown argument \"loud\" after \"log\"; "
 	    "valid arguments: brief, verbose");
