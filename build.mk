@@ -18,7 +18,8 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/engine.c marconid/pipe.c marconid/parse.c \
 		marconid/printconf.c marconid/util.c marconid/crypto.c \
 		marconid/frag.c marconid/session.c marconid/tlsctx.c \
-		marconid/uplink.c marconid/offload.c $(OS_SRCS) \
+		marconid/uplink.c marconid/offload.c marconid/sched.c \
+		marconid/reorder.c $(OS_SRCS) \
 		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		6
+#define CTL_VERSION		7
 
 /* the release, shown by marconid -V and marconictl show version */
 #define MARCONID_VERSION	"0.2"
@@ -172,6 +172,21 @@ struct ctl_pipe {
 	uint64_t	suspect_ms;	/* time spent suspect */
 	uint32_t	suspect_after_ms;	/* silence before suspect, now */
 	uint32_t	down_after_ms;	/* silence before down, now */
+	/* balance mode: what the far side reports, and the share */
+	uint64_t	rate_rx;	/* bytes/s received, last window */
+	uint64_t	rate_tx;	/* bytes/s sent, same window */
+	uint64_t	rate_est;	/* bytes/s it is taken to carry, 0 */
+	uint32_t	share;		/* permille of the peer's frames */
+	int32_t		balance;	/* enum ctl_balance */
+};
+
+/* why a pipe of a balance-mode peer carries frames or not */
+enum ctl_balance {
+	CTL_BAL_NONE = 0,	/* the peer is not in balance mode */
+	CTL_BAL_IN,		/* carries its share */
+	CTL_BAL_STATE,		/* not up, or suspect */
+	CTL_BAL_RTT,		/* its RTT is too long beside the best */
+	CTL_BAL_SLOW,		/* too small a part of the sum */
 };
 
 struct ctl_peer {
@@ -189,9 +204,20 @@ struct ctl_peer {
 	uint64_t	ibytes;
 	uint64_t	obytes;
 	int64_t		last_change;
+	/* balance mode: frames spread, and the reorder buffer */
+	uint64_t	balance_frames;	/* sent spread over its pipes */
+	uint64_t	reorder_held;	/* frames that waited */
+	uint64_t	reorder_late;	/* came after their gap was given up */
+	uint64_t	reorder_gaps;	/* gaps given up */
+	uint64_t	reorder_lost;	/* numbers in those gaps */
+	uint64_t	reorder_timeouts;	/* gaps given up at the wait */
+	uint64_t	reorder_overflows;	/* gaps given up when full */
+	uint32_t	reorder_now;	/* frames held now */
+	uint32_t	reorder_wait_us;	/* the wait now */
 };
 
 const char	*ctl_pipe_state_name(int);
+const char	*ctl_balance_name(int);
 const char	*ctl_mode_name(int);
 const char	*ctl_iftype_name(int);
 const char	*ctl_result_text(int);

@@ -212,6 +212,18 @@ json_pipe(const struct ctl_pipe *p)
 		json_int("up_for_sec", p->up_for);
 	else
 		json_null("up_for_sec");
+	/* balance mode: what the far side reports, and the share */
+	json_uint("rate_rx_bps", p->rate_rx * 8);
+	json_uint("rate_tx_bps", p->rate_tx * 8);
+	if (p->balance != CTL_BAL_NONE) {
+		json_uint("rate_est_bps", p->rate_est * 8);
+		json_uint("share_permille", p->share);
+		json_string("balance", ctl_balance_name(p->balance));
+	} else {
+		json_null("rate_est_bps");
+		json_null("share_permille");
+		json_null("balance");
+	}
 	json_end();
 }
 

@@ -64,6 +64,7 @@ struct eng_pipe {
 	int			 admin_down;
 	int			 pref_override;	/* -1: the configured one */
 	int			 preferred;
+	struct sched_pipe	 sp;		/* balance mode, sched.c */
 };
 
 struct eng_peer {
@@ -83,6 +84,17 @@ struct eng_peer {
 	uint32_t		 rx_epoch;	/* of the peer's engine */
 	int			 rx_epoch_valid;
 	struct replay		 dedup;		/* frames seen from it */
+	/* balance mode, sending: the pipes that may carry, sched.c */
+	struct eng_pipe		*bal[SCHED_MAXPIPES];
+	struct sched_pipe	*bal_sp[SCHED_MAXPIPES];
+	int			 nbal;		/* pipes in bal[] */
+	int			 nbal_in;	/* of those, with a share */
+	uint64_t		 bal_frames;	/* sent spread */
+	/* balance frames from it, back in order: reorder.c */
+	struct reorder		*ro;		/* NULL until the first */
+	struct event		 ro_ev;
+	int64_t			 ro_armed;	/* deadline, us; -1: none */
+	int64_t			 ro_wait;	/* us, for its pipes' RTTs */
 };
 
 struct eng_iface {
@@ -155,6 +167,11 @@ static void	 peer_select(struct eng_peer *, const char *);
 static void	 engine_event(struct eng_peer *, struct eng_pipe *, int, int,
 		    const char *);
 static void	 engine_tick(int, short, void *);
+static void	 peer_balance(struct eng_peer *);
+static int64_t	 now_us(void);
+static void	 frame_deliver(void *, const uint8_t *, size_t);
+static void	 reorder_timer(int, short, void *);
+static void	 reorder_arm(struct eng_peer *);
 static struct event	 tick_ev;
 static uint32_t		 engine_epoch;
 static pid_t				 parent_pid;
@@ -493,10 +510,9 @@ engine_apply_config(struct marconid_conf *c)
 		    c->probe.holddown;
 		pe->last_change = now;
 		TAILQ_INIT(&pe->pipes);
-		if (pe->mode == MODE_BALANCE)
-			log_warnx("peer %s: balance mode is not implemented "
-			    "yet, its traffic goes as in failover mode",
-			    pe->name);
+		evtimer_set(&pe->ro_ev, reorder_timer, pe);
+		pe->ro_armed = -1;
+		pe->ro_wait = REORDER_WAIT_MIN;
 		/* the same id is the same site: name and fingerprint */
 		TAILQ_FOREACH(ope, &peers, entry)
 			if (ope->id == pe->id) {
@@ -507,6 +523,15 @@ engine_apply_config(struct marconid_conf *c)
 				pe->rx_epoch = ope->rx_epoch;
 				pe->rx_epoch_valid = ope->rx_epoch_valid;
 				pe->dedup = ope->dedup;
+				pe->bal_frames = ope->bal_frames;
+				/* frames held go on waiting, with their peer */
+				if (ope->ro != NULL) {
+					evtimer_del(&ope->ro_ev);
+					ope->ro_armed = -1;
+					pe->ro = ope->ro;
+					ope->ro = NULL;
+					reorder_set_arg(pe->ro, pe);
+				}
 				break;
 			}
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
@@ -529,6 +554,7 @@ engine_apply_config(struct marconid_conf *c)
 				ep->state = oep->state;
 				ep->up_since = oep->up_since;
 				ep->went_down = oep->went_down;
+				ep->sp = oep->sp;
 				if (ope != NULL && ope->active == oep)
 					pe->active = ep;
 			}
@@ -539,6 +565,11 @@ engine_apply_config(struct marconid_conf *c)
 
 	while ((ope = TAILQ_FIRST(&peers)) != NULL) {
 		TAILQ_REMOVE(&peers, ope, entry);
+		/* a peer that went: what it had held goes with it */
+		if (ope->ro != NULL) {
+			evtimer_del(&ope->ro_ev);
+			reorder_free(ope->ro);
+		}
 		while ((oep = TAILQ_FIRST(&ope->pipes)) != NULL) {
 			TAILQ_REMOVE(&ope->pipes, oep, entry);
 			free(oep);
@@ -557,9 +588,11 @@ engine_apply_config(struct marconid_conf *c)
 			free(m);
 			n_macs--;
 		}
-	TAILQ_FOREACH(pe, &peers, entry)
+	TAILQ_FOREACH(pe, &peers, entry) {
 		TAILQ_FOREACH(ep, &pe->pipes, entry)
 			pipe_refresh(ep, "configuration loaded");
+		reorder_arm(pe);
+	}
 
 	/* uplinks that left the configuration, once their process is gone */
 	TAILQ_FOREACH_SAFE(eu, &uplinks, entry, neu) {
@@ -654,8 +687,23 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len)
 	int			 sent = 0;
 
 	fh.epoch = htonl(engine_epoch);
-	fh.zero = 0;
+	fh.flags = 0;
 	fh.seq = htobe64(pe->tx_seq);
+
+	if (pe->mode == MODE_BALANCE && pe->nbal_in > 0) {
+		/* spread by the measured shares; the far side reorders */
+		int	 i;
+
+		fh.flags = htonl(FRAME_F_BALANCE);
+		memcpy(buf, &fh, sizeof(fh));
+		len += sizeof(fh);
+		if ((i = sched_pick(pe->bal_sp, pe->nbal, len)) != -1 &&
+		    frame_to_pipe(pe, pe->bal[i], buf, len) == 0) {
+			pe->bal_frames++;
+			pe->tx_seq++;
+		}
+		return;
+	}
 	memcpy(buf, &fh, sizeof(fh));
 	len += sizeof(fh);
 
@@ -719,6 +767,8 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		memset(&pe->dedup, 0, sizeof(pe->dedup));
 		pe->rx_epoch = ntohl(fh.epoch);
 		pe->rx_epoch_valid = 1;
+		if (pe->ro != NULL)
+			reorder_flush(pe->ro);
 	}
 	seq = be64toh(fh.seq);
 	if (replay_check(&pe->dedup, seq) == -1)
@@ -727,8 +777,39 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 	frame = buf + sizeof(fh);
 	len -= sizeof(fh);
 
+	if (ntohl(fh.flags) & FRAME_F_BALANCE) {
+		/* spread over the pipes: in order, within a bounded wait */
+		if (pe->ro == NULL) {
+			if ((pe->ro = reorder_new(REORDER_FRAMES,
+			    REORDER_BYTES, frame_deliver, pe)) == NULL) {
+				log_warn("%s: reorder_new", __func__);
+				frame_deliver(pe, frame, len);
+				return;
+			}
+			reorder_set_wait(pe->ro, pe->ro_wait);
+		}
+		reorder_input(pe->ro, seq, frame, len, now_us());
+		reorder_arm(pe);
+		return;
+	}
+	/* the peer left balance mode: what was held goes first */
+	if (pe->ro != NULL && reorder_stats(pe->ro)->nheld > 0) {
+		reorder_flush(pe->ro);
+		reorder_arm(pe);
+	}
+	frame_deliver(pe, frame, len);
+}
+
+/* A frame of a peer to the interface. */
+static void
+frame_deliver(void *arg, const uint8_t *frame, size_t len)
+{
+	struct eng_peer	*pe = arg;
+
+	if (iface.fd == -1)
+		return;
 	if (iface_type == IFACE_TAP && len >= 14)
-		mac_learn(frame + 6, id);
+		mac_learn(frame + 6, pe->id);
 	if (tun_send(iface.fd, iface_type, frame, len) == -1) {
 		if (errno != EAGAIN && errno != EINVAL)
 			log_warn("%s: write %s", __func__, iface.name);
@@ -866,6 +947,101 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 			ep->up_since = now;
 	}
 	peer_select(ep->peer, why);
+	peer_balance(ep->peer);
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/*
+ * Balance mode: the wait of the reorder buffer for the frames from the
+ * peer follows the RTTs of our pipes to it, whatever our own mode (the
+ * sender chooses to spread); and, in balance mode, the pipes that carry
+ * our frames and their shares (sched.c).  A pipe that is not up, or
+ * suspect, gets no share from this moment on.
+ */
+static void
+peer_balance(struct eng_peer *pe)
+{
+	struct eng_pipe	*ep;
+	uint32_t	 rtt[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
+	int		 n = 0;
+
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (PIPE_IS_UP(ep->state) && n < SCHED_MAXPIPES) {
+			rtt[n] = ep->st.rtt_us;
+			jit[n] = ep->st.jitter_us;
+			n++;
+		}
+	pe->ro_wait = reorder_wait_for(rtt, jit, n);
+	if (pe->ro != NULL) {
+		reorder_set_wait(pe->ro, pe->ro_wait);
+		reorder_arm(pe);
+	}
+
+	if (pe->mode != MODE_BALANCE) {
+		pe->nbal = pe->nbal_in = 0;
+		return;
+	}
+	n = 0;
+	TAILQ_FOREACH(ep, &pe->pipes, entry) {
+		if (n == SCHED_MAXPIPES)
+			break;
+		ep->sp.usable = ep->state == PIPE_STATE_UP;
+		ep->sp.rtt_us = ep->st.rtt_us;
+		ep->sp.rate_rx = ep->st.rate_rx;
+		ep->sp.rate_tx = ep->st.rate_tx;
+		ep->sp.rate_gen = ep->st.rate_gen;
+		pe->bal[n] = ep;
+		pe->bal_sp[n] = &ep->sp;
+		n++;
+	}
+	pe->nbal = n;
+	pe->nbal_in = sched_update(pe->bal_sp, n, getmonotime());
+}
+
+/* The timer of a peer's reorder buffer, at its next deadline. */
+static void
+reorder_arm(struct eng_peer *pe)
+{
+	struct timeval	 tv;
+	int64_t		 d, wait;
+
+	if (pe->ro == NULL || (d = reorder_deadline(pe->ro)) == -1) {
+		if (pe->ro_armed != -1) {
+			evtimer_del(&pe->ro_ev);
+			pe->ro_armed = -1;
+		}
+		return;
+	}
+	if (d == pe->ro_armed)
+		return;
+	if ((wait = d - now_us()) < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000000;
+	tv.tv_usec = wait % 1000000;
+	evtimer_add(&pe->ro_ev, &tv);
+	pe->ro_armed = d;
+}
+
+/* The wait is over: the gap is given up, what follows goes out. */
+static void
+reorder_timer(int fd, short event, void *arg)
+{
+	struct eng_peer	*pe = arg;
+
+	pe->ro_armed = -1;
+	if (pe->ro == NULL)
+		return;
+	reorder_expire(pe->ro, now_us());
+	reorder_arm(pe);
+	iface_flush();
 }
 
 /*
@@ -988,8 +1164,11 @@ engine_tick(int fd, short event, void *arg)
 	struct eng_peer	*pe;
 	struct timeval	 tv = { 0, 100 * 1000 };
 
-	TAILQ_FOREACH(pe, &peers, entry)
+	TAILQ_FOREACH(pe, &peers, entry) {
 		peer_select(pe, "hold-down over");
+		if (pe->mode == MODE_BALANCE)
+			peer_balance(pe);
+	}
 	evtimer_add(&tick_ev, &tv);
 }
 
@@ -1053,9 +1232,9 @@ engine_ctl_change(uint32_t type, struct ctl_request *req, char *msg,
 		break;
 	case IMSG_CTL_MODE:
 		if (req->value != MODE_FAILOVER &&
-		    req->value != MODE_DUPLICATE) {
-			snprintf(msg, msglen, "mode %s is not implemented yet",
-			    ctl_mode_name(req->value));
+		    req->value != MODE_DUPLICATE &&
+		    req->value != MODE_BALANCE) {
+			snprintf(msg, msglen, "no mode %d", req->value);
 			return (CTL_RES_ERR);
 		}
 		pe->mode = req->value;
@@ -1219,8 +1398,20 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			    ep->st.suspect_for;
 			cp.suspect_after_ms = ep->st.suspect_after_ms;
 			cp.down_after_ms = ep->st.down_after_ms;
-			cp.active = pe->mode == MODE_DUPLICATE ?
-			    PIPE_IS_UP(ep->state) : ep == pe->active;
+			if (pe->mode == MODE_DUPLICATE)
+				cp.active = PIPE_IS_UP(ep->state);
+			else if (pe->mode == MODE_BALANCE && pe->nbal_in > 0)
+				cp.active = ep->sp.weight != 0;
+			else
+				cp.active = ep == pe->active;
+			cp.rate_rx = ep->st.rate_rx;
+			cp.rate_tx = ep->st.rate_tx;
+			if (pe->mode == MODE_BALANCE) {
+				cp.rate_est = ep->sp.cap;
+				cp.share = pe->nbal_in > 0 ? ep->sp.share :
+				    ep == pe->active ? 1000 : 0;
+				cp.balance = ep->sp.excluded + CTL_BAL_IN;
+			}
 			cp.last_change = (now - ep->last_change) / 1000;
 			imsg_compose_event(iev, IMSG_CTL_SHOW_PIPES, id, 0,
 			    -1, &cp, sizeof(cp));
@@ -1257,6 +1448,9 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		if (pe->mode == MODE_DUPLICATE)
 			strlcpy(cp.active, cp.n_pipes_up > 0 ? "all up" : "",
 			    sizeof(cp.active));
+		else if (pe->mode == MODE_BALANCE && pe->nbal_in > 0)
+			snprintf(cp.active, sizeof(cp.active), "spread over %d",
+			    pe->nbal_in);
 		else if (pe->active != NULL)
 			strlcpy(cp.active, pe->active->conf.uplink,
 			    sizeof(cp.active));
@@ -1264,6 +1458,19 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		cp.holddown_ms = pe->holddown;
 		cp.suspect_frames = pe->suspect_frames;
 		cp.last_change = (now - pe->last_change) / 1000;
+		cp.balance_frames = pe->bal_frames;
+		cp.reorder_wait_us = pe->ro_wait;
+		if (pe->ro != NULL) {
+			const struct reorder_stats *rs = reorder_stats(pe->ro);
+
+			cp.reorder_held = rs->held;
+			cp.reorder_late = rs->late;
+			cp.reorder_gaps = rs->gaps;
+			cp.reorder_lost = rs->lost;
+			cp.reorder_timeouts = rs->timeouts;
+			cp.reorder_overflows = rs->overflows;
+			cp.reorder_now = rs->nheld;
+		}
 		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,
 		    sizeof(cp));
 	}

@@ -270,6 +270,10 @@ struct pipe_state {
 	int64_t			 suspect_for;	/* ms of the spell under way */
 	uint32_t		 suspect_after_ms;
 	uint32_t		 down_after_ms;
+	/* what the far side reports receiving (doc/wire.md 5.6) */
+	uint64_t		 rate_rx;	/* bytes/s, last window */
+	uint64_t		 rate_tx;	/* bytes/s sent, same window */
+	uint32_t		 rate_gen;	/* +1 per new window */
 };
 
 /* A process's end of an imsg channel with its event. */
@@ -292,11 +296,23 @@ struct imsgev {
 #define WIRE_TYPE_KEEPALIVE	2	/* empty: address learning, NAT */
 #define WIRE_TYPE_PROBE		3	/* struct wire_probe, to be echoed */
 #define WIRE_TYPE_PROBE_REPLY	4	/* the probe, echoed as it came */
+#define WIRE_TYPE_REPORT	5	/* struct wire_report, if announced */
 
 struct wire_probe {
 	uint32_t		 seq;
 	uint32_t		 zero;
 	uint64_t		 sent_us;	/* the sender's clock only */
+} __attribute__((__packed__));		/* network byte order */
+
+/*
+ * What a side received on a pipe, for the sender's balance mode: sent
+ * only to a peer whose HELLO set HELLO_CAP_REPORT.
+ */
+struct wire_report {
+	uint32_t		 seq;		/* +1 per report */
+	uint32_t		 zero;
+	uint64_t		 time_us;	/* the reporter's clock only */
+	uint64_t		 bytes;		/* data received, this session */
 } __attribute__((__packed__));		/* network byte order */
 
 /*
@@ -306,9 +322,11 @@ struct wire_probe {
  */
 struct frame_hdr {
 	uint32_t		 epoch;
-	uint32_t		 zero;
+	uint32_t		 flags;		/* FRAME_F_* */
 	uint64_t		 seq;
 } __attribute__((__packed__));		/* network byte order */
+
+#define FRAME_F_BALANCE		0x02	/* spread: put back in order */
 
 struct wire_hdr {
 	uint8_t			 version;	/* WIRE_VERSION */
@@ -351,6 +369,68 @@ ssize_t		 aead_open(struct aead_key *, uint64_t, const uint8_t *,
 int		 replay_check(const struct replay *, uint64_t);
 void		 replay_update(struct replay *, uint64_t);
 int		 replay_newest(const struct replay *, uint64_t);
+
+/* reorder.c */
+#define REORDER_FRAMES		2048	/* held at most per peer */
+#define REORDER_BYTES		(4 * 1024 * 1024)
+#define REORDER_WAIT_MIN	5000	/* us */
+#define REORDER_WAIT_MAX	100000	/* us */
+struct reorder;
+struct reorder_stats {
+	uint64_t		 held;		/* frames that waited */
+	uint64_t		 released;	/* of those, let go in order */
+	uint64_t		 late;		/* came after their gap was given up */
+	uint64_t		 gaps;		/* gaps given up */
+	uint64_t		 lost;		/* numbers in them, never seen */
+	uint64_t		 timeouts;	/* given up because of the wait */
+	uint64_t		 overflows;	/* given up because it was full */
+	uint32_t		 nheld;		/* now */
+	size_t			 bytes;		/* now */
+};
+typedef void	(*reorder_out_fn)(void *, const uint8_t *, size_t);
+struct reorder	*reorder_new(uint32_t, size_t, reorder_out_fn, void *);
+void		 reorder_free(struct reorder *);
+void		 reorder_set_arg(struct reorder *, void *);
+void		 reorder_set_wait(struct reorder *, int64_t);
+int64_t		 reorder_get_wait(struct reorder *);
+int		 reorder_input(struct reorder *, uint64_t, const uint8_t *,
+		    size_t, int64_t);
+int64_t		 reorder_deadline(struct reorder *);
+void		 reorder_expire(struct reorder *, int64_t);
+void		 reorder_flush(struct reorder *);
+const struct reorder_stats *reorder_stats(struct reorder *);
+int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
+
+/* sched.c */
+#define SCHED_MAXPIPES		16	/* spread over at most */
+#define SCHED_RTT_SPREAD	80000	/* us above the best: left out */
+#define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
+#define SCHED_RETRY		10000	/* ms before a slow one is tried */
+#define SCHED_RATE_MIN		12500	/* bytes/s, the least estimate */
+enum sched_ex {
+	SCHED_IN = 0,			/* carries its share */
+	SCHED_EX_STATE,			/* not up, or suspect */
+	SCHED_EX_RTT,			/* too long beside the best */
+	SCHED_EX_SLOW,			/* too small a part of the sum */
+};
+struct sched_pipe {
+	/* set by the caller before sched_update() */
+	int			 usable;	/* up, not suspect */
+	uint32_t		 rtt_us;
+	uint64_t		 rate_rx;	/* bytes/s the far side got */
+	uint64_t		 rate_tx;	/* bytes/s sent meanwhile */
+	uint32_t		 rate_gen;
+	/* the scheduler's */
+	uint32_t		 seen_gen;
+	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
+	uint64_t		 weight;	/* 0: not used */
+	int64_t			 credit;
+	uint32_t		 share;		/* permille */
+	int			 excluded;	/* enum sched_ex */
+	int64_t			 slow_since;	/* ms */
+};
+int		 sched_update(struct sched_pipe **, int, int64_t);
+int		 sched_pick(struct sched_pipe **, int, size_t);
 
 /* frag.c */
 #define FRAG_HDRLEN		8
