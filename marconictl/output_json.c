@@ -248,6 +248,17 @@ json_peer(const struct ctl_peer *p)
 	json_uint("in_bytes", p->ibytes);
 	json_uint("out_bytes", p->obytes);
 	json_int("last_change_sec", p->last_change);
+	json_uint("balance_frames", p->balance_frames);
+	json_object("reorder");
+	json_uint("held", p->reorder_held);
+	json_uint("late", p->reorder_late);
+	json_uint("gaps_given_up", p->reorder_gaps);
+	json_uint("frames_lost", p->reorder_lost);
+	json_uint("timeouts", p->reorder_timeouts);
+	json_uint("overflows", p->reorder_overflows);
+	json_uint("held_now", p->reorder_now);
+	json_uint("wait_us", p->reorder_wait_us);
+	json_end();
 	json_end();
 }
 

@@ -989,6 +989,16 @@ peer_balance(struct eng_peer *pe)
 		pe->nbal = pe->nbal_in = 0;
 		return;
 	}
+	if (pe->nbal == 0) {
+		/*
+		 * Into balance mode: what the pipes carried before (the
+		 * copies of failover mode) says nothing of what they can.
+		 */
+		TAILQ_FOREACH(ep, &pe->pipes, entry) {
+			memset(&ep->sp, 0, sizeof(ep->sp));
+			ep->sp.seen_gen = ep->st.rate_gen;
+		}
+	}
 	n = 0;
 	TAILQ_FOREACH(ep, &pe->pipes, entry) {
 		if (n == SCHED_MAXPIPES)
@@ -997,6 +1007,7 @@ peer_balance(struct eng_peer *pe)
 		ep->sp.rtt_us = ep->st.rtt_us;
 		ep->sp.rate_rx = ep->st.rate_rx;
 		ep->sp.rate_tx = ep->st.rate_tx;
+		ep->sp.rate_loss = ep->st.rate_loss;
 		ep->sp.rate_gen = ep->st.rate_gen;
 		pe->bal[n] = ep;
 		pe->bal_sp[n] = &ep->sp;

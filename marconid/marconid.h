@@ -273,6 +273,7 @@ struct pipe_state {
 	/* what the far side reports receiving (doc/wire.md 5.6) */
 	uint64_t		 rate_rx;	/* bytes/s, last window */
 	uint64_t		 rate_tx;	/* bytes/s sent, same window */
+	uint32_t		 rate_loss;	/* ppm of datagrams, same window */
 	uint32_t		 rate_gen;	/* +1 per new window */
 };
 
@@ -313,6 +314,8 @@ struct wire_report {
 	uint32_t		 zero;
 	uint64_t		 time_us;	/* the reporter's clock only */
 	uint64_t		 bytes;		/* data received, this session */
+	uint32_t		 received;	/* datagrams, this session */
+	uint32_t		 expected;	/* by their counters */
 } __attribute__((__packed__));		/* network byte order */
 
 /*
@@ -373,7 +376,7 @@ int		 replay_newest(const struct replay *, uint64_t);
 /* reorder.c */
 #define REORDER_FRAMES		2048	/* held at most per peer */
 #define REORDER_BYTES		(4 * 1024 * 1024)
-#define REORDER_WAIT_MIN	5000	/* us */
+#define REORDER_WAIT_MIN	10000	/* us */
 #define REORDER_WAIT_MAX	100000	/* us */
 struct reorder;
 struct reorder_stats {
@@ -407,6 +410,7 @@ int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
 #define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
 #define SCHED_RETRY		10000	/* ms before a slow one is tried */
 #define SCHED_RATE_MIN		12500	/* bytes/s, the least estimate */
+#define SCHED_LOSS_FULL		3000	/* ppm lost: the pipe is full */
 enum sched_ex {
 	SCHED_IN = 0,			/* carries its share */
 	SCHED_EX_STATE,			/* not up, or suspect */
@@ -419,6 +423,7 @@ struct sched_pipe {
 	uint32_t		 rtt_us;
 	uint64_t		 rate_rx;	/* bytes/s the far side got */
 	uint64_t		 rate_tx;	/* bytes/s sent meanwhile */
+	uint32_t		 rate_loss;	/* ppm of datagrams lost then */
 	uint32_t		 rate_gen;
 	/* the scheduler's */
 	uint32_t		 seen_gen;

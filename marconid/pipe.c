@@ -528,6 +528,9 @@ pipe_session_up(struct pipe_peer *pp)
 	pp->probe_last_rx = 0;
 	pp->srtt_us = pp->jitter_us = pp->last_rtt_us = 0;
 	pp->rx_data = pp->tx_data = pp->report_last = 0;
+	pp->rx_dgrams = pp->rx_expected = 0;
+	pp->rx_top = 0;
+	pp->rx_topkey = -1;
 	pp->report_idle = REPORT_IDLE;
 	pp->rep_valid = 0;
 	pp->st.rate_rx = pp->st.rate_tx = 0;
@@ -904,6 +907,19 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	 */
 	newest = k == &pp->rx && replay_newest(&k->replay, ctr);
 	replay_update(&k->replay, ctr);
+	/* what came and what the counters say was sent: the loss */
+	pp->rx_dgrams++;
+	if (k == &pp->rx) {
+		if (pp->rx_topkey != k->id) {
+			pp->rx_topkey = k->id;
+			pp->rx_top = ctr;
+			pp->rx_expected++;
+		} else if (ctr > pp->rx_top) {
+			pp->rx_expected += ctr - pp->rx_top;
+			pp->rx_top = ctr;
+		}
+	} else
+		pp->rx_expected++;
 
 	if (newest && sa_cmp(ss, &pp->dest) != 0) {
 		log_info("peer %s uplink %s: data now from %s", pp->st.peer,
@@ -1117,6 +1133,8 @@ report_send(struct pipe_peer *pp, uint64_t now_us)
 	rp.zero = 0;
 	rp.time_us = htobe64(now_us);
 	rp.bytes = htobe64(pp->rx_data);
+	rp.received = htonl(pp->rx_dgrams);
+	rp.expected = htonl(pp->rx_expected);
 	(void)pipe_seal_send(pp, WIRE_TYPE_REPORT, (uint8_t *)&rp,
 	    sizeof(rp));
 }
@@ -1133,7 +1151,7 @@ report_input(struct pipe_peer *pp, const uint8_t *buf, size_t len)
 	struct timespec		 ts;
 	uint64_t		 t, b, dt;
 	int64_t			 local, dl;
-	uint32_t		 seq;
+	uint32_t		 seq, rcv, exp, drcv, dexp;
 
 	if (len != sizeof(rp)) {
 		pipe_drop(pp, DROP_BADTYPE);
@@ -1143,6 +1161,8 @@ report_input(struct pipe_peer *pp, const uint8_t *buf, size_t len)
 	seq = ntohl(rp.seq);
 	t = be64toh(rp.time_us);
 	b = be64toh(rp.bytes);
+	rcv = ntohl(rp.received);
+	exp = ntohl(rp.expected);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	local = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	if (pp->rep_valid && (int32_t)(seq - pp->rep_seq) <= 0)
@@ -1156,6 +1176,8 @@ report_input(struct pipe_peer *pp, const uint8_t *buf, size_t len)
 		pp->rep_bytes = b;
 		pp->rep_local = local;
 		pp->rep_tx = pp->tx_data;
+		pp->rep_received = rcv;
+		pp->rep_expected = exp;
 		return;
 	}
 	dt = t - pp->rep_time;
@@ -1165,7 +1187,13 @@ report_input(struct pipe_peer *pp, const uint8_t *buf, size_t len)
 	pp->st.rate_rx = (b - pp->rep_bytes) * 1000000 / dt;
 	pp->st.rate_tx = dl > 0 ?
 	    (pp->tx_data - pp->rep_tx) * 1000000 / (uint64_t)dl : 0;
+	drcv = rcv - pp->rep_received;
+	dexp = exp - pp->rep_expected;
+	pp->st.rate_loss = dexp > drcv ?
+	    (uint64_t)(dexp - drcv) * 1000000 / dexp : 0;
 	pp->st.rate_gen++;
+	pp->rep_received = rcv;
+	pp->rep_expected = exp;
 	pp->rep_seq = seq;
 	pp->rep_time = t;
 	pp->rep_bytes = b;

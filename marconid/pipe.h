@@ -183,6 +183,10 @@ struct pipe_peer {
 	 */
 	uint64_t		 rx_data;	/* data bytes this session */
 	uint64_t		 tx_data;
+	uint32_t		 rx_dgrams;	/* authenticated, this session */
+	uint32_t		 rx_expected;	/* by the counters seen */
+	uint64_t		 rx_top;	/* highest counter, current key */
+	int			 rx_topkey;	/* its key id, -1: none */
 	uint32_t		 report_seq;
 	uint64_t		 report_last;	/* rx_data last reported */
 	int			 report_idle;	/* reports with no change */
@@ -192,6 +196,8 @@ struct pipe_peer {
 	uint64_t		 rep_bytes;
 	int64_t			 rep_local;	/* ours, us */
 	uint64_t		 rep_tx;
+	uint32_t		 rep_received;
+	uint32_t		 rep_expected;
 
 	/* datagrams the kernel refused: warned of once in a while */
 	int64_t			 senderr_logged;	/* ms, 0: never */

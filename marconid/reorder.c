@@ -284,10 +284,14 @@ reorder_expire(struct reorder *r, int64_t now)
 }
 
 /*
- * How long to hold a frame: the spread of the round-trip times of the
- * pipes that are up, whose one-way spread it is about twice, plus two
- * jitters of the most jittery, within REORDER_WAIT_MIN and _MAX.  The
- * pipes back to a peer take roughly the paths of the pipes from it.
+ * How long to hold a frame: twice the spread of the smoothed round-trip
+ * times of the pipes that are up (the one-way spread is about half of
+ * it, the rest is margin for the queues, which move faster than the
+ * smoothed figures), four jitters of the most jittery, and
+ * REORDER_WAIT_MIN, at most REORDER_WAIT_MAX.  The pipes back to a
+ * peer take roughly the paths of the pipes from it.  Too short a wait
+ * releases frames out of order, which TCP takes for losses; too long
+ * a one only delays what follows a frame really lost.
  */
 int64_t
 reorder_wait_for(const uint32_t *rtt_us, const uint32_t *jitter_us, int n)
@@ -308,7 +312,7 @@ reorder_wait_for(const uint32_t *rtt_us, const uint32_t *jitter_us, int n)
 	}
 	if (hi == 0)
 		return (REORDER_WAIT_MIN);
-	w = (int64_t)(hi - lo) + 2 * (int64_t)jit + REORDER_WAIT_MIN;
+	w = 2 * (int64_t)(hi - lo) + 4 * (int64_t)jit + REORDER_WAIT_MIN;
 	if (w > REORDER_WAIT_MAX)
 		w = REORDER_WAIT_MAX;
 	return (w);

@@ -29,7 +29,8 @@
  * (doc/wire.md section 5.6) against what was sent over the same
  * window:
  *
- * - more than a tenth lost: the pipe is full, and what got through is
+ * - SCHED_LOSS_FULL or more of its datagrams lost (the far side counts
+ *   them by their counters): the pipe is full, and what got through is
  *   what it carries;
  * - nothing much lost and used near its estimate (80 % or more): it
  *   may carry more, and the estimate grows by a quarter per window of
@@ -55,7 +56,6 @@
  */
 
 #define SCHED_RATE_JUDGE	(8 * SCHED_RATE_MIN)	/* bytes/s */
-#define RATE_LOSSY(rx, tx)	((rx) * 10 < (tx) * 9)
 
 static void
 estimate(struct sched_pipe *p)
@@ -67,14 +67,14 @@ estimate(struct sched_pipe *p)
 		return;		/* idle: what it carries is still unknown */
 	if (p->rate_tx < SCHED_RATE_JUDGE)
 		return;		/* too little to tell loss from noise */
-	if (RATE_LOSSY(p->rate_rx, p->rate_tx))
+	if (p->rate_loss >= SCHED_LOSS_FULL)
 		p->cap = p->rate_rx;
-	else if (p->cap != 0 && p->rate_rx * 10 >= p->cap * 8)
+	else if (p->rate_rx * 10 >= p->cap * 8)
 		p->cap = (p->cap > p->rate_rx ? p->cap : p->rate_rx) * 5 / 4;
 	/*
 	 * Otherwise it carried less than it is taken to: that says
 	 * nothing of what it could (copies of failover mode, a quiet
-	 * moment), and an unknown pipe stays unknown until it is full.
+	 * moment).
 	 */
 	if (p->cap != 0 && p->cap < SCHED_RATE_MIN)
 		p->cap = SCHED_RATE_MIN;

@@ -312,6 +312,7 @@ order_body() {
 	    "${held:-?} frames, gave up ${gaps:-?} gaps" >&2
 	ctl a show pipes >&2
 	ctl b show peers >&2
+	ctl b -j show peers >&2
 	awk -v b="$bps" 'BEGIN { exit !(b > 5) }' ||
 	    bl_fail "only $bps Mbit/s in balance mode"
 	[ "${held:-0}" -gt 100 ] || bl_fail "site B held ${held:-?}" \
