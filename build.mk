@@ -49,11 +49,18 @@ TLS_TEST_OBJS=	$(TLS_TEST_SRCS:.c=.o)
 OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
 OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
 
+REORDER_TEST_SRCS= regress/balance/reorder_test.c marconid/reorder.c
+REORDER_TEST_OBJS= $(REORDER_TEST_SRCS:.c=.o)
+SCHED_TEST_SRCS= regress/balance/sched_test.c marconid/sched.c
+SCHED_TEST_OBJS= $(SCHED_TEST_SRCS:.c=.o)
+
 PROGS=		marconid/marconid marconictl/marconictl
 BENCHPROGS=	bench/probe
 TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
-		regress/tls/tls_test regress/offload/offload_test regress/e2e/marconid-test
+		regress/tls/tls_test regress/offload/offload_test \
+		regress/balance/reorder_test regress/balance/sched_test \
+		regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -168,6 +175,20 @@ regress/offload/offload_test.o: regress/offload/offload_test.c \
 
 regress/offload/offload_test: $(OFFLOAD_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(OFFLOAD_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+$(REORDER_TEST_OBJS) $(SCHED_TEST_OBJS): $(HEADERS)
+
+regress/balance/reorder_test.o: regress/balance/reorder_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/balance/reorder_test.c -o $@
+
+regress/balance/reorder_test: $(REORDER_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(REORDER_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/balance/sched_test.o: regress/balance/sched_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/balance/sched_test.c -o $@
+
+regress/balance/sched_test: $(SCHED_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(SCHED_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
 # The daemon with the sandbox's test hooks (sandbox-linux.c), for
 # regress/e2e/sandbox_test.sh only: one command from the sources, so
