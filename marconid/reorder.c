@@ -26,7 +26,7 @@
  * The reorder buffer of a peer in balance mode: frames spread over
  * several pipes arrive out of order, and the receiving engine hands
  * them to the interface in the order of their frame number (the seq of
- * struct frame_hdr), one order per peer (doc/wire.md section 5.6).
+ * struct frame_hdr), one order per peer (doc/wire.md section 5.5).
  *
  * `next` is the lowest number not yet released.  A frame numbered
  * `next` goes out at once with every held frame that follows it

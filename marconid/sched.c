@@ -25,9 +25,8 @@
 /*
  * The balance scheduler of a peer: which of its pipes carries the next
  * frame.  Each pipe has an estimate of what it carries (`cap`, bytes a
- * second), taken from what the far side reports receiving on it
- * (doc/wire.md section 5.6) against what was sent over the same
- * window:
+ * second), taken from what the far side reports receiving on it, in
+ * windows of 200 ms or more (doc/wire.md section 5.6):
  *
  * - SCHED_LOSS_FULL or more of its datagrams lost (the far side counts
  *   them by their counters): the pipe is full, and what got through is
