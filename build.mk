@@ -209,9 +209,9 @@ FUZZCC=		clang
 FUZZFLAGS=	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_TIME=	60
-FUZZ_TARGETS=	udp frag session imsg conf ctl
+FUZZ_TARGETS=	udp frag session imsg conf ctl reorder
 FUZZERS=	fuzz/fuzz_udp fuzz/fuzz_frag fuzz/fuzz_session \
-		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl
+		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl fuzz/fuzz_reorder
 FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
 FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # what each links besides what it includes (pipe.c, session.c,
@@ -226,7 +226,8 @@ FUZZ_IMSG_SRCS=
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
 		marconid/util.c
 FUZZ_CTL_SRCS=	$(FUZZ_CONF_SRCS) marconid/crypto.c marconid/frag.c \
-		common/ctl.c
+		common/ctl.c marconid/sched.c marconid/reorder.c
+FUZZ_REORDER_SRCS= marconid/reorder.c
 FUZZ_CMD=	$(FUZZCC) $(FUZZFLAGS) $(WARNFLAGS) $(CPPFLAGS) -o $@
 
 fuzzers: $(FUZZERS)
@@ -258,13 +259,20 @@ fuzz/fuzz_ctl: fuzz/fuzz_ctl.c marconid/engine.c marconid/control.c \
     $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) $(FUZZ_HEADERS)
 	$(FUZZ_CMD) fuzz/fuzz_ctl.c $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
 
+fuzz/fuzz_reorder: fuzz/fuzz_reorder.c $(FUZZ_REORDER_SRCS) $(FUZZ_STUBS) \
+    $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_reorder.c $(FUZZ_REORDER_SRCS) $(FUZZ_STUBS) \
+	    $(PKG_LIBS)
+
 TESTPROGS+=	regress/fuzz/replay_udp regress/fuzz/replay_frag \
 		regress/fuzz/replay_session regress/fuzz/replay_imsg \
-		regress/fuzz/replay_conf regress/fuzz/replay_ctl
+		regress/fuzz/replay_conf regress/fuzz/replay_ctl \
+		regress/fuzz/replay_reorder
 REPLAY_OBJS=	regress/fuzz/replay.o fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
 
 fuzz/fuzz_udp.o fuzz/fuzz_frag.o fuzz/fuzz_session.o fuzz/fuzz_imsg.o \
-    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/stubs.o: $(FUZZ_HEADERS)
+    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/fuzz_reorder.o fuzz/stubs.o: \
+    $(FUZZ_HEADERS)
 fuzz/fuzz_udp.o: marconid/pipe.c
 fuzz/fuzz_session.o: marconid/pipe.c marconid/session.c
 fuzz/fuzz_ctl.o: marconid/engine.c marconid/control.c
@@ -288,6 +296,11 @@ regress/learn/learn_test: regress/learn/learn_test.o \
 
 regress/fuzz/replay_udp: fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) $(REPLAY_OBJS)
 	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_reorder: fuzz/fuzz_reorder.o \
+    $(FUZZ_REORDER_SRCS:.c=.o) $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_reorder.o $(FUZZ_REORDER_SRCS:.c=.o) \
 	    $(REPLAY_OBJS) $(PKG_LIBS)
 
 regress/fuzz/replay_frag: fuzz/fuzz_frag.o $(FUZZ_FRAG_SRCS:.c=.o) \
