@@ -969,7 +969,7 @@ now_us(void)
 static void
 peer_balance(struct eng_peer *pe)
 {
-	struct eng_pipe	*ep;
+	struct eng_pipe	*ep, *best;
 	uint32_t	 rtt[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
 	int		 n = 0;
 
@@ -999,11 +999,17 @@ peer_balance(struct eng_peer *pe)
 			ep->sp.seen_gen = ep->st.rate_gen;
 		}
 	}
+	best = NULL;
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (ep->state == PIPE_STATE_UP &&
+		    (best == NULL || pipe_pref(ep) < pipe_pref(best)))
+			best = ep;
 	n = 0;
 	TAILQ_FOREACH(ep, &pe->pipes, entry) {
 		if (n == SCHED_MAXPIPES)
 			break;
 		ep->sp.usable = ep->state == PIPE_STATE_UP;
+		ep->sp.first = ep == best;
 		ep->sp.rtt_us = ep->st.rtt_us;
 		ep->sp.rate_rx = ep->st.rate_rx;
 		ep->sp.rate_tx = ep->st.rate_tx;

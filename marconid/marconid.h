@@ -406,7 +406,7 @@ int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
 
 /* sched.c */
 #define SCHED_MAXPIPES		16	/* spread over at most */
-#define SCHED_RTT_SPREAD	80000	/* us above the best: left out */
+#define SCHED_RTT_SPREAD	40000	/* us above the best: left out */
 #define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
 #define SCHED_RETRY		10000	/* ms before a slow one is tried */
 #define SCHED_RATE_MIN		12500	/* bytes/s, the least estimate */
@@ -420,6 +420,7 @@ enum sched_ex {
 struct sched_pipe {
 	/* set by the caller before sched_update() */
 	int			 usable;	/* up, not suspect */
+	int			 first;		/* the most preferred */
 	uint32_t		 rtt_us;
 	uint64_t		 rate_rx;	/* bytes/s the far side got */
 	uint64_t		 rate_tx;	/* bytes/s sent meanwhile */
@@ -429,6 +430,7 @@ struct sched_pipe {
 	uint32_t		 seen_gen;
 	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
 	uint64_t		 weight;	/* 0: not used */
+	uint32_t		 quantum;	/* of the sum, in 1/65536 */
 	int64_t			 credit;
 	uint32_t		 share;		/* permille */
 	int			 excluded;	/* enum sched_ex */

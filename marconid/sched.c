@@ -35,7 +35,7 @@
  *   may carry more, and the estimate grows by a quarter per window of
  *   200 ms or so, so that a pipe's share grows until it loses;
  * - used below its estimate: the estimate stays, whatever the traffic;
- *   a pipe not yet measured full counts as the mean of the others.
+ *   a pipe not yet measured starts small (unknown_weight()).
  *
  * Frames go out in proportion to the estimates, by bytes, with a
  * smooth weighted round robin: each pick adds every pipe's weight
@@ -80,6 +80,23 @@ estimate(struct sched_pipe *p)
 }
 
 /*
+ * A pipe not measured yet starts with a small share and earns more as
+ * it carries it without loss (probing upward): a quarter of the mean
+ * of the pipes measured, or, when none is, 1 against 4 for the first
+ * pipe (the most preferred), so that a flow starts about where the
+ * best pipe alone would put it.
+ */
+static uint64_t
+unknown_weight(struct sched_pipe *p, uint64_t known, int nknown)
+{
+	if (p->cap != 0)
+		return (p->cap);
+	if (nknown > 0)
+		return (known / nknown / 4 > 0 ? known / nknown / 4 : 1);
+	return (p->first ? 4 : 1);
+}
+
+/*
  * New estimates, exclusions and shares; returns how many pipes carry
  * frames.  The credits start over when the set of pipes changes.
  */
@@ -101,16 +118,14 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 			nknown++;
 		}
 	}
-	/* a pipe never measured counts as the mean of the others */
 	for (i = 0; i < n; i++) {
 		p = pp[i];
-		if (!p->usable)
-			continue;
-		sum += p->cap != 0 ? p->cap : nknown > 0 ? known / nknown : 1;
+		if (p->usable)
+			sum += unknown_weight(p, known, nknown);
 	}
 	for (i = 0; i < n; i++) {
 		p = pp[i];
-		w = p->cap != 0 ? p->cap : nknown > 0 ? known / nknown : 1;
+		w = unknown_weight(p, known, nknown);
 		if (!p->usable)
 			ex = SCHED_EX_STATE;
 		else if (best != UINT32_MAX && p->rtt_us > best &&
@@ -142,6 +157,9 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 	for (i = 0; i < n; i++) {
 		p = pp[i];
 		p->share = total > 0 ? p->weight * 1000 / total : 0;
+		/* the weight for sched_pick(): its part in 1/65536 */
+		p->quantum = total > 0 && p->weight != 0 ?
+		    p->weight * 65536 / total + 1 : 0;
 		if (changed)
 			p->credit = 0;
 	}
@@ -158,11 +176,10 @@ sched_pick(struct sched_pipe **pp, int n, size_t len)
 
 	for (i = 0; i < n; i++) {
 		p = pp[i];
-		if (p->weight == 0)
+		if (p->quantum == 0)
 			continue;
-		/* in kbytes/s so that a credit never overflows */
-		p->credit += (int64_t)(p->weight / 1024 + 1) * len;
-		total += p->weight / 1024 + 1;
+		p->credit += (int64_t)p->quantum * len;
+		total += p->quantum;
 		if (best == -1 || p->credit > pp[best]->credit)
 			best = i;
 	}

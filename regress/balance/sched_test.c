@@ -201,9 +201,24 @@ ATF_TC_BODY(estimates, tc)
 	/* the same report twice counts once */
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 6250000);
-	/* an unknown pipe counts as the mean of the known ones */
+	/* an unknown pipe starts at a quarter of the known ones' mean */
 	ATF_CHECK_EQ(sp[1].cap, 0);
-	ATF_CHECK_EQ(sp[0].share, 500);
+	ATF_CHECK_EQ(sp[0].share, 800);
+	ATF_CHECK_EQ(sp[1].share, 200);
+}
+
+ATF_TC_WITHOUT_HEAD(first_starts_ahead);
+ATF_TC_BODY(first_starts_ahead, tc)
+{
+	uint64_t	 b[2];
+
+	/* nothing measured: the most preferred pipe carries 4 in 5 */
+	setup(2);
+	sp[1].first = 1;
+	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
+	ATF_CHECK_EQ(sp[1].share, 800);
+	spread(2, 1000, 1000, b);
+	ATF_CHECK_EQ(b[1], 4 * b[0]);
 }
 
 /*
@@ -255,6 +270,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, long_pipe_left_out);
 	ATF_TP_ADD_TC(tp, slow_pipe_left_out);
 	ATF_TP_ADD_TC(tp, estimates);
+	ATF_TP_ADD_TC(tp, first_starts_ahead);
 	ATF_TP_ADD_TC(tp, converges_unequal);
 	return (atf_no_error());
 }
