@@ -65,6 +65,7 @@ struct eng_pipe {
 	int			 pref_override;	/* -1: the configured one */
 	int			 preferred;
 	struct sched_pipe	 sp;		/* balance mode, sched.c */
+	int64_t			 bal_rx_at;	/* us, last balance frame in */
 };
 
 struct eng_peer {
@@ -555,6 +556,7 @@ engine_apply_config(struct marconid_conf *c)
 				ep->up_since = oep->up_since;
 				ep->went_down = oep->went_down;
 				ep->sp = oep->sp;
+				ep->bal_rx_at = oep->bal_rx_at;
 				if (ope != NULL && ope->active == oep)
 					pe->active = ep;
 			}
@@ -747,8 +749,10 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 {
 	struct frame_hdr	 fh;
 	struct eng_peer		*pe;
+	struct eng_pipe		*ep;
 	const uint8_t		*frame;
 	uint64_t		 seq;
+	int64_t			 now;
 
 	if (iface.fd == -1 || len <= sizeof(fh))
 		return;
@@ -759,7 +763,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 	if ((pe = peer_find_id(id)) == NULL)
 		return;
 	/* an uplink process speaks for the peers it has a pipe to only */
-	if (peer_pipe(pe, eu->name) == NULL)
+	if ((ep = peer_pipe(pe, eu->name)) == NULL)
 		return;
 	memcpy(&fh, buf, sizeof(fh));
 	if (!pe->rx_epoch_valid || ntohl(fh.epoch) != pe->rx_epoch) {
@@ -788,7 +792,10 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 			}
 			reorder_set_wait(pe->ro, pe->ro_wait);
 		}
-		reorder_input(pe->ro, seq, frame, len, now_us());
+		now = now_us();
+		/* the pipes that carry the spread set the wait */
+		ep->bal_rx_at = now;
+		reorder_input(pe->ro, seq, frame, len, now);
 		reorder_arm(pe);
 		return;
 	}
@@ -971,14 +978,22 @@ peer_balance(struct eng_peer *pe)
 {
 	struct eng_pipe	*ep, *best;
 	uint32_t	 rtt[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
-	int		 n = 0;
+	int64_t		 now = now_us();
+	int		 n = 0, recent;
 
-	TAILQ_FOREACH(ep, &pe->pipes, entry)
-		if (PIPE_IS_UP(ep->state) && n < SCHED_MAXPIPES) {
-			rtt[n] = ep->st.rtt_us;
-			jit[n] = ep->st.jitter_us;
-			n++;
-		}
+	/*
+	 * The pipes up that brought balance frames in the last second:
+	 * those the peer spreads over; all up if none did.
+	 */
+	for (recent = 1; recent >= 0 && n == 0; recent--)
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (PIPE_IS_UP(ep->state) && n < SCHED_MAXPIPES &&
+			    (!recent || (ep->bal_rx_at != 0 &&
+			    now - ep->bal_rx_at < 1000000))) {
+				rtt[n] = ep->st.rtt_us;
+				jit[n] = ep->st.jitter_us;
+				n++;
+			}
 	pe->ro_wait = reorder_wait_for(rtt, jit, n);
 	if (pe->ro != NULL) {
 		reorder_set_wait(pe->ro, pe->ro_wait);

@@ -428,6 +428,7 @@ struct sched_pipe {
 	uint32_t		 rate_gen;
 	/* the scheduler's */
 	uint32_t		 seen_gen;
+	uint32_t		 rtt_base;	/* us, the least lately */
 	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
 	uint64_t		 weight;	/* 0: not used */
 	uint32_t		 quantum;	/* of the sum, in 1/65536 */

@@ -45,8 +45,9 @@
  * and the choice is spread evenly, not in bursts.
  *
  * A pipe is left out when it is not up or suspect (at once: its share
- * goes to the others on the next frame), when its RTT is more than
- * SCHED_RTT_SPREAD above the best one (the far side's reorder wait
+ * goes to the others on the next frame), when its RTT (the least seen
+ * lately: without the queue) is more than SCHED_RTT_SPREAD above the
+ * best one (the far side's reorder wait
  * would not cover it, and the frames on it would arrive as losses),
  * or when its estimate is less than SCHED_SLOW_PERMILLE of the sum
  * (it adds less than the reordering costs); a slow pipe is tried again
@@ -111,8 +112,19 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 	for (i = 0; i < n; i++) {
 		p = pp[i];
 		estimate(p);
-		if (p->usable && p->rtt_us != 0 && p->rtt_us < best)
-			best = p->rtt_us;
+		/*
+		 * The RTT of the path without its queue: the least seen,
+		 * drifting up slowly (a path that got longer).  A full
+		 * queue on a busy pipe is no reason to leave it out.
+		 */
+		if (p->rtt_us != 0) {
+			if (p->rtt_base == 0 || p->rtt_us < p->rtt_base)
+				p->rtt_base = p->rtt_us;
+			else
+				p->rtt_base += (p->rtt_us - p->rtt_base) / 256;
+		}
+		if (p->usable && p->rtt_base != 0 && p->rtt_base < best)
+			best = p->rtt_base;
 		if (p->usable && p->cap != 0) {
 			known += p->cap;
 			nknown++;
@@ -128,8 +140,8 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		w = unknown_weight(p, known, nknown);
 		if (!p->usable)
 			ex = SCHED_EX_STATE;
-		else if (best != UINT32_MAX && p->rtt_us > best &&
-		    p->rtt_us - best > SCHED_RTT_SPREAD)
+		else if (best != UINT32_MAX && p->rtt_base > best &&
+		    p->rtt_base - best > SCHED_RTT_SPREAD)
 			ex = SCHED_EX_RTT;
 		else if (p->cap != 0 && sum > 0 &&
 		    w * 1000 < sum * SCHED_SLOW_PERMILLE) {
