@@ -165,7 +165,11 @@ ATF_TC_BODY(long_pipe_left_out, tc)
 	sp[1].rtt_us = 20000 + SCHED_RTT_SPREAD;
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
 	/* and a queue that fills for a moment does not take it out */
-	sp[1].rtt_us = 20000 + SCHED_RTT_SPREAD + 50000;
+	setup(2);
+	sp[0].rtt_us = 20000;
+	sp[1].rtt_us = 20000 + SCHED_RTT_SPREAD - 10000;
+	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
+	sp[1].rtt_us += 50000;
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_IN);
 }
