@@ -31,7 +31,8 @@
  * - SCHED_LOSS_FULL or more of its datagrams lost (the far side counts
  *   them by their counters): the pipe is full, and what got through is
  *   what it carries;
- * - nothing much lost and used near its estimate (80 % or more): it
+ * - nothing much lost, and used near its estimate (80 % or more) or
+ *   beside a pipe that is full (the flow is held back by that one): it
  *   may carry more, and the estimate grows by a quarter per window of
  *   200 ms or so, so that a pipe's share grows until it loses;
  * - used below its estimate: the estimate stays, whatever the traffic;
@@ -57,8 +58,16 @@
 
 #define SCHED_RATE_JUDGE	(8 * SCHED_RATE_MIN)	/* bytes/s */
 
+/* A new window that shows the pipe full. */
+static int
+full(struct sched_pipe *p)
+{
+	return (p->usable && p->rate_gen != p->seen_gen &&
+	    p->rate_tx >= SCHED_RATE_JUDGE && p->rate_loss >= SCHED_LOSS_FULL);
+}
+
 static void
-estimate(struct sched_pipe *p)
+estimate(struct sched_pipe *p, int another_full)
 {
 	if (p->rate_gen == p->seen_gen)
 		return;
@@ -69,7 +78,7 @@ estimate(struct sched_pipe *p)
 		return;		/* too little to tell loss from noise */
 	if (p->rate_loss >= SCHED_LOSS_FULL)
 		p->cap = p->rate_rx;
-	else if (p->rate_rx * 10 >= p->cap * 8)
+	else if (p->rate_rx * 10 >= p->cap * 8 || another_full)
 		p->cap = (p->cap > p->rate_rx ? p->cap : p->rate_rx) * 5 / 4;
 	/*
 	 * Otherwise it carried less than it is taken to: that says
@@ -108,10 +117,14 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 	uint64_t		 sum = 0, known = 0, total = 0, w;
 	uint32_t		 best = UINT32_MAX;
 	int			 i, nknown = 0, nin = 0, changed = 0, ex;
+	int			 nfull = 0;
 
+	for (i = 0; i < n; i++)
+		if (full(pp[i]))
+			nfull++;
 	for (i = 0; i < n; i++) {
 		p = pp[i];
-		estimate(p);
+		estimate(p, nfull > (full(p) ? 1 : 0));
 		/*
 		 * The RTT of the path without its queue: the least seen,
 		 * drifting up slowly (a path that got longer).  A full

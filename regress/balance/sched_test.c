@@ -217,6 +217,25 @@ ATF_TC_BODY(estimates, tc)
 	ATF_CHECK_EQ(sp[1].share, 200);
 }
 
+ATF_TC_WITHOUT_HEAD(grows_beside_full);
+ATF_TC_BODY(grows_beside_full, tc)
+{
+	setup(2);
+	sp[0].cap = 12500000;
+	sp[1].cap = 2500000;
+	/* 0 is full; 1 carries half its estimate, not lost: it grows */
+	report(0, 10000000, 10500000, 40000);
+	report(1, 1250000, 1250000, 0);
+	sched_update(spp, 2, 0);
+	ATF_CHECK_EQ(sp[0].cap, 10000000);
+	ATF_CHECK_EQ(sp[1].cap, 3125000);
+	/* with nobody full, the same report leaves it */
+	report(0, 5000000, 5000000, 0);
+	report(1, 1250000, 1250000, 0);
+	sched_update(spp, 2, 0);
+	ATF_CHECK_EQ(sp[1].cap, 3125000);
+}
+
 ATF_TC_WITHOUT_HEAD(first_starts_ahead);
 ATF_TC_BODY(first_starts_ahead, tc)
 {
@@ -281,6 +300,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, slow_pipe_left_out);
 	ATF_TP_ADD_TC(tp, estimates);
 	ATF_TP_ADD_TC(tp, first_starts_ahead);
+	ATF_TP_ADD_TC(tp, grows_beside_full);
 	ATF_TP_ADD_TC(tp, converges_unequal);
 	return (atf_no_error());
 }
