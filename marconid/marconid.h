@@ -429,6 +429,7 @@ struct sched_pipe {
 	/* the scheduler's */
 	uint32_t		 seen_gen;
 	uint32_t		 rtt_base;	/* us, the least lately */
+	int			 full;		/* its last window lost */
 	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
 	uint64_t		 weight;	/* 0: not used */
 	uint32_t		 quantum;	/* of the sum, in 1/65536 */

@@ -58,14 +58,6 @@
 
 #define SCHED_RATE_JUDGE	(8 * SCHED_RATE_MIN)	/* bytes/s */
 
-/* A new window that shows the pipe full. */
-static int
-full(struct sched_pipe *p)
-{
-	return (p->usable && p->rate_gen != p->seen_gen &&
-	    p->rate_tx >= SCHED_RATE_JUDGE && p->rate_loss >= SCHED_LOSS_FULL);
-}
-
 static void
 estimate(struct sched_pipe *p, int another_full)
 {
@@ -76,7 +68,7 @@ estimate(struct sched_pipe *p, int another_full)
 		return;		/* idle: what it carries is still unknown */
 	if (p->rate_tx < SCHED_RATE_JUDGE)
 		return;		/* too little to tell loss from noise */
-	if (p->rate_loss >= SCHED_LOSS_FULL)
+	if (p->full)
 		p->cap = p->rate_rx;
 	else if (p->rate_rx * 10 >= p->cap * 8 || another_full)
 		p->cap = (p->cap > p->rate_rx ? p->cap : p->rate_rx) * 5 / 4;
@@ -119,12 +111,18 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 	int			 i, nknown = 0, nin = 0, changed = 0, ex;
 	int			 nfull = 0;
 
-	for (i = 0; i < n; i++)
-		if (full(pp[i]))
-			nfull++;
+	/* the pipes whose last window showed them full */
 	for (i = 0; i < n; i++) {
 		p = pp[i];
-		estimate(p, nfull > (full(p) ? 1 : 0));
+		if (p->rate_gen != p->seen_gen)
+			p->full = p->rate_tx >= SCHED_RATE_JUDGE &&
+			    p->rate_loss >= SCHED_LOSS_FULL;
+		if (p->usable && p->full)
+			nfull++;
+	}
+	for (i = 0; i < n; i++) {
+		p = pp[i];
+		estimate(p, nfull > (p->usable && p->full ? 1 : 0));
 		/*
 		 * The RTT of the path without its queue: the least seen,
 		 * drifting up slowly (a path that got longer).  A full
