@@ -411,6 +411,7 @@ int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
 #define SCHED_RETRY		10000	/* ms before a slow one is tried */
 #define SCHED_RATE_MIN		12500	/* bytes/s, the least estimate */
 #define SCHED_LOSS_FULL		3000	/* ppm lost: the pipe is full */
+#define SCHED_QUEUE		3000	/* us of RTT above the least: full */
 enum sched_ex {
 	SCHED_IN = 0,			/* carries its share */
 	SCHED_EX_STATE,			/* not up, or suspect */

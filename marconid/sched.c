@@ -29,8 +29,9 @@
  * windows of 200 ms or more (doc/wire.md section 5.6):
  *
  * - SCHED_LOSS_FULL or more of its datagrams lost (the far side counts
- *   them by their counters): the pipe is full, and what got through is
- *   what it carries;
+ *   them by their counters), or its RTT SCHED_QUEUE and an eighth above
+ *   the least seen lately (a queue builds up): the pipe is full, and
+ *   what got through is what it carries;
  * - nothing much lost, and used near its estimate (80 % or more) or
  *   beside a pipe that is full (the flow is held back by that one): it
  *   may carry more, and the estimate grows by a quarter per window of
@@ -57,6 +58,18 @@
  */
 
 #define SCHED_RATE_JUDGE	(8 * SCHED_RATE_MIN)	/* bytes/s */
+
+/*
+ * A queue builds up on the pipe: its RTT now is well above the least
+ * seen lately.  A deep buffer (a tbf, a modem) may hold a full line
+ * for long without a loss; the queue shows it first.
+ */
+static int
+queued(struct sched_pipe *p)
+{
+	return (p->rtt_base != 0 && p->rtt_us > p->rtt_base +
+	    SCHED_QUEUE + p->rtt_base / 8);
+}
 
 static void
 estimate(struct sched_pipe *p, int another_full)
@@ -116,7 +129,7 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		p = pp[i];
 		if (p->rate_gen != p->seen_gen)
 			p->full = p->rate_tx >= SCHED_RATE_JUDGE &&
-			    p->rate_loss >= SCHED_LOSS_FULL;
+			    (p->rate_loss >= SCHED_LOSS_FULL || queued(p));
 		if (p->usable && p->full)
 			nfull++;
 	}

@@ -229,6 +229,16 @@ ATF_TC_BODY(grows_beside_full, tc)
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 10000000);
 	ATF_CHECK_EQ(sp[1].cap, 3125000);
+	/* a queue on 0 (its RTT up, no loss) is full as well */
+	sp[0].rtt_us = 10000 + SCHED_QUEUE + 10000 / 8 + 1;
+	report(0, 9000000, 9000000, 0);
+	report(1, 1250000, 1250000, 0);
+	sched_update(spp, 2, 0);
+	ATF_CHECK_EQ(sp[0].cap, 9000000);
+	ATF_CHECK_EQ(sp[1].cap, 3125000 * 5 / 4);
+	sp[0].rtt_us = 10000;
+	sp[0].rtt_base = 10000;
+	sp[1].cap = 3125000;
 	/* with nobody full, the same report leaves it */
 	report(0, 5000000, 5000000, 0);
 	report(1, 1250000, 1250000, 0);
