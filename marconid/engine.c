@@ -979,6 +979,7 @@ peer_balance(struct eng_peer *pe)
 	struct eng_pipe	*ep, *best;
 	uint32_t	 rtt[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
 	int64_t		 now = now_us();
+	uint32_t	 base;
 	int		 n = 0, recent;
 
 	/*
@@ -1000,6 +1001,9 @@ peer_balance(struct eng_peer *pe)
 		reorder_arm(pe);
 	}
 
+	/* the least RTT of each pipe, followed in every mode */
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		sched_rtt(&ep->sp, ep->st.rtt_us);
 	if (pe->mode != MODE_BALANCE) {
 		pe->nbal = pe->nbal_in = 0;
 		return;
@@ -1010,8 +1014,11 @@ peer_balance(struct eng_peer *pe)
 		 * copies of failover mode) says nothing of what they can.
 		 */
 		TAILQ_FOREACH(ep, &pe->pipes, entry) {
+			base = ep->sp.rtt_base;
 			memset(&ep->sp, 0, sizeof(ep->sp));
 			ep->sp.seen_gen = ep->st.rate_gen;
+			sched_rtt(&ep->sp, ep->st.rtt_us);
+			ep->sp.rtt_base = base;
 		}
 	}
 	best = NULL;
@@ -1025,7 +1032,6 @@ peer_balance(struct eng_peer *pe)
 			break;
 		ep->sp.usable = ep->state == PIPE_STATE_UP;
 		ep->sp.first = ep == best;
-		ep->sp.rtt_us = ep->st.rtt_us;
 		ep->sp.rate_rx = ep->st.rate_rx;
 		ep->sp.rate_tx = ep->st.rate_tx;
 		ep->sp.rate_loss = ep->st.rate_loss;

@@ -439,6 +439,7 @@ struct sched_pipe {
 	int			 excluded;	/* enum sched_ex */
 	int64_t			 slow_since;	/* ms */
 };
+void		 sched_rtt(struct sched_pipe *, uint32_t);
 int		 sched_update(struct sched_pipe **, int, int64_t);
 int		 sched_pick(struct sched_pipe **, int, size_t);
 

@@ -95,11 +95,11 @@ estimate(struct sched_pipe *p, int another_full)
 }
 
 /*
- * A pipe not measured yet starts with a small share and earns more as
- * it carries it without loss (probing upward): a quarter of the mean
- * of the pipes measured, or, when none is, 1 against 4 for the first
- * pipe (the most preferred), so that a flow starts about where the
- * best pipe alone would put it.
+ * A pipe not measured yet starts with a smaller share and earns more
+ * as it carries it without loss (probing upward): half the mean of the
+ * pipes measured, or, when none is, 1 against 2 for the first pipe
+ * (the most preferred), so that a flow starts near where the best pipe
+ * alone would put it.
  */
 static uint64_t
 unknown_weight(struct sched_pipe *p, uint64_t known, int nknown)
@@ -107,8 +107,26 @@ unknown_weight(struct sched_pipe *p, uint64_t known, int nknown)
 	if (p->cap != 0)
 		return (p->cap);
 	if (nknown > 0)
-		return (known / nknown / 4 > 0 ? known / nknown / 4 : 1);
-	return (p->first ? 4 : 1);
+		return (known / nknown / 2 > 0 ? known / nknown / 2 : 1);
+	return (p->first ? 2 : 1);
+}
+
+/*
+ * A new RTT of the pipe, in every mode.  The RTT of the path without
+ * its queue is the least seen, drifting up slowly (a path that got
+ * longer): a queue that fills on a busy pipe is no reason to leave it
+ * out, and shows that it is full.
+ */
+void
+sched_rtt(struct sched_pipe *p, uint32_t rtt)
+{
+	p->rtt_us = rtt;
+	if (rtt == 0)
+		return;
+	if (p->rtt_base == 0 || rtt < p->rtt_base)
+		p->rtt_base = rtt;
+	else
+		p->rtt_base += (rtt - p->rtt_base) / 1024;
 }
 
 /*
@@ -136,17 +154,6 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 	for (i = 0; i < n; i++) {
 		p = pp[i];
 		estimate(p, nfull > (p->usable && p->full ? 1 : 0));
-		/*
-		 * The RTT of the path without its queue: the least seen,
-		 * drifting up slowly (a path that got longer).  A full
-		 * queue on a busy pipe is no reason to leave it out.
-		 */
-		if (p->rtt_us != 0) {
-			if (p->rtt_base == 0 || p->rtt_us < p->rtt_base)
-				p->rtt_base = p->rtt_us;
-			else
-				p->rtt_base += (p->rtt_us - p->rtt_base) / 256;
-		}
 		if (p->usable && p->rtt_base != 0 && p->rtt_base < best)
 			best = p->rtt_base;
 		if (p->usable && p->cap != 0) {

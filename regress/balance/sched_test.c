@@ -42,7 +42,7 @@ setup(int n)
 	memset(sp, 0, sizeof(sp));
 	for (i = 0; i < n; i++) {
 		sp[i].usable = 1;
-		sp[i].rtt_us = 10000;
+		sp[i].rtt_us = 10000;	/* no least RTT yet */
 	}
 }
 
@@ -154,22 +154,22 @@ ATF_TC_WITHOUT_HEAD(long_pipe_left_out);
 ATF_TC_BODY(long_pipe_left_out, tc)
 {
 	setup(2);
-	sp[0].rtt_us = 20000;
-	sp[1].rtt_us = 20000 + SCHED_RTT_SPREAD + 1;
+	sched_rtt(&sp[0], 20000);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD + 1);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 1);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_EX_RTT);
 	ATF_CHECK_EQ(sp[1].weight, 0);
 	/* within the spread it is in */
 	setup(2);
-	sp[0].rtt_us = 20000;
-	sp[1].rtt_us = 20000 + SCHED_RTT_SPREAD;
+	sched_rtt(&sp[0], 20000);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
 	/* and a queue that fills for a moment does not take it out */
 	setup(2);
-	sp[0].rtt_us = 20000;
-	sp[1].rtt_us = 20000 + SCHED_RTT_SPREAD - 10000;
+	sched_rtt(&sp[0], 20000);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD - 10000);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
-	sp[1].rtt_us += 50000;
+	sched_rtt(&sp[1], sp[1].rtt_us + 50000);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_IN);
 }
@@ -211,10 +211,10 @@ ATF_TC_BODY(estimates, tc)
 	/* the same report twice counts once */
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 6250000);
-	/* an unknown pipe starts at a quarter of the known ones' mean */
+	/* an unknown pipe starts at half the known ones' mean */
 	ATF_CHECK_EQ(sp[1].cap, 0);
-	ATF_CHECK_EQ(sp[0].share, 800);
-	ATF_CHECK_EQ(sp[1].share, 200);
+	ATF_CHECK_EQ(sp[0].share, 666);
+	ATF_CHECK_EQ(sp[1].share, 333);
 }
 
 ATF_TC_WITHOUT_HEAD(grows_beside_full);
@@ -230,13 +230,14 @@ ATF_TC_BODY(grows_beside_full, tc)
 	ATF_CHECK_EQ(sp[0].cap, 10000000);
 	ATF_CHECK_EQ(sp[1].cap, 3125000);
 	/* a queue on 0 (its RTT up, no loss) is full as well */
-	sp[0].rtt_us = 10000 + SCHED_QUEUE + 10000 / 8 + 1;
+	sched_rtt(&sp[0], 10000);
+	sched_rtt(&sp[0], 10000 + SCHED_QUEUE + 10000 / 8 + 100);
 	report(0, 9000000, 9000000, 0);
 	report(1, 1250000, 1250000, 0);
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 9000000);
 	ATF_CHECK_EQ(sp[1].cap, 3125000 * 5 / 4);
-	sp[0].rtt_us = 10000;
+	sched_rtt(&sp[0], 10000);
 	sp[0].rtt_base = 10000;
 	sp[1].cap = 3125000;
 	/* with nobody full, the same report leaves it */
@@ -251,13 +252,13 @@ ATF_TC_BODY(first_starts_ahead, tc)
 {
 	uint64_t	 b[2];
 
-	/* nothing measured: the most preferred pipe carries 4 in 5 */
+	/* nothing measured: the most preferred pipe carries 2 in 3 */
 	setup(2);
 	sp[1].first = 1;
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
-	ATF_CHECK_EQ(sp[1].share, 800);
-	spread(2, 1000, 1000, b);
-	ATF_CHECK_EQ(b[1], 4 * b[0]);
+	ATF_CHECK_EQ(sp[1].share, 666);
+	spread(2, 999, 1000, b);
+	ATF_CHECK_EQ(b[1], 2 * b[0]);
 }
 
 /*
