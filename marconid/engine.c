@@ -977,9 +977,9 @@ static void
 peer_balance(struct eng_peer *pe)
 {
 	struct eng_pipe	*ep, *best;
-	uint32_t	 rtt[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
+	uint32_t	 rtts[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
 	int64_t		 now = now_us();
-	uint32_t	 base;
+	struct sched_pipe rtt;
 	int		 n = 0, recent;
 
 	/*
@@ -991,11 +991,11 @@ peer_balance(struct eng_peer *pe)
 			if (PIPE_IS_UP(ep->state) && n < SCHED_MAXPIPES &&
 			    (!recent || (ep->bal_rx_at != 0 &&
 			    now - ep->bal_rx_at < 1000000))) {
-				rtt[n] = ep->st.rtt_us;
+				rtts[n] = ep->st.rtt_us;
 				jit[n] = ep->st.jitter_us;
 				n++;
 			}
-	pe->ro_wait = reorder_wait_for(rtt, jit, n);
+	pe->ro_wait = reorder_wait_for(rtts, jit, n);
 	if (pe->ro != NULL) {
 		reorder_set_wait(pe->ro, pe->ro_wait);
 		reorder_arm(pe);
@@ -1003,7 +1003,7 @@ peer_balance(struct eng_peer *pe)
 
 	/* the least RTT of each pipe, followed in every mode */
 	TAILQ_FOREACH(ep, &pe->pipes, entry)
-		sched_rtt(&ep->sp, ep->st.rtt_us);
+		sched_rtt(&ep->sp, ep->st.rtt_us, now / 1000);
 	if (pe->mode != MODE_BALANCE) {
 		pe->nbal = pe->nbal_in = 0;
 		return;
@@ -1014,11 +1014,15 @@ peer_balance(struct eng_peer *pe)
 		 * copies of failover mode) says nothing of what they can.
 		 */
 		TAILQ_FOREACH(ep, &pe->pipes, entry) {
-			base = ep->sp.rtt_base;
+			rtt = ep->sp;
 			memset(&ep->sp, 0, sizeof(ep->sp));
 			ep->sp.seen_gen = ep->st.rate_gen;
-			sched_rtt(&ep->sp, ep->st.rtt_us);
-			ep->sp.rtt_base = base;
+			/* but the least RTT seen is still that */
+			ep->sp.rtt_us = rtt.rtt_us;
+			ep->sp.rtt_base = rtt.rtt_base;
+			ep->sp.rtt_min_cur = rtt.rtt_min_cur;
+			ep->sp.rtt_min_prev = rtt.rtt_min_prev;
+			ep->sp.rtt_bucket = rtt.rtt_bucket;
 		}
 	}
 	best = NULL;

@@ -409,6 +409,7 @@ int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
 #define SCHED_RTT_SPREAD	40000	/* us above the best: left out */
 #define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
 #define SCHED_RETRY		10000	/* ms before a slow one is tried */
+#define SCHED_RTT_WINDOW	5000	/* ms, a bucket of the least RTT */
 #define SCHED_RATE_MIN		12500	/* bytes/s, the least estimate */
 #define SCHED_LOSS_FULL		3000	/* ppm lost: the pipe is full */
 #define SCHED_QUEUE		3000	/* us of RTT above the least: full */
@@ -430,6 +431,9 @@ struct sched_pipe {
 	/* the scheduler's */
 	uint32_t		 seen_gen;
 	uint32_t		 rtt_base;	/* us, the least lately */
+	uint32_t		 rtt_min_cur;	/* in this bucket */
+	uint32_t		 rtt_min_prev;	/* in the one before */
+	int64_t			 rtt_bucket;	/* ms, when this one began */
 	int			 full;		/* its last window lost */
 	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
 	uint64_t		 weight;	/* 0: not used */
@@ -439,7 +443,7 @@ struct sched_pipe {
 	int			 excluded;	/* enum sched_ex */
 	int64_t			 slow_since;	/* ms */
 };
-void		 sched_rtt(struct sched_pipe *, uint32_t);
+void		 sched_rtt(struct sched_pipe *, uint32_t, int64_t);
 int		 sched_update(struct sched_pipe **, int, int64_t);
 int		 sched_pick(struct sched_pipe **, int, size_t);
 

@@ -113,20 +113,25 @@ unknown_weight(struct sched_pipe *p, uint64_t known, int nknown)
 
 /*
  * A new RTT of the pipe, in every mode.  The RTT of the path without
- * its queue is the least seen, drifting up slowly (a path that got
- * longer): a queue that fills on a busy pipe is no reason to leave it
+ * its queue is the least seen in the last SCHED_RTT_WINDOW to 2 x
+ * SCHED_RTT_WINDOW ms (two buckets), so that a path that got longer is
+ * followed: a queue that fills on a busy pipe is no reason to leave it
  * out, and shows that it is full.
  */
 void
-sched_rtt(struct sched_pipe *p, uint32_t rtt)
+sched_rtt(struct sched_pipe *p, uint32_t rtt, int64_t now)
 {
 	p->rtt_us = rtt;
 	if (rtt == 0)
 		return;
-	if (p->rtt_base == 0 || rtt < p->rtt_base)
-		p->rtt_base = rtt;
-	else
-		p->rtt_base += (rtt - p->rtt_base) / 1024;
+	if (p->rtt_min_cur == 0 || now - p->rtt_bucket >= SCHED_RTT_WINDOW) {
+		p->rtt_min_prev = p->rtt_min_cur;
+		p->rtt_min_cur = rtt;
+		p->rtt_bucket = now;
+	} else if (rtt < p->rtt_min_cur)
+		p->rtt_min_cur = rtt;
+	p->rtt_base = p->rtt_min_prev != 0 && p->rtt_min_prev < p->rtt_min_cur ?
+	    p->rtt_min_prev : p->rtt_min_cur;
 }
 
 /*

@@ -154,22 +154,31 @@ ATF_TC_WITHOUT_HEAD(long_pipe_left_out);
 ATF_TC_BODY(long_pipe_left_out, tc)
 {
 	setup(2);
-	sched_rtt(&sp[0], 20000);
-	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD + 1);
+	sched_rtt(&sp[0], 20000, 0);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD + 1, 0);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 1);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_EX_RTT);
 	ATF_CHECK_EQ(sp[1].weight, 0);
 	/* within the spread it is in */
 	setup(2);
-	sched_rtt(&sp[0], 20000);
-	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD);
+	sched_rtt(&sp[0], 20000, 0);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD, 0);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
+	/* a path that got longer is followed within two windows */
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD + 5000, 1);
+	ATF_CHECK_EQ(sched_update(spp, 2, 1), 2);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD + 5000,
+	    SCHED_RTT_WINDOW + 1);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD + 5000,
+	    2 * SCHED_RTT_WINDOW + 2);
+	ATF_CHECK_EQ(sched_update(spp, 2, 2 * SCHED_RTT_WINDOW + 2), 1);
+	ATF_CHECK_EQ(sp[1].excluded, SCHED_EX_RTT);
 	/* and a queue that fills for a moment does not take it out */
 	setup(2);
-	sched_rtt(&sp[0], 20000);
-	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD - 10000);
+	sched_rtt(&sp[0], 20000, 0);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD - 10000, 0);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
-	sched_rtt(&sp[1], sp[1].rtt_us + 50000);
+	sched_rtt(&sp[1], sp[1].rtt_us + 50000, 0);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_IN);
 }
@@ -230,14 +239,14 @@ ATF_TC_BODY(grows_beside_full, tc)
 	ATF_CHECK_EQ(sp[0].cap, 10000000);
 	ATF_CHECK_EQ(sp[1].cap, 3125000);
 	/* a queue on 0 (its RTT up, no loss) is full as well */
-	sched_rtt(&sp[0], 10000);
-	sched_rtt(&sp[0], 10000 + SCHED_QUEUE + 10000 / 8 + 100);
+	sched_rtt(&sp[0], 10000, 0);
+	sched_rtt(&sp[0], 10000 + SCHED_QUEUE + 10000 / 8 + 100, 0);
 	report(0, 9000000, 9000000, 0);
 	report(1, 1250000, 1250000, 0);
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 9000000);
 	ATF_CHECK_EQ(sp[1].cap, 3125000 * 5 / 4);
-	sched_rtt(&sp[0], 10000);
+	sched_rtt(&sp[0], 10000, 0);
 	sp[0].rtt_base = 10000;
 	sp[1].cap = 3125000;
 	/* with nobody full, the same report leaves it */
