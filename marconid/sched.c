@@ -32,8 +32,9 @@
  *   them by their counters), or its RTT SCHED_QUEUE and an eighth above
  *   the least seen lately (a queue builds up): the pipe is full, and
  *   what got through is what it carries;
- * - nothing much lost, and used near its estimate (80 % or more) or
- *   beside a pipe that is full (the flow is held back by that one): it
+ * - nothing much lost, and used near its estimate (80 % or more), or
+ *   at half of it beside a pipe that is full (the flow is held back by
+ *   that one): it
  *   may carry more, and the estimate grows by a quarter per window of
  *   200 ms or so, so that a pipe's share grows until it loses;
  * - used below its estimate: the estimate stays, whatever the traffic;
@@ -83,7 +84,8 @@ estimate(struct sched_pipe *p, int another_full)
 		return;		/* too little to tell loss from noise */
 	if (p->full)
 		p->cap = p->rate_rx;
-	else if (p->rate_rx * 10 >= p->cap * 8 || another_full)
+	else if (p->rate_rx * 10 >= p->cap * 8 ||
+	    (another_full && p->rate_rx * 2 >= p->cap))
 		p->cap = (p->cap > p->rate_rx ? p->cap : p->rate_rx) * 5 / 4;
 	/*
 	 * Otherwise it carried less than it is taken to: that says

@@ -242,7 +242,7 @@ ATF_TC_BODY(grows_beside_full, tc)
 	sched_rtt(&sp[0], 10000, 0);
 	sched_rtt(&sp[0], 10000 + SCHED_QUEUE + 10000 / 8 + 100, 0);
 	report(0, 9000000, 9000000, 0);
-	report(1, 1250000, 1250000, 0);
+	report(1, 1600000, 1600000, 0);
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 9000000);
 	ATF_CHECK_EQ(sp[1].cap, 3125000 * 5 / 4);
@@ -251,7 +251,12 @@ ATF_TC_BODY(grows_beside_full, tc)
 	sp[1].cap = 3125000;
 	/* with nobody full, the same report leaves it */
 	report(0, 5000000, 5000000, 0);
-	report(1, 1250000, 1250000, 0);
+	report(1, 1600000, 1600000, 0);
+	sched_update(spp, 2, 0);
+	ATF_CHECK_EQ(sp[1].cap, 3125000);
+	/* nor, beside a full one, when it carries less than half */
+	report(0, 5000000, 5000000, 40000);
+	report(1, 1500000, 1500000, 0);
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[1].cap, 3125000);
 }
