@@ -214,6 +214,7 @@ struct ctl_peer {
 	uint64_t	reorder_overflows;	/* gaps given up when full */
 	uint32_t	reorder_now;	/* frames held now */
 	uint32_t	reorder_wait_us;	/* the wait now */
+	uint64_t	reorder_proven;	/* gaps every pipe went past */
 };
 
 const char	*ctl_pipe_state_name(int);

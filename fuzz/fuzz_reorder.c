@@ -24,7 +24,9 @@
  *   arriving after (op >> 2 & 0x1f) ms;
  * - op & 3 == 2: the time moves on by (a << 8 | b) us and the buffer
  *   expires what waited long enough; the wait becomes c x 500 us;
- * - op & 3 == 3: a flush (a new epoch, or the peer left balance).
+ * - op & 3 == 3: with a odd, every pipe went past base + (b << 8 | c)
+ *   (reorder_lost_below()); with a even, a flush (a new epoch, or the
+ *   peer left balance).
  *
  * The engine's frame window drops copies before the buffer sees them;
  * so does this harness.  What it checks: every frame released was put
@@ -129,6 +131,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();	/* expired, still due */
 			break;
 		case 3:
+			if (data[i + 1] & 1) {
+				reorder_lost_below(r, base +
+				    (data[i + 2] << 8 | data[i + 3]));
+				break;
+			}
 			reorder_flush(r);
 			if (st->nheld != 0 || st->bytes != 0)
 				abort();

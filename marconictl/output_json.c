@@ -256,6 +256,7 @@ json_peer(const struct ctl_peer *p)
 	json_uint("frames_lost", p->reorder_lost);
 	json_uint("timeouts", p->reorder_timeouts);
 	json_uint("overflows", p->reorder_overflows);
+	json_uint("passed", p->reorder_proven);
 	json_uint("held_now", p->reorder_now);
 	json_uint("wait_us", p->reorder_wait_us);
 	json_end();

@@ -66,6 +66,7 @@ struct eng_pipe {
 	int			 preferred;
 	struct sched_pipe	 sp;		/* balance mode, sched.c */
 	int64_t			 bal_rx_at;	/* us, last balance frame in */
+	uint64_t		 bal_top;	/* highest balance frame in */
 };
 
 struct eng_peer {
@@ -173,6 +174,7 @@ static int64_t	 now_us(void);
 static void	 frame_deliver(void *, const uint8_t *, size_t);
 static void	 reorder_timer(int, short, void *);
 static void	 reorder_arm(struct eng_peer *);
+static void	 peer_lost_below(struct eng_peer *, int64_t);
 static struct event	 tick_ev;
 static uint32_t		 engine_epoch;
 static pid_t				 parent_pid;
@@ -557,6 +559,7 @@ engine_apply_config(struct marconid_conf *c)
 				ep->went_down = oep->went_down;
 				ep->sp = oep->sp;
 				ep->bal_rx_at = oep->bal_rx_at;
+				ep->bal_top = oep->bal_top;
 				if (ope != NULL && ope->active == oep)
 					pe->active = ep;
 			}
@@ -749,7 +752,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 {
 	struct frame_hdr	 fh;
 	struct eng_peer		*pe;
-	struct eng_pipe		*ep;
+	struct eng_pipe		*ep, *o;
 	const uint8_t		*frame;
 	uint64_t		 seq;
 	int64_t			 now;
@@ -773,6 +776,8 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		pe->rx_epoch_valid = 1;
 		if (pe->ro != NULL)
 			reorder_flush(pe->ro);
+		TAILQ_FOREACH(o, &pe->pipes, entry)
+			o->bal_top = 0;
 	}
 	seq = be64toh(fh.seq);
 	if (replay_check(&pe->dedup, seq) == -1)
@@ -795,7 +800,11 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		now = now_us();
 		/* the pipes that carry the spread set the wait */
 		ep->bal_rx_at = now;
+		if (seq > ep->bal_top)
+			ep->bal_top = seq;
 		reorder_input(pe->ro, seq, frame, len, now);
+		if (reorder_stats(pe->ro)->nheld > 0)
+			peer_lost_below(pe, now);
 		reorder_arm(pe);
 		return;
 	}
@@ -805,6 +814,24 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		reorder_arm(pe);
 	}
 	frame_deliver(pe, frame, len);
+}
+
+/*
+ * What every pipe that carried the spread in the last second has gone
+ * past is lost, not late: the reorder buffer need not wait for it.
+ */
+static void
+peer_lost_below(struct eng_peer *pe, int64_t now)
+{
+	struct eng_pipe	*ep;
+	uint64_t	 floor = UINT64_MAX;
+
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (ep->bal_rx_at != 0 && now - ep->bal_rx_at < 1000000 &&
+		    ep->bal_top < floor)
+			floor = ep->bal_top;
+	if (floor != UINT64_MAX)
+		reorder_lost_below(pe->ro, floor);
 }
 
 /* A frame of a peer to the interface. */
@@ -1511,6 +1538,7 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			cp.reorder_lost = rs->lost;
 			cp.reorder_timeouts = rs->timeouts;
 			cp.reorder_overflows = rs->overflows;
+			cp.reorder_proven = rs->proven;
 			cp.reorder_now = rs->nheld;
 		}
 		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,

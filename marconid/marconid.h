@@ -387,6 +387,7 @@ struct reorder_stats {
 	uint64_t		 lost;		/* numbers in them, never seen */
 	uint64_t		 timeouts;	/* given up because of the wait */
 	uint64_t		 overflows;	/* given up because it was full */
+	uint64_t		 proven;	/* given up as every pipe went past */
 	uint32_t		 nheld;		/* now */
 	size_t			 bytes;		/* now */
 };
@@ -401,6 +402,7 @@ int		 reorder_input(struct reorder *, uint64_t, const uint8_t *,
 int64_t		 reorder_deadline(struct reorder *);
 void		 reorder_expire(struct reorder *, int64_t);
 void		 reorder_flush(struct reorder *);
+void		 reorder_lost_below(struct reorder *, uint64_t);
 const struct reorder_stats *reorder_stats(struct reorder *);
 int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
 

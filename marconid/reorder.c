@@ -265,6 +265,40 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 	return (1);
 }
 
+/*
+ * Every pipe that carries the spread has brought a frame numbered floor
+ * or above: a frame below it that has not come was lost (a pipe keeps
+ * its frames in order), so its gap is given up at once instead of at
+ * the end of the wait.
+ */
+void
+reorder_lost_below(struct reorder *r, uint64_t floor)
+{
+	struct reorder_slot	*s;
+	uint64_t		 lost = 0;
+
+	if (!r->synced || r->st.nheld == 0 || floor <= r->next)
+		return;
+	if (floor > r->next + r->nslots)
+		floor = r->next + r->nslots;
+	while (r->next < floor && r->st.nheld > 0) {
+		s = slot_of(r, r->next);
+		if (s->data != NULL && s->seq == r->next) {
+			release_run(r);
+			continue;
+		}
+		lost++;
+		r->next++;
+	}
+	if (lost > 0) {
+		r->st.gaps++;
+		r->st.lost += lost;
+		r->st.proven++;
+	}
+	release_run(r);
+	find_oldest(r);
+}
+
 int64_t
 reorder_deadline(struct reorder *r)
 {

@@ -164,6 +164,39 @@ ATF_TC_BODY(given_up_never_held, tc)
 	reorder_free(r);
 }
 
+ATF_TC_WITHOUT_HEAD(lost_below);
+ATF_TC_BODY(lost_below, tc)
+{
+	struct reorder	*r = mk(64, 1 << 20, 1000000);
+
+	put(r, 0, 100, 0);
+	put(r, 2, 100, 0);
+	put(r, 3, 100, 0);
+	put(r, 6, 100, 0);
+	ATF_REQUIRE_EQ(nout, 1);
+	/* every pipe went past 3: 1 is lost, 2 and 3 go, 6 waits for 4, 5 */
+	reorder_lost_below(r, 3);
+	ATF_REQUIRE_EQ(nout, 3);
+	ATF_CHECK_EQ(out[1], 2);
+	ATF_CHECK_EQ(out[2], 3);
+	ATF_CHECK_EQ(reorder_stats(r)->lost, 1);
+	ATF_CHECK_EQ(reorder_stats(r)->proven, 1);
+	ATF_CHECK_EQ(reorder_stats(r)->nheld, 1);
+	/* not past 4 yet: nothing moves */
+	reorder_lost_below(r, 4);
+	ATF_REQUIRE_EQ(nout, 3);
+	/* past 6: 4 and 5 are lost, 6 goes */
+	reorder_lost_below(r, 6);
+	ATF_REQUIRE_EQ(nout, 4);
+	ATF_CHECK_EQ(out[3], 6);
+	ATF_CHECK_EQ(reorder_stats(r)->lost, 3);
+	ATF_CHECK_EQ(reorder_deadline(r), -1);
+	/* 5 after all: late, at once */
+	ATF_CHECK_EQ(put(r, 5, 100, 0), 0);
+	ATF_CHECK_EQ(reorder_stats(r)->late, 1);
+	reorder_free(r);
+}
+
 ATF_TC_WITHOUT_HEAD(bound_frames);
 ATF_TC_BODY(bound_frames, tc)
 {
@@ -324,6 +357,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, swapped);
 	ATF_TP_ADD_TC(tp, gap_given_up);
 	ATF_TP_ADD_TC(tp, given_up_never_held);
+	ATF_TP_ADD_TC(tp, lost_below);
 	ATF_TP_ADD_TC(tp, bound_frames);
 	ATF_TP_ADD_TC(tp, bound_bytes);
 	ATF_TP_ADD_TC(tp, flush);
