@@ -19,7 +19,7 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/printconf.c marconid/util.c marconid/crypto.c \
 		marconid/frag.c marconid/session.c marconid/tlsctx.c \
 		marconid/uplink.c marconid/offload.c marconid/resolve.c \
-		$(OS_SRCS) \
+		marconid/sched.c marconid/reorder.c $(OS_SRCS) \
 		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
@@ -49,11 +49,18 @@ TLS_TEST_OBJS=	$(TLS_TEST_SRCS:.c=.o)
 OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
 OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
 
+REORDER_TEST_SRCS= regress/balance/reorder_test.c marconid/reorder.c
+REORDER_TEST_OBJS= $(REORDER_TEST_SRCS:.c=.o)
+SCHED_TEST_SRCS= regress/balance/sched_test.c marconid/sched.c
+SCHED_TEST_OBJS= $(SCHED_TEST_SRCS:.c=.o)
+
 PROGS=		marconid/marconid marconictl/marconictl
 BENCHPROGS=	bench/probe
 TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
-		regress/tls/tls_test regress/offload/offload_test regress/e2e/marconid-test
+		regress/tls/tls_test regress/offload/offload_test \
+		regress/balance/reorder_test regress/balance/sched_test \
+		regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -169,6 +176,20 @@ regress/offload/offload_test.o: regress/offload/offload_test.c \
 regress/offload/offload_test: $(OFFLOAD_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(OFFLOAD_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
+$(REORDER_TEST_OBJS) $(SCHED_TEST_OBJS): $(HEADERS)
+
+regress/balance/reorder_test.o: regress/balance/reorder_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/balance/reorder_test.c -o $@
+
+regress/balance/reorder_test: $(REORDER_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(REORDER_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/balance/sched_test.o: regress/balance/sched_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/balance/sched_test.c -o $@
+
+regress/balance/sched_test: $(SCHED_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(SCHED_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
 # The daemon with the sandbox's test hooks (sandbox-linux.c), for
 # regress/e2e/sandbox_test.sh only: one command from the sources, so
 # that no object of it is mistaken for one of marconid's.
@@ -188,9 +209,10 @@ FUZZCC=		clang
 FUZZFLAGS=	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_TIME=	60
-FUZZ_TARGETS=	udp frag session imsg conf ctl relay
+FUZZ_TARGETS=	udp frag session imsg conf ctl relay reorder
 FUZZERS=	fuzz/fuzz_udp fuzz/fuzz_frag fuzz/fuzz_session \
-		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl fuzz/fuzz_relay
+		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl fuzz/fuzz_relay \
+		fuzz/fuzz_reorder
 FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
 FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # what each links besides what it includes (pipe.c, session.c,
@@ -205,7 +227,8 @@ FUZZ_IMSG_SRCS=
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
 		marconid/util.c
 FUZZ_CTL_SRCS=	$(FUZZ_CONF_SRCS) marconid/crypto.c marconid/frag.c \
-		common/ctl.c
+		common/ctl.c marconid/sched.c marconid/reorder.c
+FUZZ_REORDER_SRCS= marconid/reorder.c
 FUZZ_CMD=	$(FUZZCC) $(FUZZFLAGS) $(WARNFLAGS) $(CPPFLAGS) -o $@
 
 fuzzers: $(FUZZERS)
@@ -242,14 +265,19 @@ fuzz/fuzz_relay: fuzz/fuzz_relay.c marconid/engine.c marconid/control.c \
 	$(FUZZ_CMD) fuzz/fuzz_relay.c $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) \
 	    $(PKG_LIBS)
 
+fuzz/fuzz_reorder: fuzz/fuzz_reorder.c $(FUZZ_REORDER_SRCS) $(FUZZ_STUBS) \
+    $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_reorder.c $(FUZZ_REORDER_SRCS) $(FUZZ_STUBS) \
+	    $(PKG_LIBS)
+
 TESTPROGS+=	regress/fuzz/replay_udp regress/fuzz/replay_frag \
 		regress/fuzz/replay_session regress/fuzz/replay_imsg \
 		regress/fuzz/replay_conf regress/fuzz/replay_ctl \
-		regress/fuzz/replay_relay
+		regress/fuzz/replay_relay regress/fuzz/replay_reorder
 REPLAY_OBJS=	regress/fuzz/replay.o fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
 
 fuzz/fuzz_udp.o fuzz/fuzz_frag.o fuzz/fuzz_session.o fuzz/fuzz_imsg.o \
-    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/fuzz_relay.o \
+    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/fuzz_relay.o fuzz/fuzz_reorder.o \
     fuzz/stubs.o: $(FUZZ_HEADERS)
 fuzz/fuzz_udp.o: marconid/pipe.c
 fuzz/fuzz_session.o: marconid/pipe.c marconid/session.c
@@ -275,6 +303,11 @@ regress/learn/learn_test: regress/learn/learn_test.o \
 
 regress/fuzz/replay_udp: fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) $(REPLAY_OBJS)
 	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_udp.o $(FUZZ_UDP_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_reorder: fuzz/fuzz_reorder.o \
+    $(FUZZ_REORDER_SRCS:.c=.o) $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_reorder.o $(FUZZ_REORDER_SRCS:.c=.o) \
 	    $(REPLAY_OBJS) $(PKG_LIBS)
 
 regress/fuzz/replay_frag: fuzz/fuzz_frag.o $(FUZZ_FRAG_SRCS:.c=.o) \

@@ -201,6 +201,58 @@ END {
 		}
 	}
 
+	nbal = 0
+	for (i = 1; i <= nsys; i++)
+		if (order[i] ~ /^balance\//)
+			bal[++nbal] = order[i]
+	if (nbal > 0) {
+		print ""
+		print "## Balance mode: one TCP stream over two links"
+		print ""
+		print "marconid-tap in one topology per case, A to B, " \
+		    "first in failover mode (the best link alone), then " \
+		    "switched to balance mode with marconictl.  Links: " \
+		    "RATExN, dDELAY the round trip in ms, p8 8 streams.  " \
+		    "Retransmissions: iperf3's over the segments sent.  " \
+		    "Held, late, given up: site B's reorder buffer."
+		print ""
+		print "| case | one link Mbit/s | balance Mbit/s | ratio | " \
+		    "retransmissions % | held | late | given up |"
+		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		for (i = 1; i <= nbal; i++) {
+			s = bal[i]
+			if (cnt[s, "bal_mbps"] == 0)
+				continue
+			printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			    substr(s, 9), cell(s, "bal_one_mbps"),
+			    cell(s, "bal_mbps"), ratio(median(s, "bal_mbps"),
+			    median(s, "bal_one_mbps")), cell(s, "bal_retr_pct"),
+			    cell(s, "bal_held", "int"), cell(s, "bal_late", "int"),
+			    cell(s, "bal_gaps_given_up", "int"))
+		}
+		for (i = 1; i <= nbal; i++) {
+			s = bal[i]
+			if (cnt[s, "balcut_sent"] == 0)
+				continue
+			print ""
+			print "A cut of ISP 1 during a probe stream and a TCP " \
+			    "stream (as in the failover figures), on 2x100:"
+			print ""
+			print "| mode | longest loss, ms | probes lost | " \
+			    "TCP alive | TCP stall, ms |"
+			print "| --- | ---: | ---: | --- | ---: |"
+			for (f = 1; f <= 2; f++) {
+				p = f == 1 ? "focut" : "balcut"
+				printf("| %s | %s | %s | %s | %s |\n",
+				    f == 1 ? "failover" : "balance",
+				    cell(s, p "_longest_ms"),
+				    cell(s, p "_lost", "int"),
+				    count(s, p "_tcp_alive"),
+				    cell(s, p "_tcp_stall_ms"))
+			}
+		}
+	}
+
 	nsoak = 0
 	for (i = 1; i <= nsys; i++)
 		if (cnt[order[i], "soak_s"] > 0)

@@ -57,6 +57,24 @@ ctl_mode_name(int mode)
 }
 
 const char *
+ctl_balance_name(int b)
+{
+	switch (b) {
+	case CTL_BAL_NONE:
+		return ("-");
+	case CTL_BAL_IN:
+		return ("in");
+	case CTL_BAL_STATE:
+		return ("not up");
+	case CTL_BAL_RTT:
+		return ("rtt");
+	case CTL_BAL_SLOW:
+		return ("slow");
+	}
+	return ("unknown");
+}
+
+const char *
 ctl_iftype_name(int type)
 {
 	switch (type) {

@@ -175,6 +175,21 @@ struct ctl_pipe {
 	uint32_t	down_after_ms;	/* silence before down, now */
 	uint32_t	changes;	/* of state, suspect included */
 	char		remote_name[MARCONID_HOSTLEN];	/* "" : an address */
+	/* balance mode: what the far side reports, and the share */
+	uint64_t	rate_rx;	/* bytes/s received, last window */
+	uint64_t	rate_tx;	/* bytes/s sent, same window */
+	uint64_t	rate_est;	/* bytes/s it is taken to carry, 0 */
+	uint32_t	share;		/* permille of the peer's frames */
+	int32_t		balance;	/* enum ctl_balance */
+};
+
+/* why a pipe of a balance-mode peer carries frames or not */
+enum ctl_balance {
+	CTL_BAL_NONE = 0,	/* the peer is not in balance mode */
+	CTL_BAL_IN,		/* carries its share */
+	CTL_BAL_STATE,		/* not up, or suspect */
+	CTL_BAL_RTT,		/* its RTT is too long beside the best */
+	CTL_BAL_SLOW,		/* too small a part of the sum */
 };
 
 struct ctl_peer {
@@ -192,6 +207,17 @@ struct ctl_peer {
 	uint64_t	ibytes;
 	uint64_t	obytes;
 	int64_t		last_change;
+	/* balance mode: frames spread, and the reorder buffer */
+	uint64_t	balance_frames;	/* sent spread over its pipes */
+	uint64_t	reorder_held;	/* frames that waited */
+	uint64_t	reorder_late;	/* came after their gap was given up */
+	uint64_t	reorder_gaps;	/* gaps given up */
+	uint64_t	reorder_lost;	/* numbers in those gaps */
+	uint64_t	reorder_timeouts;	/* gaps given up at the wait */
+	uint64_t	reorder_overflows;	/* gaps given up when full */
+	uint32_t	reorder_now;	/* frames held now */
+	uint32_t	reorder_wait_us;	/* the wait now */
+	uint64_t	reorder_proven;	/* gaps every pipe went past */
 };
 
 /* IMSG_CTL_SHOW_MACS: an Ethernet address learned behind a peer */
@@ -208,6 +234,7 @@ struct ctl_mac {
 };
 
 const char	*ctl_pipe_state_name(int);
+const char	*ctl_balance_name(int);
 const char	*ctl_mode_name(int);
 const char	*ctl_iftype_name(int);
 const char	*ctl_result_text(int);

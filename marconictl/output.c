@@ -48,6 +48,8 @@ static void	 show_event(const struct ctl_event *);
 static void	 show_tail(const struct parse_result *);
 static void	 show_pipe_detail(const struct ctl_pipe *);
 static const char *pipe_flags(const struct ctl_pipe *, char *, size_t);
+static const char *fmt_share(const struct ctl_pipe *, char *, size_t);
+static const char *fmt_rate(uint64_t, char *, size_t);
 static int	 width(int, const char *);
 
 const struct output show_output = {
@@ -157,7 +159,7 @@ static void
 show_tail(const struct parse_result *res)
 {
 	char	 b1[16], b2[16], b3[16], b4[16], b5[16], b6[16], b7[16];
-	char	 b8[16], b9[16], b10[16], b11[16];
+	char	 b8[16], b9[16], b10[16], b11[16], b12[16], b13[16];
 	size_t	 i;
 	int	 w1, w2, overrides;
 
@@ -190,10 +192,10 @@ show_tail(const struct parse_result *res)
 			w2 = width(w2, pipes[i].uplink);
 		}
 		printf("%-*s %-*s %-10s %4s %3s %-5s %7s %7s %6s %8s %8s %8s "
-		    "%9s %6s %8s %11s\n", w1, "PEER", w2, "UPLINK", "STATE",
-		    "PREF", "ACT", "FLAGS", "RTT", "JITTER", "LOSS", "IN-PKTS",
-		    "OUT-PKTS", "IN-BYTES", "OUT-BYTES", "DROPS", "KEY",
-		    "LAST-CHANGE");
+		    "%9s %6s %8s %11s %5s %8s\n", w1, "PEER", w2, "UPLINK",
+		    "STATE", "PREF", "ACT", "FLAGS", "RTT", "JITTER", "LOSS",
+		    "IN-PKTS", "OUT-PKTS", "IN-BYTES", "OUT-BYTES", "DROPS",
+		    "KEY", "LAST-CHANGE", "SHARE", "RATE");
 		for (i = 0; i < n_pipes; i++) {
 			struct ctl_pipe *p = &pipes[i];
 			int		 measured;
@@ -203,7 +205,8 @@ show_tail(const struct parse_result *res)
 			    p->state == PIPE_STATE_SUSPECT ||
 			    p->state == PIPE_STATE_DEGRADED;
 			printf("%-*s %-*s %-10s %4d %3s %-5s %7s %7s %6s %8s "
-			    "%8s %8s %9s %6s %8s %11s\n", w1, p->peer, w2,
+			    "%8s %8s %9s %6s %8s %11s %5s %8s\n", w1, p->peer,
+			    w2,
 			    p->uplink,
 			    ctl_pipe_state_name(p->state), p->preference,
 			    p->active ? "* " : "",
@@ -220,7 +223,10 @@ show_tail(const struct parse_result *res)
 			    fmt_count(p->obytes, 1024, b7, sizeof(b7)),
 			    fmt_count(p->drops, 1000, b8, sizeof(b8)),
 			    fmt_timeframe(p->key_age, b9, sizeof(b9)),
-			    fmt_timeframe(p->last_change, b10, sizeof(b10)));
+			    fmt_timeframe(p->last_change, b10, sizeof(b10)),
+			    fmt_share(p, b12, sizeof(b12)),
+			    p->rate_rx != 0 || p->balance != CTL_BAL_NONE ?
+			    fmt_rate(p->rate_rx, b13, sizeof(b13)) : "-");
 		}
 		break;
 	case SHOW_PIPES_DETAIL:
@@ -237,9 +243,10 @@ show_tail(const struct parse_result *res)
 			w1 = width(w1, peers[i].name);
 			w2 = width(w2, peers[i].active);
 		}
-		printf("%-*s %-10s %5s %-*s %9s %8s %9s %11s\n", w1, "PEER",
-		    "MODE", "PIPES", w2, "ACTIVE", "HOLD-DOWN", "IN-BYTES",
-		    "OUT-BYTES", "LAST-CHANGE");
+		printf("%-*s %-10s %5s %-*s %9s %8s %9s %11s %6s %6s %8s\n",
+		    w1, "PEER", "MODE", "PIPES", w2, "ACTIVE", "HOLD-DOWN",
+		    "IN-BYTES", "OUT-BYTES", "LAST-CHANGE", "HELD", "LATE",
+		    "GIVEN-UP");
 		overrides = 0;
 		for (i = 0; i < n_peers; i++) {
 			struct ctl_peer *p = &peers[i];
@@ -251,13 +258,16 @@ show_tail(const struct parse_result *res)
 				overrides = 1;
 			snprintf(b1, sizeof(b1), "%u/%u", p->n_pipes_up,
 			    p->n_pipes);
-			printf("%-*s %-10s %5s %-*s %9s %8s %9s %11s\n", w1,
-			    p->name, b5, b1, w2,
+			printf("%-*s %-10s %5s %-*s %9s %8s %9s %11s %6s %6s "
+			    "%8s\n", w1, p->name, b5, b1, w2,
 			    p->active[0] != '\0' ? p->active : "-",
 			    fmt_msec(p->holddown_ms, b6, sizeof(b6)),
 			    fmt_count(p->ibytes, 1024, b2, sizeof(b2)),
 			    fmt_count(p->obytes, 1024, b3, sizeof(b3)),
-			    fmt_timeframe(p->last_change, b4, sizeof(b4)));
+			    fmt_timeframe(p->last_change, b4, sizeof(b4)),
+			    fmt_count(p->reorder_held, 1000, b7, sizeof(b7)),
+			    fmt_count(p->reorder_late, 1000, b8, sizeof(b8)),
+			    fmt_count(p->reorder_gaps, 1000, b9, sizeof(b9)));
 		}
 		if (overrides)
 			printf("* set at run time\n");
@@ -356,6 +366,16 @@ show_pipe_detail(const struct ctl_pipe *p)
 	    fmt_msec(p->suspect_after_ms, buf, sizeof(buf)) : "-");
 	printf("%-15s %s\n", "down after:", p->down_after_ms != 0 ?
 	    fmt_msec(p->down_after_ms, buf, sizeof(buf)) : "-");
+	if (p->balance != CTL_BAL_NONE) {
+		printf("%-15s %s\n", "balance:", ctl_balance_name(p->balance));
+		printf("%-15s %s\n", "share:", fmt_share(p, buf,
+		    sizeof(buf)));
+		printf("%-15s %s\n", "carries:", p->rate_est != 0 ?
+		    fmt_rate(p->rate_est, buf, sizeof(buf)) : "not measured");
+	}
+	printf("%-15s %s received of ", "rate:",
+	    fmt_rate(p->rate_rx, buf, sizeof(buf)));
+	printf("%s sent\n", fmt_rate(p->rate_tx, buf, sizeof(buf)));
 	printf("%-15s %u times, %s\n", "suspect:", p->suspects,
 	    fmt_msec(p->suspect_ms > UINT32_MAX ? UINT32_MAX :
 	    (uint32_t)p->suspect_ms, buf, sizeof(buf)));
@@ -412,6 +432,34 @@ show_result(const struct parse_result *res, const struct ctl_result *cr,
 			fputc('\n', stderr);
 	}
 	return (1);
+}
+
+/* A balance share in percent, "-" outside balance mode. */
+static const char *
+fmt_share(const struct ctl_pipe *p, char *buf, size_t len)
+{
+	if (p->balance == CTL_BAL_NONE)
+		strlcpy(buf, "-", len);
+	else
+		snprintf(buf, len, "%u%%", (p->share + 5) / 10);
+	return (buf);
+}
+
+/* bytes a second as bits a second: "94.1M", "800k", "0" */
+static const char *
+fmt_rate(uint64_t bytes, char *buf, size_t len)
+{
+	uint64_t	 b = bytes * 8;
+
+	if (b >= 1000000000)
+		snprintf(buf, len, "%.1fG", b / 1e9);
+	else if (b >= 1000000)
+		snprintf(buf, len, "%.1fM", b / 1e6);
+	else if (b >= 1000)
+		snprintf(buf, len, "%.1fk", b / 1e3);
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)b);
+	return (buf);
 }
 
 /*

@@ -222,6 +222,18 @@ json_pipe(const struct ctl_pipe *p)
 		json_int("up_for_sec", p->up_for);
 	else
 		json_null("up_for_sec");
+	/* balance mode: what the far side reports, and the share */
+	json_uint("rate_rx_bps", p->rate_rx * 8);
+	json_uint("rate_tx_bps", p->rate_tx * 8);
+	if (p->balance != CTL_BAL_NONE) {
+		json_uint("rate_est_bps", p->rate_est * 8);
+		json_uint("share_permille", p->share);
+		json_string("balance", ctl_balance_name(p->balance));
+	} else {
+		json_null("rate_est_bps");
+		json_null("share_permille");
+		json_null("balance");
+	}
 	json_end();
 }
 
@@ -246,6 +258,18 @@ json_peer(const struct ctl_peer *p)
 	json_uint("in_bytes", p->ibytes);
 	json_uint("out_bytes", p->obytes);
 	json_int("last_change_sec", p->last_change);
+	json_uint("balance_frames", p->balance_frames);
+	json_object("reorder");
+	json_uint("held", p->reorder_held);
+	json_uint("late", p->reorder_late);
+	json_uint("gaps_given_up", p->reorder_gaps);
+	json_uint("frames_lost", p->reorder_lost);
+	json_uint("timeouts", p->reorder_timeouts);
+	json_uint("overflows", p->reorder_overflows);
+	json_uint("passed", p->reorder_proven);
+	json_uint("held_now", p->reorder_now);
+	json_uint("wait_us", p->reorder_wait_us);
+	json_end();
 	json_end();
 }
 

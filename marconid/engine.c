@@ -65,6 +65,9 @@ struct eng_pipe {
 	int			 admin_down;
 	int			 pref_override;	/* -1: the configured one */
 	int			 preferred;
+	struct sched_pipe	 sp;		/* balance mode, sched.c */
+	int64_t			 bal_rx_at;	/* us, last balance frame in */
+	uint64_t		 bal_top;	/* highest balance frame in */
 };
 
 struct eng_peer {
@@ -85,6 +88,17 @@ struct eng_peer {
 	int			 rx_epoch_valid;
 	struct replay		 dedup;		/* frames seen from it */
 	uint64_t		 relayed;	/* frames relayed to it */
+	/* balance mode, sending: the pipes that may carry, sched.c */
+	struct eng_pipe		*bal[SCHED_MAXPIPES];
+	struct sched_pipe	*bal_sp[SCHED_MAXPIPES];
+	int			 nbal;		/* pipes in bal[] */
+	int			 nbal_in;	/* of those, with a share */
+	uint64_t		 bal_frames;	/* sent spread */
+	/* balance frames from it, back in order: reorder.c */
+	struct reorder		*ro;		/* NULL until the first */
+	struct event		 ro_ev;
+	int64_t			 ro_armed;	/* deadline, us; -1: none */
+	int64_t			 ro_wait;	/* us, for its pipes' RTTs */
 };
 
 struct eng_iface {
@@ -170,6 +184,12 @@ static void	 peer_select(struct eng_peer *, const char *);
 static void	 engine_event(struct eng_peer *, struct eng_pipe *, int, int,
 		    const char *);
 static void	 engine_tick(int, short, void *);
+static void	 peer_balance(struct eng_peer *);
+static int64_t	 now_us(void);
+static void	 frame_deliver(void *, const uint8_t *, size_t);
+static void	 reorder_timer(int, short, void *);
+static void	 reorder_arm(struct eng_peer *);
+static void	 peer_lost_below(struct eng_peer *, int64_t);
 static struct event	 tick_ev;
 static uint32_t		 engine_epoch;
 static pid_t				 parent_pid;
@@ -519,10 +539,9 @@ engine_apply_config(struct marconid_conf *c)
 		    c->probe.holddown;
 		pe->last_change = now;
 		TAILQ_INIT(&pe->pipes);
-		if (pe->mode == MODE_BALANCE)
-			log_warnx("peer %s: balance mode is not implemented "
-			    "yet, its traffic goes as in failover mode",
-			    pe->name);
+		evtimer_set(&pe->ro_ev, reorder_timer, pe);
+		pe->ro_armed = -1;
+		pe->ro_wait = REORDER_WAIT_MIN;
 		/* the same id is the same site: name and fingerprint */
 		TAILQ_FOREACH(ope, &peers, entry)
 			if (ope->id == pe->id) {
@@ -534,6 +553,15 @@ engine_apply_config(struct marconid_conf *c)
 				pe->rx_epoch_valid = ope->rx_epoch_valid;
 				pe->dedup = ope->dedup;
 				pe->relayed = ope->relayed;
+				pe->bal_frames = ope->bal_frames;
+				/* frames held go on waiting, with their peer */
+				if (ope->ro != NULL) {
+					evtimer_del(&ope->ro_ev);
+					ope->ro_armed = -1;
+					pe->ro = ope->ro;
+					ope->ro = NULL;
+					reorder_set_arg(pe->ro, pe);
+				}
 				break;
 			}
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
@@ -557,6 +585,9 @@ engine_apply_config(struct marconid_conf *c)
 				ep->up_since = oep->up_since;
 				ep->went_down = oep->went_down;
 				ep->changes = oep->changes;
+				ep->sp = oep->sp;
+				ep->bal_rx_at = oep->bal_rx_at;
+				ep->bal_top = oep->bal_top;
 				if (ope != NULL && ope->active == oep)
 					pe->active = ep;
 			}
@@ -567,6 +598,11 @@ engine_apply_config(struct marconid_conf *c)
 
 	while ((ope = TAILQ_FIRST(&peers)) != NULL) {
 		TAILQ_REMOVE(&peers, ope, entry);
+		/* a peer that went: what it had held goes with it */
+		if (ope->ro != NULL) {
+			evtimer_del(&ope->ro_ev);
+			reorder_free(ope->ro);
+		}
 		while ((oep = TAILQ_FIRST(&ope->pipes)) != NULL) {
 			TAILQ_REMOVE(&ope->pipes, oep, entry);
 			free(oep);
@@ -585,9 +621,11 @@ engine_apply_config(struct marconid_conf *c)
 			free(m);
 			n_macs--;
 		}
-	TAILQ_FOREACH(pe, &peers, entry)
+	TAILQ_FOREACH(pe, &peers, entry) {
 		TAILQ_FOREACH(ep, &pe->pipes, entry)
 			pipe_refresh(ep, "configuration loaded");
+		reorder_arm(pe);
+	}
 
 	/* uplinks that left the configuration, once their process is gone */
 	TAILQ_FOREACH_SAFE(eu, &uplinks, entry, neu) {
@@ -696,6 +734,21 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len, uint32_t flags)
 	fh.epoch = htonl(engine_epoch);
 	fh.flags = htonl(flags);
 	fh.seq = htobe64(pe->tx_seq);
+
+	if (pe->mode == MODE_BALANCE && pe->nbal_in > 0) {
+		/* spread by the measured shares; the far side reorders */
+		int	 i;
+
+		fh.flags = htonl(FRAME_F_BALANCE);
+		memcpy(buf, &fh, sizeof(fh));
+		len += sizeof(fh);
+		if ((i = sched_pick(pe->bal_sp, pe->nbal, len)) != -1 &&
+		    frame_to_pipe(pe, pe->bal[i], buf, len) == 0) {
+			pe->bal_frames++;
+			pe->tx_seq++;
+		}
+		return;
+	}
 	memcpy(buf, &fh, sizeof(fh));
 	len += sizeof(fh);
 
@@ -739,7 +792,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 {
 	struct frame_hdr	 fh;
 	struct eng_peer		*pe;
-	const uint8_t		*frame;
+	struct eng_pipe		*ep, *o;
 	uint64_t		 seq;
 	int64_t			 now;
 
@@ -752,7 +805,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 	if ((pe = peer_find_id(id)) == NULL)
 		return;
 	/* an uplink process speaks for the peers it has a pipe to only */
-	if (peer_pipe(pe, eu->name) == NULL)
+	if ((ep = peer_pipe(pe, eu->name)) == NULL)
 		return;
 	memcpy(&fh, buf, sizeof(fh));
 	if (!pe->rx_epoch_valid || ntohl(fh.epoch) != pe->rx_epoch) {
@@ -760,17 +813,83 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		memset(&pe->dedup, 0, sizeof(pe->dedup));
 		pe->rx_epoch = ntohl(fh.epoch);
 		pe->rx_epoch_valid = 1;
+		if (pe->ro != NULL)
+			reorder_flush(pe->ro);
+		TAILQ_FOREACH(o, &pe->pipes, entry)
+			o->bal_top = 0;
 	}
 	seq = be64toh(fh.seq);
 	if (replay_check(&pe->dedup, seq) == -1)
 		return;		/* a copy from duplicate mode */
 	replay_update(&pe->dedup, seq);
+
+	if (ntohl(fh.flags) & FRAME_F_BALANCE) {
+		/*
+		 * Spread over the pipes: in order, within a bounded wait.
+		 * The buffer keeps the frame header with the frame, for
+		 * frame_deliver() to read its flags.
+		 */
+		if (pe->ro == NULL) {
+			if ((pe->ro = reorder_new(REORDER_FRAMES,
+			    REORDER_BYTES, frame_deliver, pe)) == NULL) {
+				log_warn("%s: reorder_new", __func__);
+				frame_deliver(pe, buf, len);
+				return;
+			}
+			reorder_set_wait(pe->ro, pe->ro_wait);
+		}
+		now = now_us();
+		/* the pipes that carry the spread set the wait */
+		ep->bal_rx_at = now;
+		if (seq > ep->bal_top)
+			ep->bal_top = seq;
+		reorder_input(pe->ro, seq, buf, len, now);
+		if (reorder_stats(pe->ro)->nheld > 0)
+			peer_lost_below(pe, now);
+		reorder_arm(pe);
+		return;
+	}
+	/* the peer left balance mode: what was held goes first */
+	if (pe->ro != NULL && reorder_stats(pe->ro)->nheld > 0) {
+		reorder_flush(pe->ro);
+		reorder_arm(pe);
+	}
+	frame_deliver(pe, buf, len);
+}
+
+/*
+ * What every pipe that carried the spread in the last second has gone
+ * past is lost, not late: the reorder buffer need not wait for it.
+ */
+static void
+peer_lost_below(struct eng_peer *pe, int64_t now)
+{
+	struct eng_pipe	*ep;
+	uint64_t	 floor = UINT64_MAX;
+
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (ep->bal_rx_at != 0 && now - ep->bal_rx_at < 1000000 &&
+		    ep->bal_top < floor)
+			floor = ep->bal_top;
+	if (floor != UINT64_MAX)
+		reorder_lost_below(pe->ro, floor);
+}
+
+/* A frame of a peer, its frame header in front, to the interface. */
+static void
+frame_deliver(void *arg, const uint8_t *buf, size_t len)
+{
+	struct eng_peer		*pe = arg;
+	struct frame_hdr	 fh;
+	const uint8_t		*frame;
+
+	if (iface.fd == -1 || len <= sizeof(fh))
+		return;
+	memcpy(&fh, buf, sizeof(fh));
 	frame = buf + sizeof(fh);
 	len -= sizeof(fh);
-
 	if (iface_type == IFACE_TAP && len >= 14) {
-		now = getmonotime();
-		mac_learn(frame + 6, id, now);
+		mac_learn(frame + 6, pe->id, getmonotime());
 		/*
 		 * A hub sends on what a peer sent, once: a frame some hub
 		 * relayed already goes to the device only, so that hubs
@@ -1006,6 +1125,136 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 			ep->up_since = now;
 	}
 	peer_select(ep->peer, why);
+	peer_balance(ep->peer);
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/*
+ * Balance mode: the wait of the reorder buffer for the frames from the
+ * peer follows the RTTs of our pipes to it, whatever our own mode (the
+ * sender chooses to spread); and, in balance mode, the pipes that carry
+ * our frames and their shares (sched.c).  A pipe that is not up, or
+ * suspect, gets no share from this moment on.
+ */
+static void
+peer_balance(struct eng_peer *pe)
+{
+	struct eng_pipe	*ep, *best;
+	uint32_t	 rtts[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
+	int64_t		 now = now_us();
+	struct sched_pipe rtt;
+	int		 n = 0, recent;
+
+	/*
+	 * The pipes up that brought balance frames in the last second:
+	 * those the peer spreads over; all up if none did.
+	 */
+	for (recent = 1; recent >= 0 && n == 0; recent--)
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (PIPE_IS_UP(ep->state) && n < SCHED_MAXPIPES &&
+			    (!recent || (ep->bal_rx_at != 0 &&
+			    now - ep->bal_rx_at < 1000000))) {
+				rtts[n] = ep->st.rtt_us;
+				jit[n] = ep->st.jitter_us;
+				n++;
+			}
+	pe->ro_wait = reorder_wait_for(rtts, jit, n);
+	if (pe->ro != NULL) {
+		reorder_set_wait(pe->ro, pe->ro_wait);
+		reorder_arm(pe);
+	}
+
+	/* the least RTT of each pipe, followed in every mode */
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		sched_rtt(&ep->sp, ep->st.rtt_us, now / 1000);
+	if (pe->mode != MODE_BALANCE) {
+		pe->nbal = pe->nbal_in = 0;
+		return;
+	}
+	if (pe->nbal == 0) {
+		/*
+		 * Into balance mode: what the pipes carried before (the
+		 * copies of failover mode) says nothing of what they can.
+		 */
+		TAILQ_FOREACH(ep, &pe->pipes, entry) {
+			rtt = ep->sp;
+			memset(&ep->sp, 0, sizeof(ep->sp));
+			ep->sp.seen_gen = ep->st.rate_gen;
+			/* but the least RTT seen is still that */
+			ep->sp.rtt_us = rtt.rtt_us;
+			ep->sp.rtt_base = rtt.rtt_base;
+			ep->sp.rtt_min_cur = rtt.rtt_min_cur;
+			ep->sp.rtt_min_prev = rtt.rtt_min_prev;
+			ep->sp.rtt_bucket = rtt.rtt_bucket;
+		}
+	}
+	best = NULL;
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (ep->state == PIPE_STATE_UP &&
+		    (best == NULL || pipe_pref(ep) < pipe_pref(best)))
+			best = ep;
+	n = 0;
+	TAILQ_FOREACH(ep, &pe->pipes, entry) {
+		if (n == SCHED_MAXPIPES)
+			break;
+		ep->sp.usable = ep->state == PIPE_STATE_UP;
+		ep->sp.first = ep == best;
+		ep->sp.rate_rx = ep->st.rate_rx;
+		ep->sp.rate_tx = ep->st.rate_tx;
+		ep->sp.rate_loss = ep->st.rate_loss;
+		ep->sp.rate_gen = ep->st.rate_gen;
+		pe->bal[n] = ep;
+		pe->bal_sp[n] = &ep->sp;
+		n++;
+	}
+	pe->nbal = n;
+	pe->nbal_in = sched_update(pe->bal_sp, n, getmonotime());
+}
+
+/* The timer of a peer's reorder buffer, at its next deadline. */
+static void
+reorder_arm(struct eng_peer *pe)
+{
+	struct timeval	 tv;
+	int64_t		 d, wait;
+
+	if (pe->ro == NULL || (d = reorder_deadline(pe->ro)) == -1) {
+		if (pe->ro_armed != -1) {
+			evtimer_del(&pe->ro_ev);
+			pe->ro_armed = -1;
+		}
+		return;
+	}
+	if (d == pe->ro_armed)
+		return;
+	if ((wait = d - now_us()) < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000000;
+	tv.tv_usec = wait % 1000000;
+	evtimer_add(&pe->ro_ev, &tv);
+	pe->ro_armed = d;
+}
+
+/* The wait is over: the gap is given up, what follows goes out. */
+static void
+reorder_timer(int fd, short event, void *arg)
+{
+	struct eng_peer	*pe = arg;
+
+	pe->ro_armed = -1;
+	if (pe->ro == NULL)
+		return;
+	reorder_expire(pe->ro, now_us());
+	reorder_arm(pe);
+	iface_flush();
 }
 
 /*
@@ -1129,8 +1378,11 @@ engine_tick(int fd, short event, void *arg)
 	struct eng_peer	*pe;
 	struct timeval	 tv = { 0, 100 * 1000 };
 
-	TAILQ_FOREACH(pe, &peers, entry)
+	TAILQ_FOREACH(pe, &peers, entry) {
 		peer_select(pe, "hold-down over");
+		if (pe->mode == MODE_BALANCE)
+			peer_balance(pe);
+	}
 	/* aged addresses leave the table within a second */
 	if (++ticks % 10 == 0 && n_macs > 0)
 		mac_expire(getmonotime());
@@ -1197,9 +1449,9 @@ engine_ctl_change(uint32_t type, struct ctl_request *req, char *msg,
 		break;
 	case IMSG_CTL_MODE:
 		if (req->value != MODE_FAILOVER &&
-		    req->value != MODE_DUPLICATE) {
-			snprintf(msg, msglen, "mode %s is not implemented yet",
-			    ctl_mode_name(req->value));
+		    req->value != MODE_DUPLICATE &&
+		    req->value != MODE_BALANCE) {
+			snprintf(msg, msglen, "no mode %d", req->value);
 			return (CTL_RES_ERR);
 		}
 		pe->mode = req->value;
@@ -1368,8 +1620,20 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			cp.suspect_after_ms = ep->st.suspect_after_ms;
 			cp.down_after_ms = ep->st.down_after_ms;
 			cp.changes = ep->changes;
-			cp.active = pe->mode == MODE_DUPLICATE ?
-			    PIPE_IS_UP(ep->state) : ep == pe->active;
+			if (pe->mode == MODE_DUPLICATE)
+				cp.active = PIPE_IS_UP(ep->state);
+			else if (pe->mode == MODE_BALANCE && pe->nbal_in > 0)
+				cp.active = ep->sp.weight != 0;
+			else
+				cp.active = ep == pe->active;
+			cp.rate_rx = ep->st.rate_rx;
+			cp.rate_tx = ep->st.rate_tx;
+			if (pe->mode == MODE_BALANCE) {
+				cp.rate_est = ep->sp.cap;
+				cp.share = pe->nbal_in > 0 ? ep->sp.share :
+				    ep == pe->active ? 1000 : 0;
+				cp.balance = ep->sp.excluded + CTL_BAL_IN;
+			}
 			cp.last_change = (now - ep->last_change) / 1000;
 			imsg_compose_event(iev, IMSG_CTL_SHOW_PIPES, id, 0,
 			    -1, &cp, sizeof(cp));
@@ -1406,6 +1670,9 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		if (pe->mode == MODE_DUPLICATE)
 			strlcpy(cp.active, cp.n_pipes_up > 0 ? "all up" : "",
 			    sizeof(cp.active));
+		else if (pe->mode == MODE_BALANCE && pe->nbal_in > 0)
+			snprintf(cp.active, sizeof(cp.active), "spread over %d",
+			    pe->nbal_in);
 		else if (pe->active != NULL)
 			strlcpy(cp.active, pe->active->conf.uplink,
 			    sizeof(cp.active));
@@ -1413,6 +1680,20 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		cp.holddown_ms = pe->holddown;
 		cp.suspect_frames = pe->suspect_frames;
 		cp.last_change = (now - pe->last_change) / 1000;
+		cp.balance_frames = pe->bal_frames;
+		cp.reorder_wait_us = pe->ro_wait;
+		if (pe->ro != NULL) {
+			const struct reorder_stats *rs = reorder_stats(pe->ro);
+
+			cp.reorder_held = rs->held;
+			cp.reorder_late = rs->late;
+			cp.reorder_gaps = rs->gaps;
+			cp.reorder_lost = rs->lost;
+			cp.reorder_timeouts = rs->timeouts;
+			cp.reorder_overflows = rs->overflows;
+			cp.reorder_proven = rs->proven;
+			cp.reorder_now = rs->nheld;
+		}
 		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,
 		    sizeof(cp));
 	}

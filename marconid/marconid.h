@@ -301,6 +301,11 @@ struct pipe_state {
 	uint32_t		 suspect_after_ms;
 	uint32_t		 down_after_ms;
 	struct sockaddr_storage	 remote;	/* in use, AF_UNSPEC: none */
+	/* what the far side reports receiving (doc/wire.md 5.6) */
+	uint64_t		 rate_rx;	/* bytes/s, last window */
+	uint64_t		 rate_tx;	/* bytes/s sent, same window */
+	uint32_t		 rate_loss;	/* ppm of datagrams, same window */
+	uint32_t		 rate_gen;	/* +1 per new window */
 };
 
 /* A process's end of an imsg channel with its event. */
@@ -323,11 +328,25 @@ struct imsgev {
 #define WIRE_TYPE_KEEPALIVE	2	/* empty: address learning, NAT */
 #define WIRE_TYPE_PROBE		3	/* struct wire_probe, to be echoed */
 #define WIRE_TYPE_PROBE_REPLY	4	/* the probe, echoed as it came */
+#define WIRE_TYPE_REPORT	5	/* struct wire_report, if announced */
 
 struct wire_probe {
 	uint32_t		 seq;
 	uint32_t		 zero;
 	uint64_t		 sent_us;	/* the sender's clock only */
+} __attribute__((__packed__));		/* network byte order */
+
+/*
+ * What a side received on a pipe, for the sender's balance mode: sent
+ * only to a peer whose HELLO set HELLO_CAP_REPORT.
+ */
+struct wire_report {
+	uint32_t		 seq;		/* +1 per report */
+	uint32_t		 zero;
+	uint64_t		 time_us;	/* the reporter's clock only */
+	uint64_t		 bytes;		/* data received, this session */
+	uint32_t		 received;	/* datagrams, this session */
+	uint32_t		 expected;	/* by their counters */
 } __attribute__((__packed__));		/* network byte order */
 
 /*
@@ -345,6 +364,7 @@ struct frame_hdr {
 
 #define FRAME_F_RELAYED		0x00000001	/* a hub sent it on: never
 						   again to another peer */
+#define FRAME_F_BALANCE		0x00000002	/* spread: put back in order */
 
 struct wire_hdr {
 	uint8_t			 version;	/* WIRE_VERSION */
@@ -387,6 +407,82 @@ ssize_t		 aead_open(struct aead_key *, uint64_t, const uint8_t *,
 int		 replay_check(const struct replay *, uint64_t);
 void		 replay_update(struct replay *, uint64_t);
 int		 replay_newest(const struct replay *, uint64_t);
+
+/* reorder.c */
+#define REORDER_FRAMES		2048	/* held at most per peer */
+#define REORDER_BYTES		(4 * 1024 * 1024)
+#define REORDER_WAIT_MIN	10000	/* us */
+#define REORDER_WAIT_MAX	100000	/* us */
+struct reorder;
+struct reorder_stats {
+	uint64_t		 held;		/* frames that waited */
+	uint64_t		 released;	/* of those, let go in order */
+	uint64_t		 late;		/* came after their gap was given up */
+	uint64_t		 gaps;		/* gaps given up */
+	uint64_t		 lost;		/* numbers in them, never seen */
+	uint64_t		 timeouts;	/* given up because of the wait */
+	uint64_t		 overflows;	/* given up because it was full */
+	uint64_t		 proven;	/* given up as every pipe went past */
+	uint32_t		 nheld;		/* now */
+	size_t			 bytes;		/* now */
+};
+typedef void	(*reorder_out_fn)(void *, const uint8_t *, size_t);
+struct reorder	*reorder_new(uint32_t, size_t, reorder_out_fn, void *);
+void		 reorder_free(struct reorder *);
+void		 reorder_set_arg(struct reorder *, void *);
+void		 reorder_set_wait(struct reorder *, int64_t);
+int64_t		 reorder_get_wait(struct reorder *);
+int		 reorder_input(struct reorder *, uint64_t, const uint8_t *,
+		    size_t, int64_t);
+int64_t		 reorder_deadline(struct reorder *);
+void		 reorder_expire(struct reorder *, int64_t);
+void		 reorder_flush(struct reorder *);
+void		 reorder_lost_below(struct reorder *, uint64_t);
+const struct reorder_stats *reorder_stats(struct reorder *);
+int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
+
+/* sched.c */
+#define SCHED_MAXPIPES		16	/* spread over at most */
+#define SCHED_RTT_SPREAD	40000	/* us above the best: left out */
+#define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
+#define SCHED_RETRY		10000	/* ms before a slow one is tried */
+#define SCHED_RTT_WINDOW	5000	/* ms, a bucket of the least RTT */
+#define SCHED_RATE_MIN		12500	/* bytes/s, the least estimate */
+#define SCHED_LOSS_FULL		3000	/* ppm lost: the pipe is full */
+#define SCHED_QUEUE		3000	/* us of RTT above the least: full */
+enum sched_ex {
+	SCHED_IN = 0,			/* carries its share */
+	SCHED_EX_STATE,			/* not up, or suspect */
+	SCHED_EX_RTT,			/* too long beside the best */
+	SCHED_EX_SLOW,			/* too small a part of the sum */
+};
+struct sched_pipe {
+	/* set by the caller before sched_update() */
+	int			 usable;	/* up, not suspect */
+	int			 first;		/* the most preferred */
+	uint32_t		 rtt_us;
+	uint64_t		 rate_rx;	/* bytes/s the far side got */
+	uint64_t		 rate_tx;	/* bytes/s sent meanwhile */
+	uint32_t		 rate_loss;	/* ppm of datagrams lost then */
+	uint32_t		 rate_gen;
+	/* the scheduler's */
+	uint32_t		 seen_gen;
+	uint32_t		 rtt_base;	/* us, the least lately */
+	uint32_t		 rtt_min_cur;	/* in this bucket */
+	uint32_t		 rtt_min_prev;	/* in the one before */
+	int64_t			 rtt_bucket;	/* ms, when this one began */
+	int			 full;		/* its last window lost */
+	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
+	uint64_t		 weight;	/* 0: not used */
+	uint32_t		 quantum;	/* of the sum, in 1/65536 */
+	int64_t			 credit;
+	uint32_t		 share;		/* permille */
+	int			 excluded;	/* enum sched_ex */
+	int64_t			 slow_since;	/* ms */
+};
+void		 sched_rtt(struct sched_pipe *, uint32_t, int64_t);
+int		 sched_update(struct sched_pipe **, int, int64_t);
+int		 sched_pick(struct sched_pipe **, int, size_t);
 
 /* frag.c */
 #define FRAG_HDRLEN		8

@@ -62,6 +62,8 @@ static struct pipe_peer *pipe_peer_by_id(uint32_t);
 static void	 pipe_test_init(void);
 #endif
 static void	 pipe_report(int);
+static void	 report_send(struct pipe_peer *, uint64_t);
+static void	 report_input(struct pipe_peer *, const uint8_t *, size_t);
 static void	 pipe_tick(int, short, void *);
 static void	 pipe_tick_soon(void);
 static void	 pipe_frame(struct pipe_peer *, const uint8_t *, size_t);
@@ -606,6 +608,14 @@ pipe_session_up(struct pipe_peer *pp)
 	memset(pp->probes, 0, sizeof(pp->probes));
 	pp->probe_last_rx = 0;
 	pp->srtt_us = pp->jitter_us = pp->last_rtt_us = 0;
+	pp->rx_data = pp->tx_data = pp->report_last = 0;
+	pp->rx_dgrams = pp->rx_expected = 0;
+	pp->rx_top = 0;
+	pp->rx_topkey = -1;
+	pp->report_idle = REPORT_IDLE;
+	pp->rep_valid = 0;
+	pp->st.rate_rx = pp->st.rate_tx = 0;
+	pp->st.rate_gen++;
 	/* up once a probe has made the round trip over the data path */
 	pipe_set_state(pp, PIPE_STATE_CONNECTING, "session up, probing");
 	log_info("peer %s uplink %s: session up as %s, data to %s, "
@@ -820,6 +830,8 @@ pipe_seal_send(struct pipe_peer *pp, uint8_t type, const uint8_t *plain,
 		fatalx("%s: aead_seal", __func__);
 	txq.iov[txq.n].iov_base = dgram;
 	txq.iov[txq.n].iov_len = n + sizeof(hdr);
+	if (type == WIRE_TYPE_DATA)
+		pp->tx_data += n + sizeof(hdr);
 	memcpy(&txq.ss[txq.n], &pp->dest, sizeof(pp->dest));
 	/* an uplink without an address: one IPv6 socket for both */
 	if (udp_af == AF_INET6)
@@ -987,7 +999,7 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	}
 	memcpy(&hdr, buf, sizeof(hdr));
 	if (hdr.version != WIRE_VERSION || hdr.reserved != 0 ||
-	    hdr.type < WIRE_TYPE_DATA || hdr.type > WIRE_TYPE_PROBE_REPLY) {
+	    hdr.type < WIRE_TYPE_DATA || hdr.type > WIRE_TYPE_REPORT) {
 		pipe_drop(pipe_peer_by_addr(ss), DROP_BADTYPE);
 		return;
 	}
@@ -1026,6 +1038,19 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	 */
 	newest = k == &pp->rx && replay_newest(&k->replay, ctr);
 	replay_update(&k->replay, ctr);
+	/* what came and what the counters say was sent: the loss */
+	pp->rx_dgrams++;
+	if (k == &pp->rx) {
+		if (pp->rx_topkey != k->id) {
+			pp->rx_topkey = k->id;
+			pp->rx_top = ctr;
+			pp->rx_expected++;
+		} else if (ctr > pp->rx_top) {
+			pp->rx_expected += ctr - pp->rx_top;
+			pp->rx_top = ctr;
+		}
+	} else
+		pp->rx_expected++;
 
 	if (newest && sa_cmp(ss, &pp->dest) != 0) {
 		log_info("peer %s uplink %s: data now from %s", pp->st.peer,
@@ -1043,6 +1068,11 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 		probe_input(pp, hdr.type, plain, n);
 		return;
 	}
+	if (hdr.type == WIRE_TYPE_REPORT) {
+		report_input(pp, plain, n);
+		return;
+	}
+	pp->rx_data += len;
 
 	switch (reasm_input(pp->reasm, plain, n, getmonotime(), &frame,
 	    &flen)) {
@@ -1210,6 +1240,101 @@ probe_send(struct pipe_peer *pp, int64_t now)
 	pp->probe_last_tx = now;
 	(void)pipe_seal_send(pp, WIRE_TYPE_PROBE, (uint8_t *)&pr,
 	    sizeof(pr));
+	report_send(pp, be64toh(pr.sent_us));
+}
+
+/*
+ * With each probe, what came in on this pipe, to a peer that takes it:
+ * while data comes, and a few more once it stops so that the peer sees
+ * the rate fall.  The peer learns from it what the pipe carries.
+ */
+static void
+report_send(struct pipe_peer *pp, uint64_t now_us)
+{
+	struct wire_report	 rp;
+
+	if (pp->sess == NULL ||
+	    !(pp->sess->theirs.caps & HELLO_CAP_REPORT))
+		return;
+	if (pp->rx_data != pp->report_last)
+		pp->report_idle = 0;
+	else if (pp->report_idle >= REPORT_IDLE)
+		return;
+	else
+		pp->report_idle++;
+	pp->report_last = pp->rx_data;
+	rp.seq = htonl(pp->report_seq++);
+	rp.zero = 0;
+	rp.time_us = htobe64(now_us);
+	rp.bytes = htobe64(pp->rx_data);
+	rp.received = htonl(pp->rx_dgrams);
+	rp.expected = htonl(pp->rx_expected);
+	(void)pipe_seal_send(pp, WIRE_TYPE_REPORT, (uint8_t *)&rp,
+	    sizeof(rp));
+}
+
+/*
+ * A report from the peer: over windows of at least REPORT_WINDOW, the
+ * rate it received (by its clock) and the rate we sent (by ours) go to
+ * the engine, whose balance scheduler compares them (sched.c).
+ */
+static void
+report_input(struct pipe_peer *pp, const uint8_t *buf, size_t len)
+{
+	struct wire_report	 rp;
+	struct timespec		 ts;
+	uint64_t		 t, b, dt;
+	int64_t			 local, dl;
+	uint32_t		 seq, rcv, exp, drcv, dexp;
+
+	if (len != sizeof(rp)) {
+		pipe_drop(pp, DROP_BADTYPE);
+		return;
+	}
+	memcpy(&rp, buf, sizeof(rp));
+	seq = ntohl(rp.seq);
+	t = be64toh(rp.time_us);
+	b = be64toh(rp.bytes);
+	rcv = ntohl(rp.received);
+	exp = ntohl(rp.expected);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	local = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (pp->rep_valid && (int32_t)(seq - pp->rep_seq) <= 0)
+		return;		/* older than the anchor: reordered */
+	if (!pp->rep_valid || t <= pp->rep_time || b < pp->rep_bytes ||
+	    pp->tx_data < pp->rep_tx) {
+		/* the first, or the peer's count started again */
+		pp->rep_valid = 1;
+		pp->rep_seq = seq;
+		pp->rep_time = t;
+		pp->rep_bytes = b;
+		pp->rep_local = local;
+		pp->rep_tx = pp->tx_data;
+		pp->rep_received = rcv;
+		pp->rep_expected = exp;
+		return;
+	}
+	dt = t - pp->rep_time;
+	if (dt < REPORT_WINDOW * 1000)
+		return;
+	dl = local - pp->rep_local;
+	pp->st.rate_rx = (b - pp->rep_bytes) * 1000000 / dt;
+	pp->st.rate_tx = dl > 0 ?
+	    (pp->tx_data - pp->rep_tx) * 1000000 / (uint64_t)dl : 0;
+	drcv = rcv - pp->rep_received;
+	dexp = exp - pp->rep_expected;
+	pp->st.rate_loss = dexp > drcv ?
+	    (uint64_t)(dexp - drcv) * 1000000 / dexp : 0;
+	pp->st.rate_gen++;
+	pp->rep_received = rcv;
+	pp->rep_expected = exp;
+	pp->rep_seq = seq;
+	pp->rep_time = t;
+	pp->rep_bytes = b;
+	pp->rep_local = local;
+	pp->rep_tx = pp->tx_data;
+	pp->dirty = 1;
+	pipe_report(0);
 }
 
 static void

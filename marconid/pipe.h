@@ -77,6 +77,9 @@ struct sess_rekey {
 
 #define HELLO_CAP_FRAG		0x01
 #define HELLO_CAP_REKEY_REQUEST	0x02	/* takes SMSG_REKEY_REQUEST */
+#define HELLO_CAP_REPORT	0x04	/* takes WIRE_TYPE_REPORT */
+#define REPORT_WINDOW		200	/* ms over which a rate is taken */
+#define REPORT_IDLE		4	/* reports sent once nothing comes */
 
 enum sess_state {
 	SESS_CONNECT,		/* TCP connect in progress (initiator) */
@@ -177,6 +180,29 @@ struct pipe_peer {
 	int			 pmtu_searching;
 	int			 pmtu_tries;
 	int64_t			 pmtu_last;
+
+	/*
+	 * What each side receives, for the balance mode of the sender
+	 * (doc/wire.md section 5.6): our own count, reported with the
+	 * probes, and the peer's reports against what we sent.
+	 */
+	uint64_t		 rx_data;	/* data bytes this session */
+	uint64_t		 tx_data;
+	uint32_t		 rx_dgrams;	/* authenticated, this session */
+	uint32_t		 rx_expected;	/* by the counters seen */
+	uint64_t		 rx_top;	/* highest counter, current key */
+	int			 rx_topkey;	/* its key id, -1: none */
+	uint32_t		 report_seq;
+	uint64_t		 report_last;	/* rx_data last reported */
+	int			 report_idle;	/* reports with no change */
+	int			 rep_valid;	/* an anchor below */
+	uint32_t		 rep_seq;	/* last report taken */
+	uint64_t		 rep_time;	/* the peer's clock, us */
+	uint64_t		 rep_bytes;
+	int64_t			 rep_local;	/* ours, us */
+	uint64_t		 rep_tx;
+	uint32_t		 rep_received;
+	uint32_t		 rep_expected;
 
 	/* datagrams the kernel refused: warned of once in a while */
 	struct ratelim		 senderr;

@@ -306,7 +306,8 @@ session_verified(struct session *s)
 	} while (s->mine.rxid == 0);
 	s->mine.instance = pipe_instance;
 	s->mine.mtu = pipe_local_maxdgram(pp);
-	s->mine.caps = HELLO_CAP_FRAG | HELLO_CAP_REKEY_REQUEST;
+	s->mine.caps = HELLO_CAP_FRAG | HELLO_CAP_REKEY_REQUEST |
+	    HELLO_CAP_REPORT;
 	arc4random_buf(s->mine.random, sizeof(s->mine.random));
 	s->state = SESS_HELLO;
 	{

@@ -3,7 +3,8 @@
 # shellcheck disable=SC2317 # functions run by topo_wait
 #
 # End-to-end test of faults: site A and site B of the two-site topology
-# (topology.sh), two uplinks each, in failover mode, while a checksummed
+# (topology.sh), two uplinks each, in failover mode (and, in the case
+# chaos_balance, for 30 s in balance mode), while a checksummed
 # transfer (xfer.c) and pings cross the segment from site A to site B.
 # For 60 s, on a schedule drawn from a seed: each of the four uplink
 # processes is killed with SIGKILL in turn (the parent restarts it and
@@ -354,12 +355,17 @@ chaos_head() {
 }
 chaos_body() {
 	ch_init
+	chaos_run failover
+}
+
+# chaos_run MODE: the chaos, with the peers in MODE
+chaos_run() {
 	[ -x "$MARCONID" ] || atf_fail "$MARCONID is not built"
 	[ -x "$MARCONICTL" ] || atf_fail "$MARCONICTL is not built"
 	[ -x "$XFER" ] || atf_fail "$XFER is not built"
 	id -u _marconid >/dev/null 2>&1 ||
 	    atf_fail "user _marconid is missing (scripts/add-user)"
-	bytes=$((CHAOS_RATE * 50))
+	bytes=$((CHAOS_RATE * (CHAOS_SECONDS - 10)))
 	echo "chaos: seed $CHAOS_SEED (CHAOS_SEED=$CHAOS_SEED repeats this" \
 	    "schedule), $CHAOS_SECONDS s, a transfer of $bytes bytes at" \
 	    "$CHAOS_RATE bytes a second" >&2
@@ -377,6 +383,8 @@ chaos_body() {
 	    "$FPR_A" || atf_fail "cannot write b.conf"
 	for s in a b; do
 		site_conf_global "$s.conf" "probe interval 100ms timeout 300ms" ||
+		    atf_fail "cannot edit $s.conf"
+		site_conf_peer "$s.conf" "mode $1" ||
 		    atf_fail "cannot edit $s.conf"
 		ip netns exec "$P$s" "$MARCONID" -dv -f "$PWD/$s.conf" \
 		    -s "$PWD/$s.sock" > "$s.log" 2>&1 &
@@ -428,8 +436,15 @@ chaos_body() {
 	    tr -d ',)')
 	echo "tbf on ISP 1 towards site B: bytes, packets, dropped," \
 	    "overlimits: ${tbf:-none}" >&2
-	[ "$(echo "$tbf" | awk '{ print $4 + 0 }')" -gt 0 ] ||
-	    ch_fail "the link throttled by tbf never ran full: $tbf"
+	# in balance mode the throttled pipe's share shrinks to what it
+	# carries, so it need not run full; it must have carried some
+	if [ "$1" = balance ]; then
+		[ "$(echo "$tbf" | awk '{ print $1 + 0 }')" -gt 0 ] ||
+		    ch_fail "the throttled link carried nothing: $tbf"
+	else
+		[ "$(echo "$tbf" | awk '{ print $4 + 0 }')" -gt 0 ] ||
+		    ch_fail "the link throttled by tbf never ran full: $tbf"
+	fi
 
 	# every process killed was restarted, its pipe is up again
 	topo_wait 30 all_up || ch_fail "not every pipe is up 30 s after" \
@@ -725,7 +740,32 @@ chaos3_cleanup() {
 	ch_cleanup
 }
 
+atf_test_case chaos_balance cleanup
+chaos_balance_head() {
+	atf_set descr "The same chaos for 30 s in balance mode: frames spread" \
+	    "over pipes that die, are cut and throttled, put back in order;" \
+	    "every byte arrives once and intact"
+	atf_set require.user root
+	atf_set timeout 150
+	atf_set require.progs "ip nft tc openssl ping ps jq awk sha256sum date"
+}
+chaos_balance_body() {
+	ch_init
+	CHAOS_SECONDS=30
+	chaos_run balance
+	for s in a b; do
+		[ "$(ctl "$s" -j show peers | jq -r '.peers[0].mode')" = \
+		    balance ] || ch_fail "site $s's peer is not in balance mode"
+	done
+	echo "site B's reorder figures: $(ctl b -j show peers |
+	    jq -c '.peers[0].reorder')" >&2
+}
+chaos_balance_cleanup() {
+	ch_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case chaos
 	atf_add_test_case chaos3
+	atf_add_test_case chaos_balance
 }

@@ -74,7 +74,16 @@ relay_body() {
 	corpus_case relay
 }
 
+atf_test_case reorder
+reorder_head() {
+	atf_set "descr" "the reorder buffer of balance mode over its corpus"
+}
+reorder_body() {
+	corpus_case reorder
+}
+
 atf_init_test_cases() {
+	atf_add_test_case reorder
 	atf_add_test_case udp
 	atf_add_test_case frag
 	atf_add_test_case session

@@ -1,0 +1,353 @@
+/*
+ * Copyright (c) 2026 The marconid developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "marconid.h"
+
+/*
+ * The reorder buffer of a peer in balance mode: frames spread over
+ * several pipes arrive out of order, and the receiving engine hands
+ * them to the interface in the order of their frame number (the seq of
+ * struct frame_hdr), one order per peer (doc/wire.md section 5.5).
+ *
+ * `next` is the lowest number not yet released.  A frame numbered
+ * `next` goes out at once with every held frame that follows it
+ * without a gap; one above it is held, at most `wait` microseconds:
+ * then the gap before it is given up, and what follows released.  A
+ * frame below `next` (its gap was given up, or it came before the
+ * buffer knew where the numbers were) goes out at once and is counted
+ * late: a gap given up is never held for again.  The buffer holds at
+ * most `maxframes` frames and `maxbytes` bytes, and numbers less than
+ * `maxframes` above `next`; a frame beyond either gives up the oldest
+ * gaps until it fits.  No clock is read here: the caller gives the
+ * time, and arms its own timer at reorder_deadline().
+ */
+
+struct reorder_slot {
+	uint8_t			*data;	/* NULL: empty */
+	size_t			 len;
+	uint64_t		 seq;
+	int64_t			 at;	/* when it arrived, us */
+};
+
+struct reorder {
+	struct reorder_slot	*slots;
+	uint32_t		 nslots;	/* maxframes */
+	size_t			 maxbytes;
+	reorder_out_fn		 out;
+	void			*arg;
+	int			 synced;	/* next is meaningful */
+	uint64_t		 next;
+	int64_t			 wait;		/* us */
+	int64_t			 oldest;	/* arrival of the oldest held */
+	struct reorder_stats	 st;
+};
+
+struct reorder *
+reorder_new(uint32_t maxframes, size_t maxbytes, reorder_out_fn out,
+    void *arg)
+{
+	struct reorder	*r;
+
+	if (maxframes == 0 || (r = calloc(1, sizeof(*r))) == NULL)
+		return (NULL);
+	if ((r->slots = calloc(maxframes, sizeof(*r->slots))) == NULL) {
+		free(r);
+		return (NULL);
+	}
+	r->nslots = maxframes;
+	r->maxbytes = maxbytes;
+	r->out = out;
+	r->arg = arg;
+	r->wait = REORDER_WAIT_MIN;
+	return (r);
+}
+
+void
+reorder_free(struct reorder *r)
+{
+	uint32_t	 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nslots; i++)
+		free(r->slots[i].data);
+	free(r->slots);
+	free(r);
+}
+
+/* The peer's structure moved (a reload): frames go to the new one. */
+void
+reorder_set_arg(struct reorder *r, void *arg)
+{
+	r->arg = arg;
+}
+
+void
+reorder_set_wait(struct reorder *r, int64_t wait)
+{
+	r->wait = wait;
+}
+
+int64_t
+reorder_get_wait(struct reorder *r)
+{
+	return (r->wait);
+}
+
+const struct reorder_stats *
+reorder_stats(struct reorder *r)
+{
+	return (&r->st);
+}
+
+static struct reorder_slot *
+slot_of(struct reorder *r, uint64_t seq)
+{
+	return (&r->slots[seq % r->nslots]);
+}
+
+/* Hand one held frame out and empty its slot. */
+static void
+release_slot(struct reorder *r, struct reorder_slot *s)
+{
+	r->out(r->arg, s->data, s->len);
+	r->st.bytes -= s->len;
+	r->st.nheld--;
+	r->st.released++;
+	free(s->data);
+	s->data = NULL;
+}
+
+/* Release from next on while there is no gap. */
+static void
+release_run(struct reorder *r)
+{
+	struct reorder_slot	*s;
+
+	while (r->st.nheld > 0) {
+		s = slot_of(r, r->next);
+		if (s->data == NULL || s->seq != r->next)
+			break;
+		release_slot(r, s);
+		r->next++;
+	}
+}
+
+/* The arrival of the oldest frame still held, or 0 if none. */
+static void
+find_oldest(struct reorder *r)
+{
+	uint32_t	 i;
+
+	r->oldest = 0;
+	if (r->st.nheld == 0)
+		return;
+	for (i = 0; i < r->nslots; i++)
+		if (r->slots[i].data != NULL &&
+		    (r->oldest == 0 || r->slots[i].at < r->oldest))
+			r->oldest = r->slots[i].at;
+}
+
+/*
+ * Give up the gap in front: next moves to the lowest number held, the
+ * numbers skipped are counted, and the run from there goes out.
+ */
+static void
+give_up_front(struct reorder *r)
+{
+	uint64_t	 s;
+
+	if (r->st.nheld == 0)
+		return;
+	for (s = r->next; s < r->next + r->nslots; s++)
+		if (slot_of(r, s)->data != NULL && slot_of(r, s)->seq == s)
+			break;
+	r->st.gaps++;
+	r->st.lost += s - r->next;
+	r->next = s;
+	release_run(r);
+}
+
+void
+reorder_flush(struct reorder *r)
+{
+	while (r->st.nheld > 0)
+		give_up_front(r);
+	r->synced = 0;
+	r->oldest = 0;
+}
+
+int
+reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
+    size_t len, int64_t now)
+{
+	struct reorder_slot	*s;
+	int			 gaveup = 0;
+
+	if (!r->synced) {
+		r->next = seq;
+		r->synced = 1;
+	}
+	if (seq < r->next) {
+		/* its gap was given up: never held again */
+		r->st.late++;
+		r->out(r->arg, frame, len);
+		return (0);
+	}
+	/* beyond the window or the bytes: the oldest gaps go first */
+	while (r->st.nheld > 0 && (seq >= r->next + r->nslots ||
+	    r->st.bytes + len > r->maxbytes)) {
+		give_up_front(r);
+		gaveup = 1;
+	}
+	if (seq >= r->next + r->nslots || len > r->maxbytes) {
+		/* nothing held, and still too far or too big: jump */
+		if (seq > r->next) {
+			r->st.gaps++;
+			r->st.lost += seq - r->next;
+		}
+		r->next = seq;
+		gaveup = 1;
+	}
+	if (gaveup) {
+		r->st.overflows++;
+		find_oldest(r);
+	}
+	if (seq < r->next) {
+		/* the gaps given up went past it: it goes as it is */
+		r->st.late++;
+		r->out(r->arg, frame, len);
+		return (0);
+	}
+	if (seq == r->next) {
+		r->out(r->arg, frame, len);
+		r->next++;
+		release_run(r);
+		if (r->st.nheld == 0)
+			r->oldest = 0;
+		else
+			find_oldest(r);
+		return (0);
+	}
+	s = slot_of(r, seq);
+	if (s->data != NULL)
+		return (-1);	/* a copy; the engine's window drops those */
+	if ((s->data = malloc(len)) == NULL)
+		return (-1);
+	memcpy(s->data, frame, len);
+	s->len = len;
+	s->seq = seq;
+	s->at = now;
+	r->st.nheld++;
+	r->st.bytes += len;
+	r->st.held++;
+	if (r->oldest == 0 || now < r->oldest)
+		r->oldest = now;
+	return (1);
+}
+
+/*
+ * Every pipe that carries the spread has brought a frame numbered floor
+ * or above: a frame below it that has not come was lost (a pipe keeps
+ * its frames in order), so its gap is given up at once instead of at
+ * the end of the wait.
+ */
+void
+reorder_lost_below(struct reorder *r, uint64_t floor)
+{
+	struct reorder_slot	*s;
+	uint64_t		 lost = 0;
+
+	if (!r->synced || r->st.nheld == 0 || floor <= r->next)
+		return;
+	if (floor > r->next + r->nslots)
+		floor = r->next + r->nslots;
+	while (r->next < floor && r->st.nheld > 0) {
+		s = slot_of(r, r->next);
+		if (s->data != NULL && s->seq == r->next) {
+			release_run(r);
+			continue;
+		}
+		lost++;
+		r->next++;
+	}
+	if (lost > 0) {
+		r->st.gaps++;
+		r->st.lost += lost;
+		r->st.proven++;
+	}
+	release_run(r);
+	find_oldest(r);
+}
+
+int64_t
+reorder_deadline(struct reorder *r)
+{
+	if (r->st.nheld == 0)
+		return (-1);
+	return (r->oldest + r->wait);
+}
+
+void
+reorder_expire(struct reorder *r, int64_t now)
+{
+	while (r->st.nheld > 0 && r->oldest + r->wait <= now) {
+		r->st.timeouts++;
+		give_up_front(r);
+		find_oldest(r);
+	}
+}
+
+/*
+ * How long to hold a frame: twice the spread of the smoothed round-trip
+ * times of the pipes that are up (the one-way spread is about half of
+ * it, the rest is margin for the queues, which move faster than the
+ * smoothed figures), four jitters of the most jittery, and
+ * REORDER_WAIT_MIN, at most REORDER_WAIT_MAX.  The pipes back to a
+ * peer take roughly the paths of the pipes from it.  Too short a wait
+ * releases frames out of order, which TCP takes for losses; too long
+ * a one only delays what follows a frame really lost.
+ */
+int64_t
+reorder_wait_for(const uint32_t *rtt_us, const uint32_t *jitter_us, int n)
+{
+	uint32_t	 lo = UINT32_MAX, hi = 0, jit = 0;
+	int64_t		 w;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		if (rtt_us[i] == 0)
+			continue;	/* not measured yet */
+		if (rtt_us[i] < lo)
+			lo = rtt_us[i];
+		if (rtt_us[i] > hi)
+			hi = rtt_us[i];
+		if (jitter_us[i] > jit)
+			jit = jitter_us[i];
+	}
+	if (hi == 0)
+		return (REORDER_WAIT_MIN);
+	w = 2 * (int64_t)(hi - lo) + 4 * (int64_t)jit + REORDER_WAIT_MIN;
+	if (w > REORDER_WAIT_MAX)
+		w = REORDER_WAIT_MAX;
+	return (w);
+}
