@@ -739,7 +739,7 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len, uint32_t flags)
 		/* spread by the measured shares; the far side reorders */
 		int	 i;
 
-		fh.flags = htonl(FRAME_F_BALANCE);
+		fh.flags = htonl(flags | FRAME_F_BALANCE);
 		memcpy(buf, &fh, sizeof(fh));
 		len += sizeof(fh);
 		if ((i = sched_pick(pe->bal_sp, pe->nbal, len)) != -1 &&
