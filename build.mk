@@ -18,7 +18,8 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/engine.c marconid/pipe.c marconid/parse.c \
 		marconid/printconf.c marconid/util.c marconid/crypto.c \
 		marconid/frag.c marconid/session.c marconid/tlsctx.c \
-		marconid/uplink.c marconid/offload.c $(OS_SRCS) \
+		marconid/uplink.c marconid/offload.c marconid/route.c \
+		$(OS_SRCS) \
 		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
@@ -202,7 +203,7 @@ FUZZ_SESSION_SRCS= marconid/tlsctx.c marconid/crypto.c marconid/frag.c \
 FUZZ_FRAG_SRCS=	marconid/frag.c
 FUZZ_IMSG_SRCS=
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
-		marconid/util.c
+		marconid/util.c marconid/route.c
 FUZZ_CTL_SRCS=	$(FUZZ_CONF_SRCS) marconid/crypto.c marconid/frag.c \
 		common/ctl.c
 FUZZ_CMD=	$(FUZZCC) $(FUZZFLAGS) $(WARNFLAGS) $(CPPFLAGS) -o $@

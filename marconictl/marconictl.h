@@ -41,6 +41,7 @@ struct output {
 	void	(*iface)(const struct ctl_iface *);
 	void	(*pipe)(const struct ctl_pipe *);
 	void	(*peer)(const struct ctl_peer *);
+	void	(*route)(const struct ctl_route *);
 	void	(*event)(const struct ctl_event *);
 	void	(*tail)(const struct parse_result *);
 	int	(*result)(const struct parse_result *,
@@ -51,6 +52,8 @@ extern const struct output	show_output;
 extern const struct output	json_output;
 
 /* output.c: formatting helpers, also used by the JSON back-end */
+const char	*fmt_prefix(const struct sockaddr_storage *, uint32_t, char *,
+		    size_t);
 const char	*fmt_addr(const struct sockaddr_storage *, char *, size_t);
 const char	*fmt_timeframe(int64_t, char *, size_t);
 const char	*fmt_usec(uint32_t, char *, size_t);

@@ -342,6 +342,9 @@ control_dispatch(int fd, short event, void *arg)
 		case IMSG_CTL_SHOW_PEERS:
 			engine_show_peers(iev, 0, &req);
 			break;
+		case IMSG_CTL_SHOW_ROUTES:
+			engine_show_routes(iev, 0, &req);
+			break;
 		case IMSG_CTL_RELOAD:
 			if (c->waiting) {
 				control_result(c, CTL_RES_BUSY, NULL);

@@ -1426,12 +1426,14 @@ imsg_type_name(uint32_t type)
 		"IMSG_CTL_MONITOR",
 		"IMSG_CTL_MONITOR_EVENT",
 		"IMSG_CTL_RESET",
+		"IMSG_CTL_SHOW_ROUTES",
 		"IMSG_CFG_GLOBAL",
 		"IMSG_CFG_IFACE",
 		"IMSG_CFG_IFACE_ADDR",
 		"IMSG_CFG_UPLINK",
 		"IMSG_CFG_PEER",
 		"IMSG_CFG_PIPE",
+		"IMSG_CFG_PEER_NET",
 		"IMSG_CFG_DONE",
 		"IMSG_IFACE_FD",
 		"IMSG_CONTROL_FD",
@@ -1446,6 +1448,7 @@ imsg_type_name(uint32_t type)
 		"IMSG_FRAME",
 		"IMSG_CFG_ACK",
 		"IMSG_CFG_COMMIT",
+		"IMSG_ROUTE_KERNEL",
 	};
 	static char	 buf[32];
 

@@ -91,6 +91,12 @@ ATF_TC_BODY(full_words, tc)
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b detail");
 	CHECK_OK("show peers", SHOW_PEERS);
+	CHECK_OK("show routes", SHOW_ROUTES);
+	ATF_CHECK_STREQ(res.peer, "");
+	CHECK_OK("show routes peer site-b", SHOW_ROUTES);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	CHECK_OK("s r", SHOW_ROUTES);
+	ATF_CHECK_STREQ(res.command, "show routes");
 	CHECK_OK("show version", SHOW_VERSION);
 	ATF_CHECK_STREQ(res.command, "show version");
 	CHECK_OK("reload", RELOAD);
@@ -211,10 +217,10 @@ ATF_TC_BODY(unknown_word, tc)
 	    "unknown command \"shows\"; valid commands: log, monitor, "
 	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("show foo", "unknown argument \"foo\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, summary, "
+	    "valid arguments: interfaces, peers, pipes, routes, summary, "
 	    "version");
 	CHECK_ERR("s x", "unknown argument \"x\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, summary, "
+	    "valid arguments: interfaces, peers, pipes, routes, summary, "
 	    "version");
 	CHECK_ERR("log loud", "unknown argument \"loud\" after \"log\"; "
 	    "valid arguments: brief, verbose");
