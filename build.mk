@@ -46,6 +46,9 @@ FRAG_TEST_OBJS=	$(FRAG_TEST_SRCS:.c=.o)
 TLS_TEST_SRCS=	regress/tls/tls_test.c marconid/tlsctx.c common/log.c
 TLS_TEST_OBJS=	$(TLS_TEST_SRCS:.c=.o)
 
+ROUTE_TEST_SRCS= regress/route/route_test.c marconid/route.c
+ROUTE_TEST_OBJS= $(ROUTE_TEST_SRCS:.c=.o)
+
 OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
 OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
 
@@ -53,7 +56,8 @@ PROGS=		marconid/marconid marconictl/marconictl
 BENCHPROGS=	bench/probe
 TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
-		regress/tls/tls_test regress/offload/offload_test regress/e2e/marconid-test
+		regress/tls/tls_test regress/offload/offload_test \
+		regress/route/route_test regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -160,6 +164,12 @@ regress/frag/frag_test.o: regress/frag/frag_test.c
 
 regress/frag/frag_test: $(FRAG_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(FRAG_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/route/route_test.o: regress/route/route_test.c $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/route/route_test.c -o $@
+
+regress/route/route_test: $(ROUTE_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(ROUTE_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
 regress/offload/offload_test.o: regress/offload/offload_test.c \
     marconid/offload.h
