@@ -23,6 +23,17 @@
 #					block for each of SITES in that
 #					order; DIR holds site-X.crt and
 #					site-X.key (site_identity)
+#	mesh_tun_conf SITE FILE DIR SITES...
+#					the same over tun0, in the shape of
+#					the tun mesh of marconid.conf(5):
+#					site S owns 198.19.S.0/24 and
+#					2001:db8:19:S::/64, its tun0 has .1
+#					alone, each peer block names the
+#					peer's networks
+#	mesh_tun_example MANPAGE FILE DIR
+#					site a's file from marconid.conf.5
+#					itself, as it is, with DIR's
+#					certificate and key added
 #
 # Every loop here is bounded in count and in time.
 
@@ -173,6 +184,75 @@ peer site-$_o {
 EOF
 		done
 	) > "$_mf.tmp" || { rm -f "$_mf.tmp"; return 1; }
+	chmod 0600 "$_mf.tmp"
+	mv "$_mf.tmp" "$_mf"
+}
+
+mesh_tun_conf() {
+	_ms=$1
+	_mf=$2
+	_md=$3
+	shift 3
+	_mi=$(_mesh_idx "$_ms") || return 1
+	(
+		umask 077
+		cat <<EOF
+# marconid.conf of site $_ms in a tun mesh
+
+certificate "$_md/site-$_ms.crt"
+key "$_md/site-$_ms.key"
+
+interface tun0 {
+	type tun
+	address 198.19.$_mi.1/32
+	address 2001:db8:19:$_mi::1/128
+}
+
+uplink isp1 { local 198.18.$(_mesh_net "$_ms" 1).2 }
+uplink isp2 { local 198.18.$(_mesh_net "$_ms" 2).2 }
+EOF
+		for _o in "$@"; do
+			_oi=$(_mesh_idx "$_o") || exit 1
+			_fpr=$(site_fingerprint "$_md/site-$_o.crt") || exit 1
+			cat <<EOF
+
+peer site-$_o {
+	fingerprint "$_fpr"
+	network 198.19.$_oi.0/24
+	network 2001:db8:19:$_oi::/64
+	pipe isp1 remote 198.18.$(_mesh_net "$_o" 1).2 preference 10
+	pipe isp2 remote 198.18.$(_mesh_net "$_o" 2).2 preference 20
+}
+EOF
+		done
+	) > "$_mf.tmp" || { rm -f "$_mf.tmp"; return 1; }
+	chmod 0600 "$_mf.tmp"
+	mv "$_mf.tmp" "$_mf"
+}
+
+# The display after the comment that names mesh_tun_test.sh in the
+# manual page, with roff's \e for a backslash undone: site A's file as
+# the manual gives it.  Its fingerprints are macros (marconid -D
+# overrides them); its certificate and key, the defaults, come as two
+# lines naming DIR's.
+mesh_tun_example() {
+	_man=$1
+	_mf=$2
+	_md=$3
+	(
+		umask 077
+		awk '/mesh_tun_test.sh runs the next display/ { f = 1; next }
+		    f && /^\.Bd/ { next }
+		    f && /^\.Ed/ { exit }
+		    f { print }' "$_man" | sed 's/\\e/\\/g'
+		printf 'certificate "%s"\nkey "%s"\n' "$_md/site-a.crt" \
+		    "$_md/site-a.key"
+	) > "$_mf.tmp" || { rm -f "$_mf.tmp"; return 1; }
+	if ! grep -q '^peer site-c' "$_mf.tmp"; then
+		_topo_err "no tun mesh example in $_man"
+		rm -f "$_mf.tmp"
+		return 1
+	fi
 	chmod 0600 "$_mf.tmp"
 	mv "$_mf.tmp" "$_mf"
 }
