@@ -198,9 +198,9 @@ FUZZCC=		clang
 FUZZFLAGS=	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_TIME=	60
-FUZZ_TARGETS=	udp frag session imsg conf ctl
+FUZZ_TARGETS=	udp frag session imsg conf ctl route
 FUZZERS=	fuzz/fuzz_udp fuzz/fuzz_frag fuzz/fuzz_session \
-		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl
+		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl fuzz/fuzz_route
 FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
 FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # what each links besides what it includes (pipe.c, session.c,
@@ -212,6 +212,7 @@ FUZZ_SESSION_SRCS= marconid/tlsctx.c marconid/crypto.c marconid/frag.c \
 		marconid/util.c marconid/config.c marconid/printconf.c
 FUZZ_FRAG_SRCS=	marconid/frag.c
 FUZZ_IMSG_SRCS=
+FUZZ_ROUTE_SRCS= marconid/route.c
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
 		marconid/util.c marconid/route.c
 FUZZ_CTL_SRCS=	$(FUZZ_CONF_SRCS) marconid/crypto.c marconid/frag.c \
@@ -239,6 +240,11 @@ fuzz/fuzz_session: fuzz/fuzz_session.c marconid/pipe.c marconid/session.c \
 fuzz/fuzz_imsg: fuzz/fuzz_imsg.c $(FUZZ_STUBS) $(FUZZ_HEADERS)
 	$(FUZZ_CMD) fuzz/fuzz_imsg.c $(FUZZ_IMSG_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
 
+fuzz/fuzz_route: fuzz/fuzz_route.c $(FUZZ_ROUTE_SRCS) $(FUZZ_STUBS) \
+    $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_route.c $(FUZZ_ROUTE_SRCS) $(FUZZ_STUBS) \
+	    $(PKG_LIBS)
+
 fuzz/fuzz_conf: fuzz/fuzz_conf.c $(FUZZ_CONF_SRCS) $(FUZZ_STUBS) \
     $(FUZZ_HEADERS)
 	$(FUZZ_CMD) fuzz/fuzz_conf.c $(FUZZ_CONF_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
@@ -249,11 +255,13 @@ fuzz/fuzz_ctl: fuzz/fuzz_ctl.c marconid/engine.c marconid/control.c \
 
 TESTPROGS+=	regress/fuzz/replay_udp regress/fuzz/replay_frag \
 		regress/fuzz/replay_session regress/fuzz/replay_imsg \
-		regress/fuzz/replay_conf regress/fuzz/replay_ctl
+		regress/fuzz/replay_conf regress/fuzz/replay_ctl \
+		regress/fuzz/replay_route
 REPLAY_OBJS=	regress/fuzz/replay.o fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
 
 fuzz/fuzz_udp.o fuzz/fuzz_frag.o fuzz/fuzz_session.o fuzz/fuzz_imsg.o \
-    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/stubs.o: $(FUZZ_HEADERS)
+    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/fuzz_route.o \
+    fuzz/stubs.o: $(FUZZ_HEADERS)
 fuzz/fuzz_udp.o: marconid/pipe.c
 fuzz/fuzz_session.o: marconid/pipe.c marconid/session.c
 fuzz/fuzz_ctl.o: marconid/engine.c marconid/control.c
@@ -295,6 +303,11 @@ regress/fuzz/replay_imsg: fuzz/fuzz_imsg.o $(REPLAY_OBJS)
 regress/fuzz/replay_conf: fuzz/fuzz_conf.o $(FUZZ_CONF_SRCS:.c=.o) \
     $(REPLAY_OBJS)
 	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_conf.o $(FUZZ_CONF_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_route: fuzz/fuzz_route.o $(FUZZ_ROUTE_SRCS:.c=.o) \
+    $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_route.o $(FUZZ_ROUTE_SRCS:.c=.o) \
 	    $(REPLAY_OBJS) $(PKG_LIBS)
 
 regress/fuzz/replay_ctl: fuzz/fuzz_ctl.o $(FUZZ_CTL_SRCS:.c=.o) \
