@@ -208,6 +208,19 @@ struct ctl_peer {
 	int64_t		last_change;
 };
 
+/* IMSG_CTL_SHOW_MACS: an Ethernet address learned behind a peer */
+struct ctl_mac {
+	uint8_t		addr[6];
+	uint8_t		pad[2];
+	char		peer[MARCONID_NAMELEN];
+	int64_t		age_ms;		/* since a frame came from it */
+	uint32_t	timeout_ms;	/* forgotten at this age */
+	uint32_t	n_macs;		/* in the table, and at most: */
+	uint32_t	max_macs;
+	uint32_t	pad2;
+	uint64_t	refused;	/* not learned: the table was full */
+};
+
 const char	*ctl_pipe_state_name(int);
 const char	*ctl_mode_name(int);
 const char	*ctl_iftype_name(int);

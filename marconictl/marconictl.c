@@ -240,6 +240,8 @@ request_type(enum actions action)
 		return (IMSG_CTL_SHOW_PEERS);
 	case SHOW_ROUTES:
 		return (IMSG_CTL_SHOW_ROUTES);
+	case SHOW_MACS:
+		return (IMSG_CTL_SHOW_MACS);
 	case RELOAD:
 		return (IMSG_CTL_RELOAD);
 	case LOG_VERBOSE:
@@ -279,6 +281,7 @@ reply_type(enum actions action)
 	case SHOW_PIPES_DETAIL:
 	case SHOW_PEERS:
 	case SHOW_ROUTES:
+	case SHOW_MACS:
 		return (request_type(action));
 	case MONITOR:
 		return (IMSG_CTL_MONITOR_EVENT);
@@ -302,6 +305,7 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 	struct ctl_pipe		 pipe;
 	struct ctl_peer		 peer;
 	struct ctl_route	 route;
+	struct ctl_mac		 mac;
 	struct ctl_event	 ev;
 	uint32_t		 type = imsg_get_type(imsg);
 	uint32_t		 rows = reply_type(res->action);
@@ -359,6 +363,11 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 		get_row(imsg, &route, sizeof(route), "route");
 		route.peer[sizeof(route.peer) - 1] = '\0';
 		out->route(&route);
+		break;
+	case IMSG_CTL_SHOW_MACS:
+		get_row(imsg, &mac, sizeof(mac), "mac");
+		mac.peer[sizeof(mac.peer) - 1] = '\0';
+		out->mac(&mac);
 		break;
 	case IMSG_CTL_MONITOR_EVENT:
 		get_row(imsg, &ev, sizeof(ev), "event");

@@ -42,6 +42,7 @@ struct output {
 	void	(*pipe)(const struct ctl_pipe *);
 	void	(*peer)(const struct ctl_peer *);
 	void	(*route)(const struct ctl_route *);
+	void	(*mac)(const struct ctl_mac *);
 	void	(*event)(const struct ctl_event *);
 	void	(*tail)(const struct parse_result *);
 	int	(*result)(const struct parse_result *,

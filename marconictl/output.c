@@ -45,6 +45,7 @@ static void	 show_iface(const struct ctl_iface *);
 static void	 show_pipe(const struct ctl_pipe *);
 static void	 show_peer(const struct ctl_peer *);
 static void	 show_route(const struct ctl_route *);
+static void	 show_mac(const struct ctl_mac *);
 static void	 show_event(const struct ctl_event *);
 static void	 show_tail(const struct parse_result *);
 static void	 show_pipe_detail(const struct ctl_pipe *);
@@ -62,6 +63,7 @@ const struct output show_output = {
 	.pipe = show_pipe,
 	.peer = show_peer,
 	.route = show_route,
+	.mac = show_mac,
 	.event = show_event,
 	.tail = show_tail,
 	.result = show_result,
@@ -75,6 +77,8 @@ static struct ctl_peer	*peers;
 static size_t		 n_peers;
 static struct ctl_route	*routes;
 static size_t		 n_routes;
+static struct ctl_mac	*macs;
+static size_t		 n_macs;
 
 static void
 show_head(const struct parse_result *res)
@@ -133,6 +137,12 @@ static void
 show_route(const struct ctl_route *r)
 {
 	routes = add_row(routes, &n_routes, sizeof(*r), r);
+}
+
+static void
+show_mac(const struct ctl_mac *m)
+{
+	macs = add_row(macs, &n_macs, sizeof(*m), m);
 }
 
 /*
@@ -301,6 +311,30 @@ show_tail(const struct parse_result *res)
 		}
 		if (overrides)
 			printf("* set at run time\n");
+		break;
+	case SHOW_MACS:
+		w1 = width(0, "PEER");
+		for (i = 0; i < n_macs; i++)
+			w1 = width(w1, macs[i].peer);
+		printf("%-17s %-*s %6s\n", "ADDRESS", w1, "PEER", "AGE");
+		for (i = 0; i < n_macs; i++) {
+			struct ctl_mac *m = &macs[i];
+
+			printf("%02x:%02x:%02x:%02x:%02x:%02x %-*s %6s\n",
+			    m->addr[0], m->addr[1], m->addr[2], m->addr[3],
+			    m->addr[4], m->addr[5], w1, m->peer,
+			    fmt_msec(m->age_ms < 0 ? 0 : m->age_ms > UINT32_MAX ?
+			    UINT32_MAX : (uint32_t)m->age_ms, b1, sizeof(b1)));
+		}
+		if (n_macs > 0) {
+			printf("%u of at most %u addresses, forgotten after "
+			    "%s without a frame\n", macs[0].n_macs,
+			    macs[0].max_macs, fmt_msec(macs[0].timeout_ms, b2,
+			    sizeof(b2)));
+			if (macs[0].refused > 0)
+				printf("%llu not learned: the table was full\n",
+				    (unsigned long long)macs[0].refused);
+		}
 		break;
 	default:
 		break;

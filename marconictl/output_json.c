@@ -56,6 +56,7 @@ static void	 json_iface(const struct ctl_iface *);
 static void	 json_pipe(const struct ctl_pipe *);
 static void	 json_peer(const struct ctl_peer *);
 static void	 json_route(const struct ctl_route *);
+static void	 json_mac(const struct ctl_mac *);
 static void	 json_event(const struct ctl_event *);
 static void	 json_tail(const struct parse_result *);
 static int	 json_result(const struct parse_result *,
@@ -80,6 +81,7 @@ const struct output json_output = {
 	.pipe = json_pipe,
 	.peer = json_peer,
 	.route = json_route,
+	.mac = json_mac,
 	.event = json_event,
 	.tail = json_tail,
 	.result = json_result,
@@ -106,6 +108,9 @@ json_head(const struct parse_result *res)
 		break;
 	case SHOW_ROUTES:
 		json_array("routes");
+		break;
+	case SHOW_MACS:
+		json_array("macs");
 		break;
 	default:
 		break;
@@ -264,6 +269,22 @@ json_peer(const struct ctl_peer *p)
 	json_uint("in_bytes", p->ibytes);
 	json_uint("out_bytes", p->obytes);
 	json_int("last_change_sec", p->last_change);
+	json_end();
+}
+
+static void
+json_mac(const struct ctl_mac *m)
+{
+	char	 buf[24];
+
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x",
+	    m->addr[0], m->addr[1], m->addr[2], m->addr[3], m->addr[4],
+	    m->addr[5]);
+	json_object(NULL);
+	json_string("address", buf);
+	json_string("peer", m->peer);
+	json_int("age_ms", m->age_ms);
+	json_uint("timeout_ms", m->timeout_ms);
 	json_end();
 }
 

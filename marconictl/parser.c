@@ -66,9 +66,21 @@ static const struct token t_show_pipes[] = {
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
 
+static const struct token t_macs_peer[] = {
+	{ PEERNAME,	"",		NONE,		t_end,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_show_macs[] = {
+	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
+	{ KEYWORD,	"peer",		NONE,		t_macs_peer,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
 static const struct token t_show[] = {
 	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
 	{ KEYWORD,	"interfaces",	SHOW_INTERFACES, t_end,		NULL },
+	{ KEYWORD,	"macs",		SHOW_MACS,	t_show_macs,	NULL },
 	{ KEYWORD,	"peers",	SHOW_PEERS,	t_end,		NULL },
 	/* the command used most gets the shortest form */
 	{ KEYWORD,	"pipes",	SHOW_PIPES,	t_show_pipes,	"p" },

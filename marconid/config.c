@@ -51,6 +51,8 @@ config_new_empty(void)
 	conf->probe.holddown = PROBE_HOLDDOWN;
 	conf->rekey_interval = REKEY_INTERVAL;
 	conf->rekey_packets = REKEY_PACKETS;
+	conf->mac_timeout = MAC_TIMEOUT;
+	conf->mac_max = MAC_MAX;
 	TAILQ_INIT(&conf->ifaces);
 	TAILQ_INIT(&conf->uplinks);
 	TAILQ_INIT(&conf->peers);

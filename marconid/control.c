@@ -345,6 +345,9 @@ control_dispatch(int fd, short event, void *arg)
 		case IMSG_CTL_SHOW_ROUTES:
 			engine_show_routes(iev, 0, &req);
 			break;
+		case IMSG_CTL_SHOW_MACS:
+			engine_show_macs(iev, 0, &req);
+			break;
 		case IMSG_CTL_RELOAD:
 			if (c->waiting) {
 				control_result(c, CTL_RES_BUSY, NULL);

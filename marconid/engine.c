@@ -84,6 +84,7 @@ struct eng_peer {
 	uint32_t		 rx_epoch;	/* of the peer's engine */
 	int			 rx_epoch_valid;
 	struct replay		 dedup;		/* frames seen from it */
+	uint64_t		 relayed;	/* frames relayed to it */
 };
 
 struct eng_iface {
@@ -118,6 +119,7 @@ static TAILQ_HEAD(, eng_uplink)		 uplinks =
 				    TAILQ_HEAD_INITIALIZER(uplinks);
 static TAILQ_HEAD(, eng_peer)		 peers = TAILQ_HEAD_INITIALIZER(peers);
 static struct eng_iface			 iface = { .fd = -1 };
+static int				 relay_pending;	/* to flush */
 
 /*
  * Tun: the networks of the peers (route.c), and those of them the
@@ -128,16 +130,20 @@ static struct kroute			*kroutes;
 static size_t				 nkroutes;
 static void	 rtable_build(struct marconid_conf *);
 static void	 tun_from_iface(uint8_t *, size_t);
-static void	 tun_from_peer(struct eng_peer *, const uint8_t *, size_t);
+static void	 tun_from_peer(struct eng_peer *, const uint8_t *, size_t,
+		    uint32_t);
 static int	 kroute_installed(const struct route *);
 
 /*
  * Which peer an Ethernet address sits behind, learned from the frames
  * that come out of the pipes, so that unicast goes to one peer only.
+ * An address is followed at once to another peer (a frame from there)
+ * or to this site (a frame from the device), and forgotten when no
+ * frame came from it for mac_timeout.  A full table learns nothing
+ * new: frames to the addresses it could not learn are flooded, those
+ * it knows still go to one peer (a flood of forged sources cannot
+ * push out the addresses in use).
  */
-#define MAC_MAX		4096
-#define MAC_AGE		300000	/* ms */
-
 struct mac_entry {
 	RB_ENTRY(mac_entry)	 entry;
 	uint8_t			 mac[6];
@@ -152,12 +158,21 @@ RB_GENERATE(mac_tree, mac_entry, entry, mac_cmp)
 
 static struct mac_tree	 macs = RB_INITIALIZER(&macs);
 static uint32_t		 n_macs;
+static uint32_t		 mac_timeout = MAC_TIMEOUT;
+static uint32_t		 mac_max = MAC_MAX;
+static uint64_t		 mac_refused;	/* not learned: table full */
+static int64_t		 mac_full_logged;
+static int		 relay;		/* conf->relay */
 static enum iface_type	 iface_type = IFACE_TAP;
 
 static void	 mac_flush(void);
-static void	 mac_learn(const uint8_t *, uint32_t);
-static int	 mac_lookup(const uint8_t *, uint32_t *);
-static void	 frame_to_peer(struct eng_peer *, uint8_t *, size_t);
+static void	 mac_expire(int64_t);
+static void	 mac_learn(const uint8_t *, uint32_t, int64_t);
+static void	 mac_local(const uint8_t *);
+static int	 mac_lookup(const uint8_t *, uint32_t *, int64_t);
+static void	 frame_to_peer(struct eng_peer *, uint8_t *, size_t,
+		    uint32_t);
+static int	 frame_relay(struct eng_peer *, const uint8_t *, size_t);
 static int	 frame_to_pipe(struct eng_peer *, struct eng_pipe *,
 		    const uint8_t *, size_t);
 static void	 frame_from_pipe(struct eng_uplink *, uint32_t,
@@ -376,7 +391,7 @@ static void
 engine_dispatch_pipe(int fd, short event, void *arg)
 {
 	struct imsgev		*iev = arg;
-	struct eng_uplink	*eu = iev->data;
+	struct eng_uplink	*eu = iev->data, *oeu;
 	struct eng_peer		*pe;
 	struct eng_pipe		*ep;
 	struct pipe_state	 ps;
@@ -455,6 +470,12 @@ engine_dispatch_pipe(int fd, short event, void *arg)
 		imsg_free(&imsg);
 	}
 	iface_flush();
+	/* what a hub relayed goes out with the batch it came in */
+	if (relay_pending) {
+		relay_pending = 0;
+		TAILQ_FOREACH(oeu, &uplinks, entry)
+			imsgev_flush(&oeu->iev);
+	}
 	imsg_event_add(iev);
 }
 
@@ -541,6 +562,7 @@ engine_apply_config(struct marconid_conf *c)
 				pe->rx_epoch = ope->rx_epoch;
 				pe->rx_epoch_valid = ope->rx_epoch_valid;
 				pe->dedup = ope->dedup;
+				pe->relayed = ope->relayed;
 				break;
 			}
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
@@ -607,6 +629,14 @@ engine_apply_config(struct marconid_conf *c)
 	if (!TAILQ_EMPTY(&c->ifaces))
 		iface_type = TAILQ_FIRST(&c->ifaces)->type;
 	rtable_build(c);
+	relay = c->relay;
+	mac_timeout = c->mac_timeout;
+	mac_max = c->mac_max;
+	/* a smaller table: what has aged goes first, then all */
+	if (n_macs > mac_max)
+		mac_expire(now);
+	if (n_macs > mac_max)
+		mac_flush();
 	if (conf != NULL) {
 		config_free(conf);
 		reload_time = now;
@@ -632,6 +662,7 @@ iface_read(int fd, short event, void *arg)
 	uint32_t	 id;
 	ssize_t		 n;
 	int		 i;
+	int64_t		 now = getmonotime();
 
 	/* a bounded batch so that one busy device cannot starve the rest */
 	for (i = 0; i < 64; i++) {
@@ -649,15 +680,18 @@ iface_read(int fd, short event, void *arg)
 			tun_from_iface(buf, n);
 			continue;
 		}
-		if (iface_type == IFACE_TAP && n >= 14 &&
-		    mac_lookup(frame, &id) == 0) {
-			if ((pe = peer_find_id(id)) != NULL) {
-				frame_to_peer(pe, buf, n);
+		if (iface_type == IFACE_TAP && n >= 14) {
+			/* a source here is no longer behind a peer */
+			if (n_macs > 0)
+				mac_local(frame + 6);
+			if (mac_lookup(frame, &id, now) == 0 &&
+			    (pe = peer_find_id(id)) != NULL) {
+				frame_to_peer(pe, buf, n, 0);
 				continue;
 			}
 		}
 		TAILQ_FOREACH(pe, &peers, entry)
-			frame_to_peer(pe, buf, n);
+			frame_to_peer(pe, buf, n, 0);
 	}
 	TAILQ_FOREACH(eu, &uplinks, entry)
 		imsgev_flush(&eu->iev);
@@ -687,14 +721,14 @@ frame_to_pipe(struct eng_peer *pe, struct eng_pipe *ep, const uint8_t *buf,
  * per peer, so that in duplicate mode the far side keeps one copy.
  */
 static void
-frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len)
+frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len, uint32_t flags)
 {
 	struct frame_hdr	 fh;
 	struct eng_pipe		*ep;
 	int			 sent = 0;
 
 	fh.epoch = htonl(engine_epoch);
-	fh.zero = 0;
+	fh.flags = htonl(flags);
 	fh.seq = htobe64(pe->tx_seq);
 	memcpy(buf, &fh, sizeof(fh));
 	len += sizeof(fh);
@@ -741,6 +775,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 	struct eng_peer		*pe;
 	const uint8_t		*frame;
 	uint64_t		 seq;
+	int64_t			 now;
 
 	if (iface.fd == -1 || len <= sizeof(fh))
 		return;
@@ -768,11 +803,23 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 	len -= sizeof(fh);
 
 	if (iface_type == IFACE_TUN) {
-		tun_from_peer(pe, frame, len);
+		tun_from_peer(pe, frame, len, ntohl(fh.flags));
 		return;
 	}
-	if (iface_type == IFACE_TAP && len >= 14)
-		mac_learn(frame + 6, id);
+	if (iface_type == IFACE_TAP && len >= 14) {
+		now = getmonotime();
+		mac_learn(frame + 6, id, now);
+		/*
+		 * A hub sends on what a peer sent, once: a frame some hub
+		 * relayed already goes to the device only, so that hubs
+		 * that peer with each other cannot make a frame go round.
+		 * Without relay, a frame from a peer never goes to another
+		 * (split horizon), which keeps a full mesh free of loops.
+		 */
+		if (relay && !(ntohl(fh.flags) & FRAME_F_RELAYED) &&
+		    frame_relay(pe, frame, len) == 1)
+			return;
+	}
 	if (tun_send(iface.fd, iface_type, frame, len) == -1) {
 		if (errno != EAGAIN && errno != EINVAL)
 			log_warn("%s: write %s", __func__, iface.name);
@@ -864,7 +911,7 @@ tun_from_iface(uint8_t *buf, size_t len)
 			break;
 		r->packets++;
 		r->bytes += len;
-		frame_to_peer(pe, buf, len);
+		frame_to_peer(pe, buf, len, 0);
 		return;
 	case ROUTE_NOTIP:
 		iface.notip++;
@@ -874,15 +921,27 @@ tun_from_iface(uint8_t *buf, size_t len)
 }
 
 /*
- * A packet from a peer: to the device if its source is among the
- * peer's networks (route_decide()), else dropped and counted.
+ * A packet from a peer, with the flags of its frame header: to the
+ * device if its source is among the peer's networks (route_decide()),
+ * else dropped and counted.  At a hub (relay yes), one whose
+ * destination is another peer's goes on to that peer, marked as
+ * relayed, unless it came marked already: never twice, never back.
  */
 static void
-tun_from_peer(struct eng_peer *pe, const uint8_t *pkt, size_t len)
+tun_from_peer(struct eng_peer *pe, const uint8_t *pkt, size_t len,
+    uint32_t fflags)
 {
+	static uint8_t	 buf[FRAG_MAXFRAME];
+	struct eng_peer	*to_pe;
+	struct route	*r;
 	uint32_t	 to;
+	int		 flags = 0;
 
-	switch (route_decide(&rtable, pe->id, 0, pkt, len, &to, NULL)) {
+	if (relay)
+		flags |= ROUTE_RELAY_OK;
+	if (fflags & FRAME_F_RELAYED)
+		flags |= ROUTE_RELAYED;
+	switch (route_decide(&rtable, pe->id, flags, pkt, len, &to, &r)) {
 	case ROUTE_LOCAL:
 		if (tun_send(iface.fd, IFACE_TUN, pkt, len) == -1) {
 			if (errno != EAGAIN && errno != EINVAL)
@@ -893,15 +952,62 @@ tun_from_peer(struct eng_peer *pe, const uint8_t *pkt, size_t len)
 		iface.opackets++;
 		iface.obytes += len;
 		return;
+	case ROUTE_RELAY:
+		if ((to_pe = peer_find_id(to)) == NULL ||
+		    len > sizeof(buf) - sizeof(struct frame_hdr))
+			return;
+		memcpy(buf + sizeof(struct frame_hdr), pkt, len);
+		r->packets++;
+		r->bytes += len;
+		frame_to_peer(to_pe, buf, len, FRAME_F_RELAYED);
+		to_pe->relayed++;
+		relay_pending = 1;
+		return;
 	case ROUTE_NOTIP:
 		iface.notip++;
 		return;
 	default:
-		/* ROUTE_SPOOF; ROUTE_RELAY is not asked for */
+		/* ROUTE_SPOOF */
 		pe->badsource++;
 		iface.badsource++;
 		return;
 	}
+}
+
+/*
+ * At a hub, a frame from peer from: to the peer its destination was
+ * learned behind, if another (1: the device does not get it), or for
+ * a group or unknown destination to every other peer, and the device
+ * too (0).  A destination learned behind from itself goes to the
+ * device alone, as without relay.
+ */
+static int
+frame_relay(struct eng_peer *from, const uint8_t *frame, size_t len)
+{
+	static uint8_t		 buf[FRAG_MAXFRAME];
+	struct eng_peer		*pe;
+	uint32_t		 id;
+
+	if (len > sizeof(buf) - sizeof(struct frame_hdr))
+		return (0);
+	if (mac_lookup(frame, &id, getmonotime()) == 0) {
+		if (id == from->id || (pe = peer_find_id(id)) == NULL)
+			return (0);
+		memcpy(buf + sizeof(struct frame_hdr), frame, len);
+		frame_to_peer(pe, buf, len, FRAME_F_RELAYED);
+		pe->relayed++;
+		relay_pending = 1;
+		return (1);
+	}
+	memcpy(buf + sizeof(struct frame_hdr), frame, len);
+	TAILQ_FOREACH(pe, &peers, entry) {
+		if (pe == from)
+			continue;
+		frame_to_peer(pe, buf, len, FRAME_F_RELAYED);
+		pe->relayed++;
+		relay_pending = 1;
+	}
+	return (0);
 }
 
 int
@@ -922,30 +1028,80 @@ mac_flush(void)
 	n_macs = 0;
 }
 
+/* Forgets the addresses no frame came from for mac_timeout. */
 static void
-mac_learn(const uint8_t *mac, uint32_t id)
+mac_expire(int64_t now)
+{
+	struct mac_entry	*m, *nm;
+
+	RB_FOREACH_SAFE(m, mac_tree, &macs, nm)
+		if (now - m->seen > mac_timeout) {
+			RB_REMOVE(mac_tree, &macs, m);
+			free(m);
+			n_macs--;
+		}
+}
+
+static void
+mac_learn(const uint8_t *mac, uint32_t id, int64_t now)
 {
 	struct mac_entry	 key, *m;
+	struct eng_peer		*pe, *ope;
 
 	/* group addresses are never a source; ignore forged ones */
 	if (mac[0] & 0x01)
 		return;
 	memcpy(key.mac, mac, sizeof(key.mac));
 	if ((m = RB_FIND(mac_tree, &macs, &key)) == NULL) {
-		if (n_macs >= MAC_MAX)
-			mac_flush();	/* a flood: start learning over */
+		if (n_macs >= mac_max)
+			mac_expire(now);
+		if (n_macs >= mac_max) {
+			/* its frames are flooded, as before it spoke */
+			mac_refused++;
+			if (now - mac_full_logged >= 60000) {
+				log_warnx("the table of Ethernet addresses is "
+				    "full (mac max %u): new ones are not "
+				    "learned, frames to them go to every peer",
+				    mac_max);
+				mac_full_logged = now;
+			}
+			return;
+		}
 		if ((m = calloc(1, sizeof(*m))) == NULL)
 			return;
 		memcpy(m->mac, mac, sizeof(m->mac));
+		m->peer = id;
 		RB_INSERT(mac_tree, &macs, m);
 		n_macs++;
+	} else if (m->peer != id && now - m->seen <= mac_timeout) {
+		/* moved to another site: followed from this frame on */
+		pe = peer_find_id(id);
+		ope = peer_find_id(m->peer);
+		log_debug("%02x:%02x:%02x:%02x:%02x:%02x moved from peer %s "
+		    "to peer %s", mac[0], mac[1], mac[2], mac[3], mac[4],
+		    mac[5], ope != NULL ? ope->name : "?",
+		    pe != NULL ? pe->name : "?");
 	}
 	m->peer = id;
-	m->seen = getmonotime();
+	m->seen = now;
+}
+
+/* A frame from the device: its source is here, behind no peer. */
+static void
+mac_local(const uint8_t *mac)
+{
+	struct mac_entry	 key, *m;
+
+	memcpy(key.mac, mac, sizeof(key.mac));
+	if ((m = RB_FIND(mac_tree, &macs, &key)) != NULL) {
+		RB_REMOVE(mac_tree, &macs, m);
+		free(m);
+		n_macs--;
+	}
 }
 
 static int
-mac_lookup(const uint8_t *mac, uint32_t *id)
+mac_lookup(const uint8_t *mac, uint32_t *id, int64_t now)
 {
 	struct mac_entry	 key, *m;
 
@@ -953,7 +1109,7 @@ mac_lookup(const uint8_t *mac, uint32_t *id)
 		return (-1);
 	memcpy(key.mac, mac, sizeof(key.mac));
 	if ((m = RB_FIND(mac_tree, &macs, &key)) == NULL ||
-	    getmonotime() - m->seen > MAC_AGE)
+	    now - m->seen > mac_timeout)
 		return (-1);
 	*id = m->peer;
 	return (0);
@@ -1151,11 +1307,15 @@ engine_event(struct eng_peer *pe, struct eng_pipe *ep, int old, int new,
 static void
 engine_tick(int fd, short event, void *arg)
 {
+	static int	 ticks;
 	struct eng_peer	*pe;
 	struct timeval	 tv = { 0, 100 * 1000 };
 
 	TAILQ_FOREACH(pe, &peers, entry)
 		peer_select(pe, "hold-down over");
+	/* aged addresses leave the table within a second */
+	if (++ticks % 10 == 0 && n_macs > 0)
+		mac_expire(getmonotime());
 	evtimer_add(&tick_ev, &tv);
 }
 
@@ -1480,6 +1640,37 @@ engine_show_routes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		cr.badsource = pe->badsource;
 		imsg_compose_event(iev, IMSG_CTL_SHOW_ROUTES, id, 0, -1, &cr,
 		    sizeof(cr));
+	}
+	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
+}
+
+void
+engine_show_macs(struct imsgev *iev, uint32_t id, struct ctl_request *req)
+{
+	struct ctl_mac		 cm;
+	struct mac_entry	*m;
+	struct eng_peer		*pe;
+	int64_t			 now = getmonotime();
+
+	RB_FOREACH(m, mac_tree, &macs) {
+		/* aged but not yet swept: forgotten already */
+		if (now - m->seen > mac_timeout)
+			continue;
+		pe = peer_find_id(m->peer);
+		if (req->peer[0] != '\0' &&
+		    (pe == NULL || strcmp(req->peer, pe->name) != 0))
+			continue;
+		memset(&cm, 0, sizeof(cm));
+		memcpy(cm.addr, m->mac, sizeof(cm.addr));
+		strlcpy(cm.peer, pe != NULL ? pe->name : "?",
+		    sizeof(cm.peer));
+		cm.age_ms = now - m->seen;
+		cm.timeout_ms = mac_timeout;
+		cm.n_macs = n_macs;
+		cm.max_macs = mac_max;
+		cm.refused = mac_refused;
+		imsg_compose_event(iev, IMSG_CTL_SHOW_MACS, id, 0, -1, &cm,
+		    sizeof(cm));
 	}
 	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
 }

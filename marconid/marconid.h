@@ -50,6 +50,8 @@
 #define PROBE_TIMEOUT_MAX	2000	/* most, however irregular the path */
 #define PROBE_HOLDDOWN		5000	/* healthy this long to be preferred */
 #define PREFERENCE_DEFAULT	100
+#define MAC_TIMEOUT		300000	/* ms, as a switch's default */
+#define MAC_MAX			4096	/* addresses behind the peers */
 #define REKEY_INTERVAL		(600 * 1000)	/* ms between rekeys */
 #define REKEY_PACKETS		(1ULL << 24)	/* datagrams per key */
 
@@ -93,6 +95,7 @@ enum imsg_type {
 	IMSG_CTL_MONITOR_EVENT,
 	IMSG_CTL_RESET,			/* peer: drop its run-time changes */
 	IMSG_CTL_SHOW_ROUTES,		/* tun: struct ctl_route rows */
+	IMSG_CTL_SHOW_MACS,
 	IMSG_CFG_GLOBAL,		/* struct marconid_conf, lists empty */
 	IMSG_CFG_IFACE,			/* struct iface_conf */
 	IMSG_CFG_IFACE_ADDR,		/* struct iface_addr, to the last iface */
@@ -222,6 +225,9 @@ struct marconid_conf {
 	struct probe_conf	 probe;	/* always set after parsing */
 	uint32_t		 rekey_interval;	/* ms */
 	uint64_t		 rekey_packets;
+	int			 relay;	/* between peers: see engine.c */
+	uint32_t		 mac_timeout;	/* ms an address stays learned */
+	uint32_t		 mac_max;	/* addresses learned at most */
 	int			 opts;
 	struct iface_confs	 ifaces;
 	struct uplink_confs	 uplinks;
@@ -317,13 +323,18 @@ struct wire_probe {
 /*
  * Between the engines of two sites, in front of every frame: which
  * run of the sending engine (epoch) and the frame's number in it, so
- * that the receiving engine drops the copies of duplicate mode.
+ * that the receiving engine drops the copies of duplicate mode, and
+ * flags.  A receiver ignores the flags it does not know (they were a
+ * zero field once, never checked).
  */
 struct frame_hdr {
 	uint32_t		 epoch;
-	uint32_t		 zero;
+	uint32_t		 flags;		/* FRAME_F_* */
 	uint64_t		 seq;
 } __attribute__((__packed__));		/* network byte order */
+
+#define FRAME_F_RELAYED		0x00000001	/* a hub sent it on: never
+						   again to another peer */
 
 struct wire_hdr {
 	uint8_t			 version;	/* WIRE_VERSION */
@@ -453,6 +464,8 @@ void		 engine_show_pipes(struct imsgev *, uint32_t,
 void		 engine_show_peers(struct imsgev *, uint32_t,
 		    struct ctl_request *);
 void		 engine_show_routes(struct imsgev *, uint32_t,
+		    struct ctl_request *);
+void		 engine_show_macs(struct imsgev *, uint32_t,
 		    struct ctl_request *);
 int		 engine_ctl_change(uint32_t, struct ctl_request *, char *,
 		    size_t);

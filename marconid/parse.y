@@ -39,6 +39,9 @@
 /* sane limits: each uplink is a process, each pipe a session */
 #define MAX_UPLINKS		16
 #define MAX_PEERS		64
+#define MAC_TIMEOUT_MIN		1000	/* ms */
+#define MAC_MAX_MIN		16
+#define MAC_MAX_MAX		65536	/* 3 MB of table in the engine */
 #define MAX_PIPES		MAX_UPLINKS	/* per peer */
 #define MAX_IFACE_ADDRS		8	/* must fit ctl_iface.addrs */
 #define MAX_PEER_NETWORKS	32	/* KROUTE_MAX / MAX_PEERS */
@@ -190,10 +193,12 @@ typedef struct {
 %}
 
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT
-%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAX MODE MTU NETWORK
+%token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAC MAX MODE MTU
+%token	NETWORK
 %token	PEER
 %token	PIPE RTT
-%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY REMOTE SOCKET SUSPECT TAP
+%token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY RELAY REMOTE SOCKET SUSPECT
+%token	TAP
 %token	TIMEOUT
 %token	TUN TYPE
 %token	UPLINK USER
@@ -356,6 +361,30 @@ main		: PORT port			{
 				conf->probe.holddown = $2;
 		}
 		| REKEY rekeyopts
+		| RELAY yesno			{
+			conf->relay = $2;
+			where_set(&conf->relay, $<lineno>1);
+		}
+		| MAC macopts
+		;
+
+macopts		: macopts macopt
+		| macopt
+		;
+
+macopt		: TIMEOUT time			{
+			if (time_check("mac timeout", $2, MAC_TIMEOUT_MIN,
+			    TIME_MAX, $<lineno>1) == 0)
+				conf->mac_timeout = $2;
+		}
+		| MAX NUMBER			{
+			if ($2 < MAC_MAX_MIN || $2 > MAC_MAX_MAX)
+				yyerror_at($<lineno>2, "mac max %lld out of "
+				    "range (%d-%d)", (long long)$2,
+				    MAC_MAX_MIN, MAC_MAX_MAX);
+			else
+				conf->mac_max = $2;
+		}
 		;
 
 rekeyopts	: rekeyopts rekeyopt
@@ -818,6 +847,7 @@ lookup(const char *s)
 		{ "key",		KEY },
 		{ "local",		LOCAL },
 		{ "loss",		LOSS },
+		{ "mac",		MAC },
 		{ "max",		MAX },
 		{ "mode",		MODE },
 		{ "mtu",		MTU },
@@ -830,6 +860,7 @@ lookup(const char *s)
 		{ "probe",		PROBE },
 		{ "rdomain",		RDOMAIN },
 		{ "rekey",		REKEY },
+		{ "relay",		RELAY },
 		{ "remote",		REMOTE },
 		{ "rtt",		RTT },
 		{ "socket",		SOCKET },
@@ -1897,6 +1928,14 @@ conf_check(void)
 		conf_error(NULL, "no interface defined");
 	if (TAILQ_EMPTY(&conf->uplinks))
 		conf_error(NULL, "no uplink defined");
+	/*
+	 * A hub relays by the Ethernet addresses it has learned (tap) or
+	 * by the networks of its peers (tun: conf_check_networks() makes
+	 * sure that with several peers each has one).
+	 */
+	if (conf->relay && npeers < 2 && errors == 0)
+		conf_warn(&conf->relay, "relay yes with fewer than two peers "
+		    "relays nothing");
 
 	TAILQ_FOREACH(peer, &conf->peers, entry) {
 		if (peer->fingerprint[0] == '\0')

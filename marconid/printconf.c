@@ -127,6 +127,9 @@ print_globals(struct marconid_conf *conf)
 	printf("rekey interval %s packets %llu\n",
 	    print_ms(conf->rekey_interval, t1, sizeof(t1)),
 	    (unsigned long long)conf->rekey_packets);
+	printf("relay %s\n", conf->relay ? "yes" : "no");
+	printf("mac timeout %s max %u\n",
+	    print_ms(conf->mac_timeout, t1, sizeof(t1)), conf->mac_max);
 }
 
 static void

@@ -236,6 +236,33 @@ examples_body()
 	done
 }
 
+atf_test_case manual_examples
+manual_examples_head()
+{
+	atf_set descr "the configurations of marconid.conf(5) marked as" \
+	    "examples pass marconid -n without a warning"
+}
+manual_examples_body()
+{
+	prepare
+	top="$(atf_get_srcdir)/../.."
+	names=$(sh "${top}/scripts/man-example" "${top}/marconid.conf.5" -) ||
+	    atf_fail "no example in marconid.conf.5"
+	n=0
+	for name in ${names}; do
+		sh "${top}/scripts/man-example" "${top}/marconid.conf.5" \
+		    "${name}" > "man-${name}.conf" ||
+		    atf_fail "cannot extract example ${name}"
+		chmod 0600 "man-${name}.conf"
+		atf_check -s exit:0 -o empty -e inline:"configuration OK\n" \
+		    "${MARCONID}" -n -D site_crt=site.crt -D site_key=site.key \
+		    -f "man-${name}.conf"
+		n=$((n + 1))
+	done
+	# the full mesh of three sites and the hub with its spokes
+	[ "${n}" -ge 5 ] || atf_fail "only ${n} examples in marconid.conf.5"
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case noaction
@@ -246,6 +273,7 @@ atf_init_test_cases()
 	atf_add_test_case missing
 	atf_add_test_case cmdline_macro
 	atf_add_test_case examples
+	atf_add_test_case manual_examples
 
 	# one test case per golden file: good_1, fail_12, warn_1 ...
 	for f in "$(atf_get_srcdir)"/*.conf; do

@@ -97,6 +97,11 @@ ATF_TC_BODY(full_words, tc)
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	CHECK_OK("s r", SHOW_ROUTES);
 	ATF_CHECK_STREQ(res.command, "show routes");
+	CHECK_OK("show macs", SHOW_MACS);
+	ATF_CHECK_STREQ(res.peer, "");
+	CHECK_OK("show macs peer site-b", SHOW_MACS);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	ATF_CHECK_STREQ(res.command, "show macs peer site-b");
 	CHECK_OK("show version", SHOW_VERSION);
 	ATF_CHECK_STREQ(res.command, "show version");
 	CHECK_OK("reload", RELOAD);
@@ -123,6 +128,8 @@ ATF_TC_BODY(prefixes, tc)
 	CHECK_OK("s pe", SHOW_PEERS);
 	ATF_CHECK_STREQ(res.command, "show peers");
 	CHECK_OK("s i", SHOW_INTERFACES);
+	CHECK_OK("s m", SHOW_MACS);
+	ATF_CHECK_STREQ(res.command, "show macs");
 	CHECK_OK("s su", SHOW_SUMMARY);
 	CHECK_OK("s v", SHOW_VERSION);
 	ATF_CHECK_STREQ(res.command, "show version");
@@ -217,10 +224,10 @@ ATF_TC_BODY(unknown_word, tc)
 	    "unknown command \"shows\"; valid commands: log, monitor, "
 	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("show foo", "unknown argument \"foo\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, routes, summary, "
+	    "valid arguments: interfaces, macs, peers, pipes, routes, summary, "
 	    "version");
 	CHECK_ERR("s x", "unknown argument \"x\" after \"show\"; "
-	    "valid arguments: interfaces, peers, pipes, routes, summary, "
+	    "valid arguments: interfaces, macs, peers, pipes, routes, summary, "
 	    "version");
 	CHECK_ERR("log loud", "unknown argument \"loud\" after \"log\"; "
 	    "valid arguments: brief, verbose");

@@ -34,10 +34,18 @@
 #					site a's file from marconid.conf.5
 #					itself, as it is, with DIR's
 #					certificate and key added
+#	mesh_host PREFIX HOST SITE MAC ADDR
+#					a host on SITE's segment: namespace
+#					PREFIX+HOST (HOST is h1 or h2) with a
+#					macvlan of SITE's tap0, Ethernet
+#					address MAC, ADDR/24; run again with
+#					another SITE, the host moves there
+#	mesh_host_detach PREFIX HOST	takes the host off the segment
 #
 # Every loop here is bounded in count and in time.
 
 MESH_SITES_ALL="a b c d"
+MESH_HOSTS="h1 h2"
 
 _mesh_idx() {
 	case "$1" in
@@ -125,7 +133,41 @@ _mesh_build() {
 mesh_destroy() {
 	_topo_check_prefix "$1" || return 1
 	# shellcheck disable=SC2086 # a list of names
-	_topo_destroy_ns "$1" isp1 isp2 $MESH_SITES_ALL
+	_topo_destroy_ns "$1" isp1 isp2 $MESH_SITES_ALL $MESH_HOSTS
+}
+
+# A host is a namespace of its own whose one interface is a macvlan of
+# a site's tap0: what it sends goes out of that tap to marconid, what
+# marconid writes to the tap for its address reaches it.
+mesh_host() {
+	_topo_check_prefix "$1" || return 1
+	case "$2" in
+	h1|h2)	;;
+	*)	_topo_err "mesh: no host \"$2\""; return 1 ;;
+	esac
+	_mh="$1$2"
+	if ! _topo_ns_exists "$_mh"; then
+		ip netns add "$_mh" || return 1
+		ip -n "$_mh" link set lo up || return 1
+	fi
+	mesh_host_detach "$1" "$2"
+	ip -n "$1$3" link add "mv$2" link tap0 type macvlan mode bridge ||
+	    return 1
+	ip -n "$1$3" link set "mv$2" netns "$_mh" || {
+		ip -n "$1$3" link del "mv$2" 2>/dev/null
+		return 1
+	}
+	ip -n "$_mh" link set "mv$2" address "$4" || return 1
+	ip -n "$_mh" addr add "$5/24" dev "mv$2" || return 1
+	ip -n "$_mh" link set "mv$2" up || return 1
+}
+
+mesh_host_detach() {
+	_topo_check_prefix "$1" || return 1
+	if ip -n "$1$2" link show "mv$2" >/dev/null 2>&1; then
+		ip -n "$1$2" link del "mv$2" || return 1
+	fi
+	return 0
 }
 
 # A black hole for one site's line inside ISP N: the others stay.
