@@ -21,6 +21,12 @@
 # B's first provider loses no packet between A and C; at exit A
 # removes the routes it installed, and those only.
 #
+# hub_relay: A is a hub (relay), B and C are spokes that peer with A
+# only, each naming the other spoke's network in its block for A.
+# Without relay, B does not reach C (A's kernel does not forward);
+# after a reload with relay yes it does, through A's engine: A's
+# route to C counts the packets, and A's tun0 gets none of them.
+#
 # Every test case records the PIDs of what it starts in its work
 # directory; its cleanup ends those processes, by PID only, and removes
 # the namespaces, whatever the body did.  Every loop is bounded in
@@ -409,7 +415,91 @@ reload_cut_cleanup() {
 	mt_cleanup
 }
 
+pipes_up_at() {
+	ctl "$1" -j show pipes 2>/dev/null |
+	    jq '[.pipes[] | select(.state == "up")] | length' 2>/dev/null
+}
+
+hub_pipes_up() {
+	[ "$(pipes_up_at a)" = 4 ] && [ "$(pipes_up_at b)" = 2 ] &&
+	    [ "$(pipes_up_at c)" = 2 ]
+}
+
+atf_test_case hub_relay cleanup
+hub_relay_head() {
+	atf_set descr "Tun hub and spokes: with relay, the hub's engine" \
+	    "sends a spoke's packets on to the spoke owning the" \
+	    "destination, and not to its own interface"
+	mt_head 180
+}
+hub_relay_body() {
+	mt_init
+	[ -x "$MARCONID" ] || atf_fail "$MARCONID is not built"
+	id -u _marconid >/dev/null 2>&1 ||
+	    atf_fail "user _marconid is missing (scripts/add-user)"
+	mesh_create "$P" "$SITES" || atf_fail "cannot build the mesh"
+	for s in $SITES; do
+		site_identity "$PWD" "site-$s" ||
+		    atf_fail "cannot make the identity of site $s"
+	done
+	mesh_tun_conf a a-norelay.conf "$PWD" b c ||
+	    atf_fail "cannot write a.conf"
+	{ echo "relay yes"; cat a-norelay.conf; } > a-relay.conf
+	chmod 0600 a-relay.conf
+	cp a-norelay.conf a.conf
+	mesh_tun_conf b b.conf "$PWD" a || atf_fail "cannot write b.conf"
+	mesh_tun_conf c c.conf "$PWD" a || atf_fail "cannot write c.conf"
+	# a spoke's block for the hub holds the other spoke's network too
+	sed -i '/network 198.19.1.0\/24/a\
+	network 198.19.3.0/24' b.conf
+	sed -i '/network 198.19.1.0\/24/a\
+	network 198.19.2.0/24' c.conf
+	for s in $SITES; do
+		"$MARCONID" -n -f "$PWD/$s.conf" > "$s.check" 2>&1 ||
+		    mt_fail "marconid -n refuses $s.conf: $(cat "$s.check")"
+		ip netns exec "$P$s" "$MARCONID" -dv -f "$PWD/$s.conf" \
+		    -s "$PWD/$s.sock" > "$s.log" 2>&1 &
+		echo $! > "$s.pid"
+		topo_wait 15 ctl_answers_or_dead "$s" || true
+		ctl_answers "$s" || mt_fail "site $s does not answer"
+		ps -o pid= --ppid "$(cat "$s.pid")" >> children.pids \
+		    2>/dev/null
+	done
+	topo_wait 30 hub_pipes_up || mt_fail "not every pipe is up in 30 s"
+	topo_ping "${P}b" 198.19.1.1 10 || mt_fail "B does not reach the hub"
+	topo_ping "${P}c" 198.19.1.1 10 || mt_fail "C does not reach the hub"
+	! topo_ping "${P}b" 198.19.3.1 2 ||
+	    mt_fail "B reaches C through a hub without relay"
+
+	cp a-relay.conf a.conf
+	ctl a reload > reload.out 2>&1 || mt_fail "reload: $(cat reload.out)"
+	tun_count_start a
+	ip netns exec "${P}a" nft add rule netdev tun_count in \
+	    ip daddr 198.19.3.1 counter ||
+	    mt_fail "no counter at A"
+	before=$(ctl a -j show routes | jq '.routes[] |
+	    select(.prefix == "198.19.3.0/24") | .packets')
+	topo_ping "${P}b" 198.19.3.1 10 ||
+	    mt_fail "B does not reach C through the hub with relay"
+	ip netns exec "${P}b" ping -n -q -c 50 -i 0.01 -W 1 198.19.3.1 \
+	    > bc.out 2>&1
+	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' bc.out)
+	after=$(ctl a -j show routes | jq '.routes[] |
+	    select(.prefix == "198.19.3.0/24") | .packets')
+	ata=$(tun_count a 198.19.3.1)
+	echo "B to C through hub A: $got of 50 answered; A relayed" \
+	    "$((after - before)) packets to C; A's tun0 got $ata of them"
+	[ "$got" -ge 45 ] || mt_fail "B to C: $got of 50 answered"
+	[ $((after - before)) -ge 50 ] ||
+	    mt_fail "A's route to C counts $((after - before)) packets"
+	[ "$ata" = 0 ] || mt_fail "A's tun0 got $ata packets meant for C"
+}
+hub_relay_cleanup() {
+	mt_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case routing
 	atf_add_test_case reload_cut
+	atf_add_test_case hub_relay
 }
