@@ -198,9 +198,10 @@ FUZZCC=		clang
 FUZZFLAGS=	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_TIME=	60
-FUZZ_TARGETS=	udp frag session imsg conf ctl route
+FUZZ_TARGETS=	udp frag session imsg conf ctl relay route
 FUZZERS=	fuzz/fuzz_udp fuzz/fuzz_frag fuzz/fuzz_session \
-		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl fuzz/fuzz_route
+		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl fuzz/fuzz_relay \
+		fuzz/fuzz_route
 FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
 FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # what each links besides what it includes (pipe.c, session.c,
@@ -253,18 +254,24 @@ fuzz/fuzz_ctl: fuzz/fuzz_ctl.c marconid/engine.c marconid/control.c \
     $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) $(FUZZ_HEADERS)
 	$(FUZZ_CMD) fuzz/fuzz_ctl.c $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
 
+fuzz/fuzz_relay: fuzz/fuzz_relay.c marconid/engine.c marconid/control.c \
+    $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_relay.c $(FUZZ_CTL_SRCS) $(FUZZ_STUBS) \
+	    $(PKG_LIBS)
+
 TESTPROGS+=	regress/fuzz/replay_udp regress/fuzz/replay_frag \
 		regress/fuzz/replay_session regress/fuzz/replay_imsg \
 		regress/fuzz/replay_conf regress/fuzz/replay_ctl \
-		regress/fuzz/replay_route
+		regress/fuzz/replay_relay regress/fuzz/replay_route
 REPLAY_OBJS=	regress/fuzz/replay.o fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
 
 fuzz/fuzz_udp.o fuzz/fuzz_frag.o fuzz/fuzz_session.o fuzz/fuzz_imsg.o \
-    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/fuzz_route.o \
+    fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/fuzz_relay.o fuzz/fuzz_route.o \
     fuzz/stubs.o: $(FUZZ_HEADERS)
 fuzz/fuzz_udp.o: marconid/pipe.c
 fuzz/fuzz_session.o: marconid/pipe.c marconid/session.c
 fuzz/fuzz_ctl.o: marconid/engine.c marconid/control.c
+fuzz/fuzz_relay.o: marconid/engine.c marconid/control.c
 
 regress/fuzz/replay.o: regress/fuzz/replay.c fuzz/fuzz.h
 	$(CC) $(ALL_CFLAGS) -Ifuzz -c regress/fuzz/replay.c -o $@
@@ -313,6 +320,11 @@ regress/fuzz/replay_route: fuzz/fuzz_route.o $(FUZZ_ROUTE_SRCS:.c=.o) \
 regress/fuzz/replay_ctl: fuzz/fuzz_ctl.o $(FUZZ_CTL_SRCS:.c=.o) \
     $(REPLAY_OBJS)
 	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_ctl.o $(FUZZ_CTL_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_relay: fuzz/fuzz_relay.o $(FUZZ_CTL_SRCS:.c=.o) \
+    $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_relay.o $(FUZZ_CTL_SRCS:.c=.o) \
 	    $(REPLAY_OBJS) $(PKG_LIBS)
 
 clean: clean-fuzz

@@ -42,6 +42,11 @@ extern const char	*fuzz_tls_peer_hash;
 void		 fuzz_null_handler(int, short, void *);
 extern void	(*fuzz_compose_hook)(uint32_t, const void *, size_t);
 
+/* the device: tun_recv() gives fuzz_tun_in once; tun_send() counts */
+extern const uint8_t	*fuzz_tun_in;
+extern size_t		 fuzz_tun_inlen;
+extern uint64_t		 fuzz_tun_out;
+
 /* a directory for marconid.conf, with the site.crt and site.key it names */
 const char	*fuzz_tmpdir(void);
 

@@ -120,6 +120,9 @@ answer_check(struct imsg *imsg)
 	case IMSG_CTL_SHOW_ROUTES:
 		want = sizeof(struct ctl_route);
 		break;
+	case IMSG_CTL_SHOW_MACS:
+		want = sizeof(struct ctl_mac);
+		break;
 	case IMSG_CTL_MONITOR_EVENT:
 		want = sizeof(struct ctl_event);
 		break;

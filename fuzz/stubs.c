@@ -613,16 +613,29 @@ sandbox_init(enum marconid_process proc)
 	abort();
 }
 
+/* the device gives fuzz_tun_in once, and counts what it is given */
+const uint8_t	*fuzz_tun_in;
+size_t		 fuzz_tun_inlen;
+uint64_t	 fuzz_tun_out;
+
 ssize_t
 tun_recv(int fd, enum iface_type type, void *buf, size_t len)
 {
-	errno = EAGAIN;
-	return (-1);
+	if (fuzz_tun_in == NULL) {
+		errno = EAGAIN;
+		return (-1);
+	}
+	if (len > fuzz_tun_inlen)
+		len = fuzz_tun_inlen;
+	memcpy(buf, fuzz_tun_in, len);
+	fuzz_tun_in = NULL;
+	return (len);
 }
 
 ssize_t
 tun_send(int fd, enum iface_type type, const void *buf, size_t len)
 {
+	fuzz_tun_out++;
 	return (len);
 }
 

@@ -17,6 +17,14 @@
 # where the receiver stands, and every byte is checked), and no ping
 # may come back twice.
 #
+# chaos3: the same faults with three sites (mesh.sh), a hub A with
+# relay on and two spokes B and C that peer with A only, for 40 s: each
+# of the six uplink processes killed once, one site's line to one ISP
+# cut at a time (sometimes two at once, which may cut a spoke off for
+# a moment), while a transfer and pings go from spoke B to spoke C
+# through the hub.  Afterwards every pipe is up again, every byte
+# arrived once and intact, no ping came back twice.
+#
 # The seed is printed; CHAOS_SEED=N repeats a run's schedule.  The
 # test cleans up whatever happens: its cleanup ends what it started, by
 # PID only, and removes the namespaces.  Every loop is bounded.
@@ -33,6 +41,10 @@ ch_init() {
 	XFER=$SRCDIR/xfer
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=mesh.sh
+	. "$SRCDIR/mesh.sh"
+	# chaos3 has three sites, in a mesh of its own
+	SITES=$(cat sites 2>/dev/null || echo "a b")
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -53,7 +65,7 @@ ch_fail() {
 		echo "--- $*" >&2
 		;;
 	esac
-	for s in a b; do
+	for s in $SITES; do
 		if [ -S "$s.sock" ]; then
 			echo "--- site $s: show pipes" >&2
 			ctl "$s" show pipes >&2 2>&1
@@ -149,8 +161,8 @@ ch_cleanup() {
 		done < helpers.pids
 	fi
 	parents=""
-	for f in a.pid b.pid; do
-		[ -f "$f" ] && parents="$parents $(cat "$f")"
+	for s in $SITES; do
+		[ -f "$s.pid" ] && parents="$parents $(cat "$s.pid")"
 	done
 	pids="$parents $(cat children.pids 2>/dev/null)"
 	# shellcheck disable=SC2086 # lists of PIDs
@@ -167,7 +179,11 @@ ch_cleanup() {
 			is_prog "$pid" "$prog" && kill -KILL "$pid" 2>/dev/null
 		done < helpers.pids
 	fi
-	topo_destroy "$P"
+	if [ -f sites ]; then
+		mesh_destroy "$P"
+	else
+		topo_destroy "$P"
+	fi
 }
 
 # A title as setproctitle(3) leaves it on Linux (see privsep_test.sh).
@@ -494,6 +510,222 @@ chaos_cleanup() {
 	ch_cleanup
 }
 
+# every pipe of every site is up
+every_up() {
+	for _s in $SITES; do
+		ctl "$_s" -j show pipes 2>/dev/null | jq -e '(.pipes | length)
+		    > 0 and ([.pipes[] | select(.state != "up")] | length)
+		    == 0' >/dev/null 2>&1 || return 1
+	done
+	return 0
+}
+
+# The schedule of chaos3, as schedule() does for two sites: "kill SITE
+# UPLINK" for each of the six uplink processes, about every 6 s, and
+# "cut SITE N" / "restore SITE N" of one site's line to ISP N for 0.5
+# to 3 s, with gaps of up to 1.5 s, a cut sometimes beginning up to
+# 0.5 s before the one before it ends.
+schedule3() {
+	awk -v seed="$CHAOS_SEED" -v len=$((CHAOS_SECONDS * 1000)) '
+	    function rnd() {
+		x = (x * 16807) % 2147483647
+		return (x / 2147483647)
+	    }
+	    BEGIN {
+		x = seed % 2147483646 + 1
+		n = split("a isp1,a isp2,b isp1,b isp2,c isp1,c isp2", who,
+		    ",")
+		for (i = n; i > 1; i--) {
+			j = int(rnd() * i) + 1
+			t = who[i]; who[i] = who[j]; who[j] = t
+		}
+		for (i = 1; i <= n; i++) {
+			t = 3000 + (i - 1) * 6000 + int(rnd() * 2000)
+			printf "%d kill %s\n", t, who[i]
+		}
+		split("a b c", site, " ")
+		t = 1000 + int(rnd() * 1000)
+		while (t < len - 5000) {
+			s = site[1 + int(rnd() * 3)]
+			isp = 1 + int(rnd() * 2)
+			d = 500 + int(rnd() * 2500)
+			printf "%d cut %s %d\n", t, s, isp
+			printf "%d restore %s %d\n", t + d, s, isp
+			if (rnd() < 0.2)
+				t += d - int(rnd() * 500)
+			else
+				t += d + int(rnd() * 1500)
+		}
+	    }' | sort -n -k 1,1
+}
+
+# run_schedule3 FILE: as run_schedule, on mesh.sh's lines
+run_schedule3() {
+	_t0=$(now_ms)
+	_n=0
+	while read -r _ms _what _a1 _a2; do
+		_n=$((_n + 1))
+		[ "$_n" -le 200 ] || break
+		_wait=$((_t0 + _ms - $(now_ms)))
+		if [ "$_wait" -gt 0 ]; then
+			sleep "$(awk -v w="$_wait" 'BEGIN { printf "%.3f", w / 1000 }')"
+		fi
+		case "$_what" in
+		kill)
+			_pid=$(kid_pid "$_a1" "marconid: pipe $_a2")
+			if [ -z "$_pid" ]; then
+				echo "$_ms kill $_a1 $_a2: no such process" \
+				    >> chaos.log
+				continue
+			fi
+			kill -KILL "$_pid"
+			echo "$_pid" >> "killed-$_a1-$_a2"
+			;;
+		cut)
+			mesh_cut "$P" "$_a1" "$_a2" ||
+			    ch_fail "cannot cut site $_a1's ISP $_a2"
+			;;
+		restore)
+			mesh_restore "$P" "$_a1" "$_a2" ||
+			    ch_fail "cannot restore site $_a1's ISP $_a2"
+			;;
+		esac
+		echo "$(($(now_ms) - _t0)) $_what $_a1 $_a2" \
+		    "(planned at $_ms)" >> chaos.log
+	done < "$1"
+	_rest=$((_t0 + CHAOS_SECONDS * 1000 - $(now_ms)))
+	if [ "$_rest" -gt 0 ]; then
+		sleep "$(awk -v w="$_rest" 'BEGIN { printf "%.3f", w / 1000 }')"
+	fi
+	for _s in $SITES; do
+		for _i in 1 2; do
+			mesh_restore "$P" "$_s" "$_i"
+		done
+	done
+}
+
+atf_test_case chaos3 cleanup
+chaos3_head() {
+	atf_set descr "Three sites, a hub and two spokes: uplink processes" \
+	    "killed and lines cut for 40 s during a transfer from spoke to" \
+	    "spoke; afterwards every pipe is up and every byte arrived" \
+	    "once and intact"
+	atf_set require.user root
+	atf_set timeout 180
+	atf_set require.progs "ip nft openssl ping ps jq awk sha256sum date"
+}
+chaos3_body() {
+	echo "a b c" > sites
+	ch_init
+	CHAOS_SECONDS=40
+	CHAOS_RATE=${CHAOS_RATE3:-1000000}
+	C_TAP=198.19.0.3
+	[ -x "$MARCONID" ] || atf_fail "$MARCONID is not built"
+	[ -x "$XFER" ] || atf_fail "$XFER is not built"
+	id -u _marconid >/dev/null 2>&1 ||
+	    atf_fail "user _marconid is missing (scripts/add-user)"
+	bytes=$((CHAOS_RATE * 30))
+	echo "chaos3: seed $CHAOS_SEED, $CHAOS_SECONDS s, a transfer of" \
+	    "$bytes bytes at $CHAOS_RATE bytes a second from B to C" \
+	    "through the hub A" >&2
+
+	mesh_create "$P" "$SITES" || atf_fail "cannot build the mesh"
+	for s in $SITES; do
+		site_identity "$PWD" "site-$s" ||
+		    atf_fail "cannot make the identity of site $s"
+	done
+	mesh_conf a a.conf "$PWD" b c || atf_fail "cannot write a.conf"
+	echo "relay yes" >> a.conf
+	mesh_conf b b.conf "$PWD" a || atf_fail "cannot write b.conf"
+	mesh_conf c c.conf "$PWD" a || atf_fail "cannot write c.conf"
+	for s in $SITES; do
+		echo "probe interval 100ms timeout 300ms" >> "$s.conf"
+		ip netns exec "$P$s" "$MARCONID" -dv -f "$PWD/$s.conf" \
+		    -s "$PWD/$s.sock" > "$s.log" 2>&1 &
+		echo $! > "$s.pid"
+		topo_wait 15 ctl_answers_or_dead "$s" || true
+		ctl_answers "$s" || ch_fail "marconid of site $s does not answer"
+		ps -o pid= --ppid "$(cat "$s.pid")" >> children.pids
+	done
+	topo_wait 30 every_up || ch_fail "not every pipe is up within 30 s"
+	topo_ping "${P}b" "$C_TAP" 10 || ch_fail "B does not reach C"
+	for s in $SITES; do
+		kid_pid "$s" "marconid: engine" > "engine-$s"
+		[ -s "engine-$s" ] || ch_fail "site $s has no engine"
+	done
+
+	schedule3 > schedule.txt
+	echo "the schedule: $(tr '\n' ';' < schedule.txt)" >&2
+	ip netns exec "${P}b" ping -n -i 0.1 -c $((CHAOS_SECONDS * 10 + 200)) \
+	    -W 1 "$C_TAP" > ping.out 2>&1 &
+	echo $! > ping.pid
+	record_helper $! ping
+	ip netns exec "${P}c" timeout 120 "$XFER" recv -s "$CHAOS_SEED" \
+	    -t 110 "$C_TAP" 5002 "$bytes" 2> xfer-recv.err |
+	    sha256sum > xfer-recv.sum &
+	record_helper $! timeout
+	_listening() {
+		grep -qs listening xfer-recv.err
+	}
+	topo_wait 10 _listening || ch_fail "xfer does not listen at site C"
+	ip netns exec "${P}b" timeout 120 "$XFER" send -s "$CHAOS_SEED" \
+	    -c 30 -r "$CHAOS_RATE" -t 100 "$C_TAP" 5002 "$bytes" \
+	    2> xfer-send.err &
+	echo $! > xfer.pid
+	record_helper $! timeout
+
+	t0=$(now_ms)
+	run_schedule3 schedule.txt
+	echo "chaos over after $(($(now_ms) - t0)) ms" >&2
+
+	topo_wait 30 every_up ||
+	    ch_fail "not every pipe is up 30 s after the chaos"
+	for s in $SITES; do
+		for u in isp1 isp2; do
+			[ -s "killed-$s-$u" ] || ch_fail "the process of $u at" \
+			    "site $s was never killed"
+			new=$(kid_pid "$s" "marconid: pipe $u")
+			[ -n "$new" ] && [ "$new" != "$(cat "killed-$s-$u")" ] ||
+			    ch_fail "site $s has no new process for $u"
+			echo "$new" >> children.pids
+		done
+	done
+
+	topo_wait 60 eval "! topo_alive $(cat xfer.pid)" ||
+	    ch_fail "the transfer did not end 60 s after the chaos:" \
+	    "$(tail -n 3 xfer-send.err xfer-recv.err)"
+	sleep 1
+	want=$("$XFER" gen -s "$CHAOS_SEED" "$bytes" | sha256sum)
+	got=$(cat xfer-recv.sum)
+	echo "transfer: $(grep -c 'from offset' xfer-recv.err) connections;" \
+	    "$(tail -n 1 xfer-send.err); $(tail -n 1 xfer-recv.err)" >&2
+	echo "transfer: sha256 sent ${want%% *}, received ${got%% *}" >&2
+	[ "$want" = "$got" ] || ch_fail "what arrived is not what was sent:" \
+	    "$(cat xfer-send.err xfer-recv.err)"
+
+	topo_ping "${P}b" "$C_TAP" 5 || ch_fail "$C_TAP does not answer"
+	topo_ping "${P}c" 198.19.0.2 5 || ch_fail "198.19.0.2 does not answer"
+	kill -INT "$(cat ping.pid)" 2>/dev/null
+	topo_wait 5 eval "! topo_alive $(cat ping.pid)" || true
+	tx=$(awk '/packets transmitted/ { print $1 }' ping.out)
+	rx=$(awk '/packets transmitted/ { print $4 }' ping.out)
+	dups=$(grep -c 'DUP!' ping.out)
+	echo "pings B to C: $rx of $tx answered, $dups duplicates" >&2
+	[ "${tx:-0}" -gt 0 ] || ch_fail "ping sent nothing: $(cat ping.out)"
+	[ "$dups" -eq 0 ] || ch_fail "$dups pings came back twice"
+	[ $((rx * 100)) -ge $((tx * 60)) ] ||
+	    ch_fail "only $rx of $tx pings answered through the chaos"
+	# the engines, which hold the MAC tables, never went
+	for s in $SITES; do
+		[ "$(kid_pid "$s" "marconid: engine")" = "$(cat "engine-$s")" ] ||
+		    ch_fail "site $s's engine was restarted"
+	done
+}
+chaos3_cleanup() {
+	ch_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case chaos
+	atf_add_test_case chaos3
 }

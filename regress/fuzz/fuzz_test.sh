@@ -74,6 +74,14 @@ route_body() {
 	corpus_case route
 }
 
+atf_test_case relay
+relay_head() {
+	atf_set "descr" "the engine's switch and hub relay over its corpus"
+}
+relay_body() {
+	corpus_case relay
+}
+
 atf_init_test_cases() {
 	atf_add_test_case udp
 	atf_add_test_case frag
@@ -82,4 +90,5 @@ atf_init_test_cases() {
 	atf_add_test_case conf
 	atf_add_test_case ctl
 	atf_add_test_case route
+	atf_add_test_case relay
 }
