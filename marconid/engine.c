@@ -842,7 +842,7 @@ rtable_build(struct marconid_conf *c)
 	struct iface_addr	*ia;
 	struct route		*r, *or;
 	uint8_t			 a[16];
-	size_t			 i;
+	size_t			 i, j;
 	int			 af, npeers = 0;
 
 	rtable_init(&nrt);
@@ -870,10 +870,15 @@ rtable_build(struct marconid_conf *c)
 	}
 	for (i = 0; i < nrt.n; i++) {
 		r = &nrt.r[i];
-		if ((or = rtable_match(&ort, r->af, r->addr)) != NULL &&
-		    or->plen == r->plen && or->peer == r->peer) {
-			r->packets = or->packets;
-			r->bytes = or->bytes;
+		for (j = 0; j < ort.n; j++) {
+			or = &ort.r[j];
+			if (or->af == r->af && or->plen == r->plen &&
+			    or->peer == r->peer &&
+			    memcmp(or->addr, r->addr, sizeof(r->addr)) == 0) {
+				r->packets = or->packets;
+				r->bytes = or->bytes;
+				break;
+			}
 		}
 	}
 	rtable_clear(&ort);
