@@ -30,10 +30,9 @@
 #					2001:db8:19:S::/64, its tun0 has .1
 #					alone, each peer block names the
 #					peer's networks
-#	mesh_tun_example MANPAGE FILE DIR
-#					site a's file from marconid.conf.5
-#					itself, as it is, with DIR's
-#					certificate and key added
+#	mesh_tun_example TOP SITE FILE	SITE's file of the tun mesh of
+#					marconid.conf(5), as the page in the
+#					tree TOP gives it
 #	mesh_host PREFIX HOST SITE MAC ADDR
 #					a host on SITE's segment: namespace
 #					PREFIX+HOST (HOST is h1 or h2) with a
@@ -272,29 +271,18 @@ EOF
 	mv "$_mf.tmp" "$_mf"
 }
 
-# The display after the comment that names mesh_tun_test.sh in the
-# manual page, with roff's \e for a backslash undone: site A's file as
-# the manual gives it.  Its fingerprints are macros (marconid -D
-# overrides them); its certificate and key, the defaults, come as two
-# lines naming DIR's.
+# The file of SITE in the tun mesh of marconid.conf(5)'s EXAMPLES, as
+# the page gives it (scripts/man-example, example tun-SITE): its
+# fingerprints, certificate and key are macros that marconid -D gives.
 mesh_tun_example() {
-	_man=$1
-	_mf=$2
-	_md=$3
+	_top=$1
+	_ms=$2
+	_mf=$3
 	(
 		umask 077
-		awk '/mesh_tun_test.sh runs the next display/ { f = 1; next }
-		    f && /^\.Bd/ { next }
-		    f && /^\.Ed/ { exit }
-		    f { print }' "$_man" | sed 's/\\e/\\/g'
-		printf 'certificate "%s"\nkey "%s"\n' "$_md/site-a.crt" \
-		    "$_md/site-a.key"
+		sh "$_top/scripts/man-example" "$_top/marconid.conf.5" \
+		    "tun-$_ms"
 	) > "$_mf.tmp" || { rm -f "$_mf.tmp"; return 1; }
-	if ! grep -q '^peer site-c' "$_mf.tmp"; then
-		_topo_err "no tun mesh example in $_man"
-		rm -f "$_mf.tmp"
-		return 1
-	fi
 	chmod 0600 "$_mf.tmp"
 	mv "$_mf.tmp" "$_mf"
 }

@@ -4,9 +4,10 @@
 #
 # End-to-end tests of three sites in a full mesh over tun (mesh.sh):
 # each owns 198.19.S.0/24 and 2001:db8:19:S::/64 ("network"), and
-# peers with the two others over isp1 and isp2.  Site A runs the
-# example of marconid.conf(5) as the manual page gives it (see
-# mesh_tun_example in mesh.sh); B and C have files of the same shape.
+# peers with the two others over isp1 and isp2.  Each site runs its
+# file of the tun mesh example of marconid.conf(5) as the manual page
+# gives it (mesh_tun_example in mesh.sh, scripts/man-example), with its
+# macros (fingerprints, certificate, key) given by marconid -D.
 #
 # routing: every pair reaches the other over IPv4, A reaches C over
 # IPv6; the routes are in A's kernel and in show routes; 200 packets
@@ -145,15 +146,18 @@ all_pipes_up() {
 	return 0
 }
 
-# the arguments of site a: the fingerprints of the manual's example
-a_args() {
-	echo "-D fpr_b=$(site_fingerprint "$PWD/site-b.crt")" \
-	    "-D fpr_c=$(site_fingerprint "$PWD/site-c.crt")"
+# the macros of SITE's file from the manual: its identity, its peers'
+site_args() {
+	_a="-D site_crt=$PWD/site-$1.crt -D site_key=$PWD/site-$1.key"
+	for _o in $SITES; do
+		[ "$_o" = "$1" ] && continue
+		_a="$_a -D fpr_$_o=$(site_fingerprint "$PWD/site-$_o.crt")"
+	done
+	echo "$_a"
 }
 
 start_site() {
-	args=""
-	[ "$1" = a ] && args=$(a_args)
+	args=$(site_args "$1")
 	# shellcheck disable=SC2086 # args holds several words
 	"$MARCONID" -n $args -f "$PWD/$1.conf" > "$1.check" 2>&1 ||
 	    mt_fail "marconid -n refuses $1.conf: $(cat "$1.check")"
@@ -179,10 +183,10 @@ make_tun_mesh() {
 		site_identity "$PWD" "site-$s" ||
 		    atf_fail "cannot make the identity of site $s"
 	done
-	mesh_tun_example "$TOP/marconid.conf.5" a.conf "$PWD" ||
-	    atf_fail "cannot take site A's file from marconid.conf.5"
-	mesh_tun_conf b b.conf "$PWD" a c || atf_fail "cannot write b.conf"
-	mesh_tun_conf c c.conf "$PWD" a b || atf_fail "cannot write c.conf"
+	for s in $SITES; do
+		mesh_tun_example "$TOP" "$s" "$s.conf" ||
+		    atf_fail "no example tun-$s in marconid.conf.5"
+	done
 	for s in $SITES; do
 		start_site "$s"
 	done
