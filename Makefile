@@ -29,6 +29,10 @@ bench: deps
 	@$(MAKE) config.mk
 	@$(BUILD) bench
 
+bench-hub: deps
+	@$(MAKE) config.mk
+	@$(BUILD) bench-hub
+
 # make check on a build with ASan and UBSan, in a copy of the tree
 check-sanitize: deps
 	@MAKE="$(MAKE)" sh scripts/check-sanitize
@@ -61,4 +65,5 @@ distclean: clean
 	rm -f config.mk
 
 .PHONY: all install uninstall check check-sanitize check-valgrind demo bench \
+	bench-hub \
 	deps lint clean distclean

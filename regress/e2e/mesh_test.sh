@@ -2,8 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # shellcheck disable=SC2317 # functions run by topo_wait
 #
-# End-to-end tests with three sites in a tap full mesh (mesh.sh): every
-# site peers with the two others over isp1 and isp2.
+# End-to-end tests with three and four sites (mesh.sh), each with isp1
+# and isp2, over tap: full meshes and hubs.
 #
 # reload_reorder: site A's two peer blocks swap places in a reload, 20
 # times, while A pings B 2,000 times a second.  Every process names a
@@ -17,6 +17,19 @@
 # reload_keeps_macs: the same with the same file reloaded each time, so
 # that only the MAC table is at stake: a reload used to forget it, and
 # B's frames went to every peer until B spoke again.
+#
+# full_mesh, hub_spoke: the three-site full mesh and the hub with three
+# spokes of marconid.conf(5), extracted from the page source by
+# scripts/man-example and run as they are (certificates and
+# fingerprints by -D): every pair pings, broadcasts are counted at
+# every tap (each other site's tap sees each one once, the sender's
+# none, and nothing more comes in the 2 s after), a cut of one ISP is
+# felt only by the pipes that use it, and at the hub a byte-checked TCP
+# stream between two spokes stays on one connection across a cut of
+# the hub's ISP 1.  mesh4: four sites.  mac_move: a host moves from B
+# to C and is followed within a second; with mac timeout 3s its
+# address is forgotten after 3 s without a frame.  two_hubs: what two
+# hubs that peer with each other do (a frame is relayed once).
 #
 # Every test case records the PIDs of what it starts in its work
 # directory; its cleanup ends those processes, by PID only, and removes
@@ -699,6 +712,61 @@ hub_spoke_cleanup() {
 	ms_cleanup
 }
 
+atf_test_case two_hubs cleanup
+two_hubs_head() {
+	atf_set descr "Two hubs that peer with each other, a spoke each:" \
+	    "a frame is relayed once, so the spokes do not reach each" \
+	    "other, each reaches both hubs, a broadcast stops at the" \
+	    "second hub, as marconid.conf(5) says"
+	ms_head 180
+}
+two_hubs_body() {
+	echo "a b c d" > sites
+	ms_init
+	make_mesh
+	# hubs A and B; C a spoke of A, D a spoke of B
+	mesh_conf a a.conf "$PWD" b c || atf_fail "cannot write a.conf"
+	mesh_conf b b.conf "$PWD" a d || atf_fail "cannot write b.conf"
+	mesh_conf c c.conf "$PWD" a || atf_fail "cannot write c.conf"
+	mesh_conf d d.conf "$PWD" b || atf_fail "cannot write d.conf"
+	echo "relay yes" >> a.conf
+	echo "relay yes" >> b.conf
+	for s in $SITES; do
+		start_site "$s"
+	done
+	topo_wait 30 every_pipe_up || ms_fail "not every pipe is up in 30 s"
+	for pair in "c a" "c b" "d b" "d a" "a b"; do
+		# shellcheck disable=SC2086 # two words
+		set -- $pair
+		topo_ping "$P$1" "198.19.0.$(_mesh_idx "$2")" 10 ||
+		    ms_fail "site $1 does not reach site $2 across the hubs"
+		topo_ping "$P$2" "198.19.0.$(_mesh_idx "$1")" 10 ||
+		    ms_fail "site $2 does not reach site $1 across the hubs"
+	done
+	topo_noping "${P}c" 198.19.0.4 3 ||
+	    ms_fail "spoke C reaches spoke D through both hubs"
+	topo_noping "${P}d" 198.19.0.3 3 ||
+	    ms_fail "spoke D reaches spoke C through both hubs"
+	# 5 broadcasts from C: hub A relays them once, to hub B, whose tap
+	# gets them and relays them no further
+	for s in $SITES; do
+		bcast_count_start "$s"
+	done
+	ip netns exec "${P}c" ping -b -n -q -c 5 -i 0.2 -W 1 \
+	    198.19.0.255 > bcast-c.out 2>&1
+	sleep 2
+	seen=""
+	for s in $SITES; do
+		seen="$seen $s:$(bcast_count "$s" c)"
+	done
+	echo "5 broadcasts from spoke C, seen at the taps:$seen"
+	[ "$seen" = " a:5 b:5 c:0 d:0" ] ||
+	    ms_fail "5 broadcasts from spoke C reached the taps:$seen"
+}
+two_hubs_cleanup() {
+	ms_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case reload_reorder
 	atf_add_test_case reload_keeps_macs
@@ -706,4 +774,5 @@ atf_init_test_cases() {
 	atf_add_test_case mesh4
 	atf_add_test_case mac_move
 	atf_add_test_case hub_spoke
+	atf_add_test_case two_hubs
 }
