@@ -18,7 +18,8 @@
 #
 # reload_cut: a reload that adds networks adds their routes, leaves a
 # route the administrator made alone, and one that takes them away
-# removes them, while the routes that stay are not touched; a cut of
+# removes them, while the routes that stay are not touched and keep
+# their counters; a cut of
 # B's first provider loses no packet between A and C; at exit A
 # removes the routes it installed, and those only.
 #
@@ -342,6 +343,11 @@ reload_cut_body() {
 	mt_init
 	make_tun_mesh
 
+	# traffic to C, whose counter must outlive the reloads
+	topo_ping "${P}a" 198.19.3.1 10 || mt_fail "A does not reach C"
+	counted=$(ctl a -j show routes | jq '.routes[] |
+	    select(.prefix == "198.19.3.0/24") | .packets')
+
 	# the administrator's route, which marconid must leave alone
 	ip -n "${P}a" route add 198.19.44.0/24 dev tun0 ||
 	    mt_fail "cannot add the administrator's route"
@@ -375,6 +381,11 @@ reload_cut_body() {
 		grep -qx "$r" routes.txt ||
 		    mt_fail "route $r gone after the reloads: $(cat routes.txt)"
 	done
+	n=$(ctl a -j show routes | jq '.routes[] |
+	    select(.prefix == "198.19.3.0/24") | .packets')
+	if [ "${counted:-0}" -eq 0 ] || [ "${n:-0}" -lt "$counted" ]; then
+		mt_fail "route 198.19.3.0/24 counted $counted, $n after reloads"
+	fi
 	# the routes that stayed were never taken away and put back
 	for r in 198.19.2.0/24 198.19.3.0/24; do
 		n=$(grep -c "route $r added" a.log)
