@@ -19,7 +19,8 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/printconf.c marconid/util.c marconid/crypto.c \
 		marconid/frag.c marconid/session.c marconid/tlsctx.c \
 		marconid/uplink.c marconid/offload.c marconid/resolve.c \
-		marconid/sched.c marconid/reorder.c $(OS_SRCS) \
+		marconid/sched.c marconid/reorder.c marconid/route.c \
+		$(OS_SRCS) \
 		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
@@ -46,6 +47,9 @@ FRAG_TEST_OBJS=	$(FRAG_TEST_SRCS:.c=.o)
 TLS_TEST_SRCS=	regress/tls/tls_test.c marconid/tlsctx.c common/log.c
 TLS_TEST_OBJS=	$(TLS_TEST_SRCS:.c=.o)
 
+ROUTE_TEST_SRCS= regress/route/route_test.c marconid/route.c
+ROUTE_TEST_OBJS= $(ROUTE_TEST_SRCS:.c=.o)
+
 OFFLOAD_TEST_SRCS= regress/offload/offload_test.c marconid/offload.c
 OFFLOAD_TEST_OBJS= $(OFFLOAD_TEST_SRCS:.c=.o)
 
@@ -60,7 +64,7 @@ TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
 		regress/tls/tls_test regress/offload/offload_test \
 		regress/balance/reorder_test regress/balance/sched_test \
-		regress/e2e/marconid-test
+		regress/route/route_test regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
 MANS8=		man/marconid.8 man/marconictl.8
@@ -168,6 +172,12 @@ regress/frag/frag_test.o: regress/frag/frag_test.c
 regress/frag/frag_test: $(FRAG_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(FRAG_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
+regress/route/route_test.o: regress/route/route_test.c $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/route/route_test.c -o $@
+
+regress/route/route_test: $(ROUTE_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(ROUTE_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
 regress/offload/offload_test.o: regress/offload/offload_test.c \
     marconid/offload.h
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) \
@@ -209,10 +219,10 @@ FUZZCC=		clang
 FUZZFLAGS=	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_TIME=	60
-FUZZ_TARGETS=	udp frag session imsg conf ctl relay reorder
+FUZZ_TARGETS=	udp frag session imsg conf ctl relay reorder route
 FUZZERS=	fuzz/fuzz_udp fuzz/fuzz_frag fuzz/fuzz_session \
 		fuzz/fuzz_imsg fuzz/fuzz_conf fuzz/fuzz_ctl fuzz/fuzz_relay \
-		fuzz/fuzz_reorder
+		fuzz/fuzz_reorder fuzz/fuzz_route
 FUZZ_HEADERS=	$(HEADERS) fuzz/fuzz.h
 FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # what each links besides what it includes (pipe.c, session.c,
@@ -224,8 +234,9 @@ FUZZ_SESSION_SRCS= marconid/tlsctx.c marconid/crypto.c marconid/frag.c \
 		marconid/util.c marconid/config.c marconid/printconf.c
 FUZZ_FRAG_SRCS=	marconid/frag.c
 FUZZ_IMSG_SRCS=
+FUZZ_ROUTE_SRCS= marconid/route.c
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
-		marconid/util.c
+		marconid/util.c marconid/route.c
 FUZZ_CTL_SRCS=	$(FUZZ_CONF_SRCS) marconid/crypto.c marconid/frag.c \
 		common/ctl.c marconid/sched.c marconid/reorder.c
 FUZZ_REORDER_SRCS= marconid/reorder.c
@@ -252,6 +263,11 @@ fuzz/fuzz_session: fuzz/fuzz_session.c marconid/pipe.c marconid/session.c \
 fuzz/fuzz_imsg: fuzz/fuzz_imsg.c $(FUZZ_STUBS) $(FUZZ_HEADERS)
 	$(FUZZ_CMD) fuzz/fuzz_imsg.c $(FUZZ_IMSG_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
 
+fuzz/fuzz_route: fuzz/fuzz_route.c $(FUZZ_ROUTE_SRCS) $(FUZZ_STUBS) \
+    $(FUZZ_HEADERS)
+	$(FUZZ_CMD) fuzz/fuzz_route.c $(FUZZ_ROUTE_SRCS) $(FUZZ_STUBS) \
+	    $(PKG_LIBS)
+
 fuzz/fuzz_conf: fuzz/fuzz_conf.c $(FUZZ_CONF_SRCS) $(FUZZ_STUBS) \
     $(FUZZ_HEADERS)
 	$(FUZZ_CMD) fuzz/fuzz_conf.c $(FUZZ_CONF_SRCS) $(FUZZ_STUBS) $(PKG_LIBS)
@@ -273,11 +289,13 @@ fuzz/fuzz_reorder: fuzz/fuzz_reorder.c $(FUZZ_REORDER_SRCS) $(FUZZ_STUBS) \
 TESTPROGS+=	regress/fuzz/replay_udp regress/fuzz/replay_frag \
 		regress/fuzz/replay_session regress/fuzz/replay_imsg \
 		regress/fuzz/replay_conf regress/fuzz/replay_ctl \
-		regress/fuzz/replay_relay regress/fuzz/replay_reorder
+		regress/fuzz/replay_relay regress/fuzz/replay_reorder \
+		regress/fuzz/replay_route
 REPLAY_OBJS=	regress/fuzz/replay.o fuzz/stubs.o $(COMPAT_SRCS:.c=.o)
 
 fuzz/fuzz_udp.o fuzz/fuzz_frag.o fuzz/fuzz_session.o fuzz/fuzz_imsg.o \
     fuzz/fuzz_conf.o fuzz/fuzz_ctl.o fuzz/fuzz_relay.o fuzz/fuzz_reorder.o \
+    fuzz/fuzz_route.o \
     fuzz/stubs.o: $(FUZZ_HEADERS)
 fuzz/fuzz_udp.o: marconid/pipe.c
 fuzz/fuzz_session.o: marconid/pipe.c marconid/session.c
@@ -326,6 +344,11 @@ regress/fuzz/replay_imsg: fuzz/fuzz_imsg.o $(REPLAY_OBJS)
 regress/fuzz/replay_conf: fuzz/fuzz_conf.o $(FUZZ_CONF_SRCS:.c=.o) \
     $(REPLAY_OBJS)
 	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_conf.o $(FUZZ_CONF_SRCS:.c=.o) \
+	    $(REPLAY_OBJS) $(PKG_LIBS)
+
+regress/fuzz/replay_route: fuzz/fuzz_route.o $(FUZZ_ROUTE_SRCS:.c=.o) \
+    $(REPLAY_OBJS)
+	$(CC) $(CFLAGS) -o $@ fuzz/fuzz_route.o $(FUZZ_ROUTE_SRCS:.c=.o) \
 	    $(REPLAY_OBJS) $(PKG_LIBS)
 
 regress/fuzz/replay_ctl: fuzz/fuzz_ctl.o $(FUZZ_CTL_SRCS:.c=.o) \

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		7
+#define CTL_VERSION		8
 
 /* the release, shown by marconid -V and marconictl show version */
 #define MARCONID_VERSION	"0.2"
@@ -138,6 +138,23 @@ struct ctl_iface {
 	uint64_t	ibytes;
 	uint64_t	obytes;
 	char		addrs[CTL_ADDRSLEN];	/* "a/len b/len ..." */
+	/* tun: packets dropped by the routing (marconictl show routes) */
+	uint64_t	noroute;	/* from the device, nobody's network */
+	uint64_t	badsource;	/* from a peer, source not its own */
+	uint64_t	notip;		/* neither IPv4 nor IPv6 */
+};
+
+/* tun: one network of a peer, IMSG_CTL_SHOW_ROUTES */
+struct ctl_route {
+	char		peer[MARCONID_NAMELEN];
+	struct sockaddr_storage	prefix;	/* port unused */
+	uint32_t	prefixlen;
+	int32_t		peer_up;	/* any pipe of the peer up */
+	int32_t		implicit;	/* the only peer, without network */
+	int32_t		kernel;		/* route installed by the parent */
+	uint64_t	packets;	/* sent to the peer by this route */
+	uint64_t	bytes;
+	uint64_t	badsource;	/* the peer's packets refused */
 };
 
 struct ctl_pipe {

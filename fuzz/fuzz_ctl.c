@@ -117,6 +117,9 @@ answer_check(struct imsg *imsg)
 	case IMSG_CTL_SHOW_PEERS:
 		want = sizeof(struct ctl_peer);
 		break;
+	case IMSG_CTL_SHOW_ROUTES:
+		want = sizeof(struct ctl_route);
+		break;
 	case IMSG_CTL_SHOW_MACS:
 		want = sizeof(struct ctl_mac);
 		break;

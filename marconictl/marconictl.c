@@ -263,6 +263,8 @@ request_type(enum actions action)
 		return (IMSG_CTL_SHOW_PIPES);
 	case SHOW_PEERS:
 		return (IMSG_CTL_SHOW_PEERS);
+	case SHOW_ROUTES:
+		return (IMSG_CTL_SHOW_ROUTES);
 	case SHOW_MACS:
 		return (IMSG_CTL_SHOW_MACS);
 	case RELOAD:
@@ -304,6 +306,7 @@ reply_type(enum actions action)
 	case SHOW_PIPES:
 	case SHOW_PIPES_DETAIL:
 	case SHOW_PEERS:
+	case SHOW_ROUTES:
 	case SHOW_MACS:
 		return (request_type(action));
 	case MONITOR:
@@ -350,6 +353,7 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 	struct ctl_iface	 iface;
 	struct ctl_pipe		 pipe;
 	struct ctl_peer		 peer;
+	struct ctl_route	 route;
 	struct ctl_mac		 mac;
 	struct ctl_event	 ev;
 	uint32_t		 type = imsg_get_type(imsg);
@@ -402,6 +406,11 @@ dispatch(struct imsg *imsg, const struct parse_result *res,
 		peer.fingerprint[sizeof(peer.fingerprint) - 1] = '\0';
 		peer.active[sizeof(peer.active) - 1] = '\0';
 		out->peer(&peer);
+		break;
+	case IMSG_CTL_SHOW_ROUTES:
+		get_row(imsg, &route, sizeof(route), "route");
+		route.peer[sizeof(route.peer) - 1] = '\0';
+		out->route(&route);
 		break;
 	case IMSG_CTL_SHOW_MACS:
 		get_row(imsg, &mac, sizeof(mac), "mac");

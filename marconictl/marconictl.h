@@ -42,6 +42,7 @@ struct output {
 	void	(*iface)(const struct ctl_iface *);
 	void	(*pipe)(const struct ctl_pipe *);
 	void	(*peer)(const struct ctl_peer *);
+	void	(*route)(const struct ctl_route *);
 	void	(*mac)(const struct ctl_mac *);
 	void	(*event)(const struct ctl_event *);
 	void	(*tail)(const struct parse_result *);
@@ -59,6 +60,8 @@ int		 show_result(const struct parse_result *,
 		    const struct ctl_result *, const char *);
 
 /* output.c: formatting helpers, also used by the JSON back-end */
+const char	*fmt_prefix(const struct sockaddr_storage *, uint32_t, char *,
+		    size_t);
 const char	*fmt_addr(const struct sockaddr_storage *, char *, size_t);
 const char	*fmt_timeframe(int64_t, char *, size_t);
 const char	*fmt_usec(uint32_t, char *, size_t);

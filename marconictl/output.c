@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <err.h>
 #include <netdb.h>
@@ -43,6 +44,7 @@ static void	 show_version(const struct ctl_summary *);
 static void	 show_iface(const struct ctl_iface *);
 static void	 show_pipe(const struct ctl_pipe *);
 static void	 show_peer(const struct ctl_peer *);
+static void	 show_route(const struct ctl_route *);
 static void	 show_mac(const struct ctl_mac *);
 static void	 show_event(const struct ctl_event *);
 static void	 show_tail(const struct parse_result *);
@@ -59,6 +61,7 @@ const struct output show_output = {
 	.iface = show_iface,
 	.pipe = show_pipe,
 	.peer = show_peer,
+	.route = show_route,
 	.mac = show_mac,
 	.event = show_event,
 	.tail = show_tail,
@@ -71,6 +74,8 @@ static struct ctl_pipe	*pipes;
 static size_t		 n_pipes;
 static struct ctl_peer	*peers;
 static size_t		 n_peers;
+static struct ctl_route	*routes;
+static size_t		 n_routes;
 static struct ctl_mac	*macs;
 static size_t		 n_macs;
 
@@ -128,6 +133,12 @@ show_peer(const struct ctl_peer *p)
 }
 
 static void
+show_route(const struct ctl_route *r)
+{
+	routes = add_row(routes, &n_routes, sizeof(*r), r);
+}
+
+static void
 show_mac(const struct ctl_mac *m)
 {
 	macs = add_row(macs, &n_macs, sizeof(*m), m);
@@ -160,6 +171,7 @@ show_tail(const struct parse_result *res)
 {
 	char	 b1[16], b2[16], b3[16], b4[16], b5[16], b6[16], b7[16];
 	char	 b8[16], b9[16], b10[16], b11[16], b12[16], b13[16];
+	char	 pbuf[NI_MAXHOST + 8];
 	size_t	 i;
 	int	 w1, w2, overrides;
 
@@ -182,6 +194,41 @@ show_tail(const struct parse_result *res)
 			    fmt_count(f->ibytes, 1024, b3, sizeof(b3)),
 			    fmt_count(f->obytes, 1024, b4, sizeof(b4)),
 			    f->addrs[0] != '\0' ? f->addrs : "-");
+		}
+		for (i = 0; i < n_ifaces; i++) {
+			struct ctl_iface *f = &ifaces[i];
+
+			if (f->type != CTL_IF_TUN)
+				continue;
+			printf("%s: dropped %llu to no peer's network, %llu "
+			    "from a peer with a source not its own, %llu "
+			    "not IP\n", f->name,
+			    (unsigned long long)f->noroute,
+			    (unsigned long long)f->badsource,
+			    (unsigned long long)f->notip);
+		}
+		break;
+	case SHOW_ROUTES:
+		w1 = width(0, "PREFIX");
+		w2 = width(0, "PEER");
+		for (i = 0; i < n_routes; i++) {
+			w1 = width(w1, fmt_prefix(&routes[i].prefix,
+			    routes[i].prefixlen, pbuf, sizeof(pbuf)));
+			w2 = width(w2, routes[i].peer);
+		}
+		printf("%-*s %-*s %-5s %-6s %8s %8s %8s\n", w1, "PREFIX", w2,
+		    "PEER", "STATE", "KERNEL", "PKTS", "BYTES", "REFUSED");
+		for (i = 0; i < n_routes; i++) {
+			struct ctl_route *r = &routes[i];
+
+			printf("%-*s %-*s %-5s %-6s %8s %8s %8s\n", w1,
+			    fmt_prefix(&r->prefix, r->prefixlen, pbuf,
+			    sizeof(pbuf)), w2, r->peer,
+			    r->peer_up ? "up" : "down",
+			    r->implicit ? "-" : r->kernel ? "yes" : "no",
+			    fmt_count(r->packets, 1000, b1, sizeof(b1)),
+			    fmt_count(r->bytes, 1024, b2, sizeof(b2)),
+			    fmt_count(r->badsource, 1000, b3, sizeof(b3)));
 		}
 		break;
 	case SHOW_PIPES:
@@ -499,6 +546,31 @@ width(int w, const char *s)
 /* Helpers shared with the JSON back-end. */
 
 /* "192.0.2.1:7455", "[2001:db8::1]:7455", "-" if unset */
+/* "198.19.2.0/24", "2001:db8::/32" */
+const char *
+fmt_prefix(const struct sockaddr_storage *ss, uint32_t plen, char *buf,
+    size_t len)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const void	*a;
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+		break;
+	case AF_INET6:
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		break;
+	default:
+		snprintf(buf, len, "?");
+		return (buf);
+	}
+	if (inet_ntop(ss->ss_family, a, host, sizeof(host)) == NULL)
+		strlcpy(host, "?", sizeof(host));
+	snprintf(buf, len, "%s/%u", host, plen);
+	return (buf);
+}
+
 const char *
 fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 {

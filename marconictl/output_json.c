@@ -55,6 +55,7 @@ static void	 json_version(const struct ctl_summary *);
 static void	 json_iface(const struct ctl_iface *);
 static void	 json_pipe(const struct ctl_pipe *);
 static void	 json_peer(const struct ctl_peer *);
+static void	 json_route(const struct ctl_route *);
 static void	 json_mac(const struct ctl_mac *);
 static void	 json_event(const struct ctl_event *);
 static void	 json_tail(const struct parse_result *);
@@ -79,6 +80,7 @@ const struct output json_output = {
 	.iface = json_iface,
 	.pipe = json_pipe,
 	.peer = json_peer,
+	.route = json_route,
 	.mac = json_mac,
 	.event = json_event,
 	.tail = json_tail,
@@ -103,6 +105,9 @@ json_head(const struct parse_result *res)
 		break;
 	case SHOW_PEERS:
 		json_array("peers");
+		break;
+	case SHOW_ROUTES:
+		json_array("routes");
 		break;
 	case SHOW_MACS:
 		json_array("macs");
@@ -157,6 +162,11 @@ json_iface(const struct ctl_iface *i)
 	json_uint("out_packets", i->opackets);
 	json_uint("in_bytes", i->ibytes);
 	json_uint("out_bytes", i->obytes);
+	if (i->type == CTL_IF_TUN) {
+		json_uint("dropped_no_route", i->noroute);
+		json_uint("dropped_bad_source", i->badsource);
+		json_uint("dropped_not_ip", i->notip);
+	}
 
 	/* "a/len b/len" becomes an array of strings */
 	json_array("addresses");
@@ -167,6 +177,24 @@ json_iface(const struct ctl_iface *i)
 			json_string(NULL, a);
 	json_end();
 
+	json_end();
+}
+
+static void
+json_route(const struct ctl_route *r)
+{
+	char	 buf[64];
+
+	json_object(NULL);
+	json_string("prefix", fmt_prefix(&r->prefix, r->prefixlen, buf,
+	    sizeof(buf)));
+	json_string("peer", r->peer);
+	json_string("state", r->peer_up ? "up" : "down");
+	json_bool("implicit", r->implicit);
+	json_bool("kernel", r->kernel);
+	json_uint("packets", r->packets);
+	json_uint("bytes", r->bytes);
+	json_uint("peer_refused", r->badsource);
 	json_end();
 }
 

@@ -35,6 +35,18 @@ static const struct token t_end[] = {
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
 };
 
+/* show routes [peer name] */
+static const struct token t_routes_peer[] = {
+	{ PEERNAME,	"",		NONE,		t_end,		NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
+static const struct token t_show_routes[] = {
+	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
+	{ KEYWORD,	"peer",		NONE,		t_routes_peer,	NULL },
+	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }
+};
+
 /* show pipes [peer name] [detail]: the filter first, then the form */
 static const struct token t_pipes_detail[] = {
 	{ NOTOKEN,	"",		NONE,		NULL,		NULL },
@@ -73,6 +85,7 @@ static const struct token t_show[] = {
 	{ KEYWORD,	"peers",	SHOW_PEERS,	t_end,		NULL },
 	/* the command used most gets the shortest form */
 	{ KEYWORD,	"pipes",	SHOW_PIPES,	t_show_pipes,	"p" },
+	{ KEYWORD,	"routes",	SHOW_ROUTES,	t_show_routes,	NULL },
 	{ KEYWORD,	"summary",	SHOW_SUMMARY,	t_end,		NULL },
 	{ KEYWORD,	"version",	SHOW_VERSION,	t_end,		NULL },
 	{ ENDTOKEN,	"",		NONE,		NULL,		NULL }

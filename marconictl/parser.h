@@ -30,6 +30,7 @@ enum actions {
 	SHOW_PIPES,
 	SHOW_PIPES_DETAIL,	/* same request, one block per pipe */
 	SHOW_PEERS,
+	SHOW_ROUTES,
 	SHOW_MACS,
 	SHOW_VERSION,		/* the summary request, its release only */
 	SHOW_METRICS,		/* the four show requests, as OpenMetrics */

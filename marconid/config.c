@@ -89,6 +89,10 @@ config_clear(struct marconid_conf *conf)
 			TAILQ_REMOVE(&peer->pipes, pc, entry);
 			free(pc);
 		}
+		while ((ia = TAILQ_FIRST(&peer->networks)) != NULL) {
+			TAILQ_REMOVE(&peer->networks, ia, entry);
+			free(ia);
+		}
 		free(peer);
 	}
 }
@@ -243,6 +247,10 @@ config_send(struct imsgev *iev, struct marconid_conf *conf)
 			if (imsg_compose_event(iev, IMSG_CFG_PIPE, 0, 0, -1,
 			    pc, sizeof(*pc)) == -1)
 				return (-1);
+		TAILQ_FOREACH(ia, &peer->networks, entry)
+			if (imsg_compose_event(iev, IMSG_CFG_PEER_NET, 0, 0,
+			    -1, ia, sizeof(*ia)) == -1)
+				return (-1);
 	}
 	if (imsg_compose_event(iev, IMSG_CFG_DONE, 0, 0, -1, NULL, 0) == -1)
 		return (-1);
@@ -362,6 +370,7 @@ config_recv(struct marconid_conf **confp, struct imsg *imsg)
 			goto bad;
 		}
 		TAILQ_INIT(&peer->pipes);
+		TAILQ_INIT(&peer->networks);
 		peer->name[sizeof(peer->name) - 1] = '\0';
 		peer->fingerprint[sizeof(peer->fingerprint) - 1] = '\0';
 		TAILQ_INSERT_TAIL(&conf->peers, peer, entry);
@@ -387,6 +396,22 @@ config_recv(struct marconid_conf **confp, struct imsg *imsg)
 		pc->remote_name[sizeof(pc->remote_name) - 1] = '\0';
 		TAILQ_INSERT_TAIL(&peer->pipes, pc, entry);
 		if (!config_sa_ok(&pc->remote, 1))
+			goto bad;
+		return (0);
+	case IMSG_CFG_PEER_NET:
+		if ((peer = TAILQ_LAST(&conf->peers, peer_confs)) == NULL) {
+			log_warnx("%s: network without a peer", __func__);
+			goto fail;
+		}
+		if ((ia = calloc(1, sizeof(*ia))) == NULL)
+			fatal("%s", __func__);
+		if (imsg_get_data(imsg, ia, sizeof(*ia)) == -1) {
+			free(ia);
+			goto bad;
+		}
+		TAILQ_INSERT_TAIL(&peer->networks, ia, entry);
+		if (!config_sa_ok(&ia->ss, 0) ||
+		    ia->prefixlen > (ia->ss.ss_family == AF_INET ? 32 : 128))
 			goto bad;
 		return (0);
 	case IMSG_CFG_DONE:

@@ -388,6 +388,9 @@ control_dispatch(int fd, short event, void *arg)
 		case IMSG_CTL_SHOW_PEERS:
 			engine_show_peers(iev, 0, &req);
 			break;
+		case IMSG_CTL_SHOW_ROUTES:
+			engine_show_routes(iev, 0, &req);
+			break;
 		case IMSG_CTL_SHOW_MACS:
 			engine_show_macs(iev, 0, &req);
 			break;
@@ -441,6 +444,7 @@ control_allowed(uint32_t type)
 	case IMSG_CTL_SHOW_PIPES:
 	case IMSG_CTL_SHOW_PEERS:
 	case IMSG_CTL_SHOW_MACS:
+	case IMSG_CTL_SHOW_ROUTES:
 	case IMSG_CTL_MONITOR:
 		return (1);
 	default:

@@ -84,6 +84,7 @@ struct eng_peer {
 	int64_t			 last_change;
 	uint64_t		 tx_seq;	/* frames sent to this peer */
 	uint64_t		 suspect_frames;	/* sent twice for it */
+	uint64_t		 badsource;	/* tun: source not its own */
 	uint32_t		 rx_epoch;	/* of the peer's engine */
 	int			 rx_epoch_valid;
 	struct replay		 dedup;		/* frames seen from it */
@@ -109,6 +110,9 @@ struct eng_iface {
 	uint64_t		 opackets;
 	uint64_t		 ibytes;
 	uint64_t		 obytes;
+	uint64_t		 noroute;	/* tun: to nobody's network */
+	uint64_t		 badsource;	/* tun: from a peer, not its own */
+	uint64_t		 notip;		/* tun: neither IPv4 nor IPv6 */
 };
 
 static void	 engine_sig(int, short, void *);
@@ -131,6 +135,19 @@ static TAILQ_HEAD(, eng_uplink)		 uplinks =
 static TAILQ_HEAD(, eng_peer)		 peers = TAILQ_HEAD_INITIALIZER(peers);
 static struct eng_iface			 iface = { .fd = -1 };
 static int				 relay_pending;	/* to flush */
+
+/*
+ * Tun: the networks of the peers (route.c), and those of them the
+ * parent installed in the kernel, as it last said.
+ */
+static struct rtable			 rtable;
+static struct kroute			*kroutes;
+static size_t				 nkroutes;
+static void	 rtable_build(struct marconid_conf *);
+static void	 tun_from_iface(uint8_t *, size_t);
+static void	 tun_from_peer(struct eng_peer *, const uint8_t *, size_t,
+		    uint32_t);
+static int	 kroute_installed(const struct route *);
 
 /*
  * Which peer an Ethernet address sits behind, learned from the frames
@@ -364,6 +381,23 @@ engine_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CTL_RESULT:
 			control_relay_result(imsg_get_id(&imsg), &imsg);
 			break;
+		case IMSG_ROUTE_KERNEL:
+			n = imsg_get_len(&imsg);
+			if (n % sizeof(struct kroute) != 0 ||
+			    n / sizeof(struct kroute) > KROUTE_MAX)
+				fatalx("%s: bad IMSG_ROUTE_KERNEL", __func__);
+			free(kroutes);
+			kroutes = NULL;
+			nkroutes = n / sizeof(struct kroute);
+			if (nkroutes > 0) {
+				if ((kroutes = calloc(nkroutes,
+				    sizeof(*kroutes))) == NULL)
+					fatal("%s", __func__);
+				if (imsg_get_data(&imsg, kroutes, n) == -1)
+					fatalx("%s: bad IMSG_ROUTE_KERNEL",
+					    __func__);
+			}
+			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg_get_data(&imsg, &req, sizeof(req)) == -1)
 				fatalx("%s: bad IMSG_CTL_LOG_VERBOSE",
@@ -549,6 +583,7 @@ engine_apply_config(struct marconid_conf *c)
 				pe->last_change = ope->last_change;
 				pe->tx_seq = ope->tx_seq;
 				pe->suspect_frames = ope->suspect_frames;
+				pe->badsource = ope->badsource;
 				pe->rx_epoch = ope->rx_epoch;
 				pe->rx_epoch_valid = ope->rx_epoch_valid;
 				pe->dedup = ope->dedup;
@@ -638,6 +673,7 @@ engine_apply_config(struct marconid_conf *c)
 
 	if (!TAILQ_EMPTY(&c->ifaces))
 		iface_type = TAILQ_FIRST(&c->ifaces)->type;
+	rtable_build(c);
 	relay = c->relay;
 	mac_timeout = c->mac_timeout;
 	mac_max = c->mac_max;
@@ -657,7 +693,8 @@ engine_apply_config(struct marconid_conf *c)
 
 /*
  * Frames from the device: to the peer behind the destination address,
- * or to every peer when it is not known (broadcast, multicast, a tun).
+ * or to every peer when it is not known (broadcast, multicast); a tun's
+ * packets to the peer that owns their destination, and nowhere else.
  */
 static void
 iface_read(int fd, short event, void *arg)
@@ -684,6 +721,10 @@ iface_read(int fd, short event, void *arg)
 		iface.ipackets++;
 		iface.ibytes += n;
 
+		if (iface_type == IFACE_TUN) {
+			tun_from_iface(buf, n);
+			continue;
+		}
 		if (iface_type == IFACE_TAP && n >= 14) {
 			/* a source here is no longer behind a peer */
 			if (n_macs > 0)
@@ -888,6 +929,11 @@ frame_deliver(void *arg, const uint8_t *buf, size_t len)
 	memcpy(&fh, buf, sizeof(fh));
 	frame = buf + sizeof(fh);
 	len -= sizeof(fh);
+
+	if (iface_type == IFACE_TUN) {
+		tun_from_peer(pe, frame, len, ntohl(fh.flags));
+		return;
+	}
 	if (iface_type == IFACE_TAP && len >= 14) {
 		mac_learn(frame + 6, pe->id, getmonotime());
 		/*
@@ -908,6 +954,156 @@ frame_deliver(void *arg, const uint8_t *buf, size_t len)
 	}
 	iface.opackets++;
 	iface.obytes += len;
+}
+
+/*
+ * The routes of a new configuration: each peer's networks; a peer
+ * alone without any owns everything, as a two-site tunnel always did.
+ * A prefix that stays with the same peer keeps its counters.
+ */
+static void
+rtable_build(struct marconid_conf *c)
+{
+	struct rtable		 nrt, ort = rtable;
+	struct peer_conf	*pc;
+	struct iface_addr	*ia;
+	struct route		*r, *or;
+	uint8_t			 a[16];
+	size_t			 i, j;
+	int			 af, npeers = 0;
+
+	rtable_init(&nrt);
+	TAILQ_FOREACH(pc, &c->peers, entry)
+		npeers++;
+	TAILQ_FOREACH(pc, &c->peers, entry) {
+		if (iface_type != IFACE_TUN)
+			break;
+		if (npeers == 1 && TAILQ_EMPTY(&pc->networks)) {
+			memset(a, 0, sizeof(a));
+			rtable_add(&nrt, AF_INET, a, 0, pc->id,
+			    ROUTE_F_IMPLICIT, NULL);
+			rtable_add(&nrt, AF_INET6, a, 0, pc->id,
+			    ROUTE_F_IMPLICIT, NULL);
+			continue;
+		}
+		TAILQ_FOREACH(ia, &pc->networks, entry) {
+			/* the parent checked: one owner, no host bits */
+			if ((af = route_sa_addr(&ia->ss, a)) == -1 ||
+			    rtable_add(&nrt, af, a, ia->prefixlen, pc->id, 0,
+			    NULL) != 0)
+				log_warnx("peer %s: network %u bits not "
+				    "routed", pc->name, ia->prefixlen);
+		}
+	}
+	for (i = 0; i < nrt.n; i++) {
+		r = &nrt.r[i];
+		for (j = 0; j < ort.n; j++) {
+			or = &ort.r[j];
+			if (or->af == r->af && or->plen == r->plen &&
+			    or->peer == r->peer &&
+			    memcmp(or->addr, r->addr, sizeof(r->addr)) == 0) {
+				r->packets = or->packets;
+				r->bytes = or->bytes;
+				break;
+			}
+		}
+	}
+	rtable_clear(&ort);
+	rtable = nrt;
+}
+
+static int
+kroute_installed(const struct route *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < nkroutes; i++)
+		if (kroutes[i].af == r->af && kroutes[i].plen == r->plen &&
+		    memcmp(kroutes[i].addr, r->addr, sizeof(r->addr)) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * A packet read from the tun, behind room for the frame header: to
+ * the peer owning its destination (route_decide()), or dropped and
+ * counted.
+ */
+static void
+tun_from_iface(uint8_t *buf, size_t len)
+{
+	struct eng_peer	*pe;
+	struct route	*r;
+	uint32_t	 to;
+	const uint8_t	*pkt = buf + sizeof(struct frame_hdr);
+
+	switch (route_decide(&rtable, 0, 0, pkt, len, &to, &r)) {
+	case ROUTE_PEER:
+		if ((pe = peer_find_id(to)) == NULL)
+			break;
+		r->packets++;
+		r->bytes += len;
+		frame_to_peer(pe, buf, len, 0);
+		return;
+	case ROUTE_NOTIP:
+		iface.notip++;
+		return;
+	}
+	iface.noroute++;
+}
+
+/*
+ * A packet from a peer, with the flags of its frame header: to the
+ * device if its source is among the peer's networks (route_decide()),
+ * else dropped and counted.  At a hub (relay yes), one whose
+ * destination is another peer's goes on to that peer, marked as
+ * relayed, unless it came marked already: never twice, never back.
+ */
+static void
+tun_from_peer(struct eng_peer *pe, const uint8_t *pkt, size_t len,
+    uint32_t fflags)
+{
+	static uint8_t	 buf[FRAG_MAXFRAME];
+	struct eng_peer	*to_pe;
+	struct route	*r;
+	uint32_t	 to;
+	int		 flags = 0;
+
+	if (relay)
+		flags |= ROUTE_RELAY_OK;
+	if (fflags & FRAME_F_RELAYED)
+		flags |= ROUTE_RELAYED;
+	switch (route_decide(&rtable, pe->id, flags, pkt, len, &to, &r)) {
+	case ROUTE_LOCAL:
+		if (tun_send(iface.fd, IFACE_TUN, pkt, len) == -1) {
+			if (errno != EAGAIN && errno != EINVAL)
+				log_warn("%s: write %s", __func__,
+				    iface.name);
+			return;
+		}
+		iface.opackets++;
+		iface.obytes += len;
+		return;
+	case ROUTE_RELAY:
+		if ((to_pe = peer_find_id(to)) == NULL ||
+		    len > sizeof(buf) - sizeof(struct frame_hdr))
+			return;
+		memcpy(buf + sizeof(struct frame_hdr), pkt, len);
+		r->packets++;
+		r->bytes += len;
+		frame_to_peer(to_pe, buf, len, FRAME_F_RELAYED);
+		to_pe->relayed++;
+		relay_pending = 1;
+		return;
+	case ROUTE_NOTIP:
+		iface.notip++;
+		return;
+	default:
+		/* ROUTE_SPOOF */
+		pe->badsource++;
+		iface.badsource++;
+		return;
+	}
 }
 
 /*
@@ -1541,6 +1737,9 @@ engine_show_interfaces(struct imsgev *iev, uint32_t id)
 			ci.opackets = iface.opackets;
 			ci.ibytes = iface.ibytes;
 			ci.obytes = iface.obytes;
+			ci.noroute = iface.noroute;
+			ci.badsource = iface.badsource;
+			ci.notip = iface.notip;
 		}
 		TAILQ_FOREACH(ia, &ifc->addrs, entry) {
 			snprintf(one, sizeof(one), "%s%s/%u",
@@ -1696,6 +1895,51 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		}
 		imsg_compose_event(iev, IMSG_CTL_SHOW_PEERS, id, 0, -1, &cp,
 		    sizeof(cp));
+	}
+	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
+}
+
+/* Tun: each network of a peer, longest first, as the lookup sees them. */
+void
+engine_show_routes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
+{
+	struct ctl_route	 cr;
+	struct route		*r;
+	struct eng_peer		*pe;
+	struct eng_pipe		*ep;
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	size_t			 i;
+
+	for (i = 0; i < rtable.n; i++) {
+		r = &rtable.r[i];
+		if ((pe = peer_find_id(r->peer)) == NULL)
+			continue;
+		if (req->peer[0] != '\0' && strcmp(req->peer, pe->name) != 0)
+			continue;
+		memset(&cr, 0, sizeof(cr));
+		strlcpy(cr.peer, pe->name, sizeof(cr.peer));
+		if (r->af == AF_INET) {
+			sin = (struct sockaddr_in *)&cr.prefix;
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, r->addr, sizeof(sin->sin_addr));
+		} else {
+			sin6 = (struct sockaddr_in6 *)&cr.prefix;
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, r->addr,
+			    sizeof(sin6->sin6_addr));
+		}
+		cr.prefixlen = r->plen;
+		TAILQ_FOREACH(ep, &pe->pipes, entry)
+			if (PIPE_IS_UP(ep->state))
+				cr.peer_up = 1;
+		cr.implicit = (r->flags & ROUTE_F_IMPLICIT) != 0;
+		cr.kernel = kroute_installed(r);
+		cr.packets = r->packets;
+		cr.bytes = r->bytes;
+		cr.badsource = pe->badsource;
+		imsg_compose_event(iev, IMSG_CTL_SHOW_ROUTES, id, 0, -1, &cr,
+		    sizeof(cr));
 	}
 	imsg_compose_event(iev, IMSG_CTL_END, id, 0, -1, NULL, 0);
 }

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+
 #include <err.h>
 #include <errno.h>
 #include <event.h>
@@ -97,6 +99,8 @@ static void		 pipe_new(struct uplink_conf *);
 static void		 child_reap(void);
 static int		 iface_open_all(struct marconid_conf *);
 static void		 iface_send(struct iface_conf *, int);
+static void		 kroute_sync(struct marconid_conf *);
+static void		 kroute_send(void);
 static void		 parent_reload(uint32_t);
 static void		 reload_ack(struct child *, struct imsg *);
 static void		 reload_check(void);
@@ -139,6 +143,9 @@ static char			*argv0;
 static int			 debug;
 static int			 verbose;
 static int			 iface_fd = -1;
+/* the routes to the peers' networks this process put in the kernel */
+static struct kroute		*kroutes;
+static size_t			 nkroutes;
 static int			 control_fd = -1;
 static int			 rcontrol_fd = -1;	/* restricted */
 static int			 shutting_down;
@@ -317,6 +324,7 @@ main(int argc, char *argv[])
 
 	if (iface_open_all(conf) == -1)
 		parent_shutdown(1);
+	kroute_sync(conf);
 
 	engine_start();
 	TAILQ_FOREACH(up, &conf->uplinks, entry)
@@ -419,6 +427,7 @@ engine_start(void)
 	child_send_config(&engine);
 	if ((ifc = TAILQ_FIRST(&conf->ifaces)) != NULL && iface_fd != -1)
 		iface_send(ifc, iface_fd);
+	kroute_send();
 	restricted = 0;
 	imsg_compose_event(&engine.iev, IMSG_CONTROL_FD, 0, 0, control_fd,
 	    &restricted, sizeof(restricted));
@@ -461,6 +470,107 @@ iface_send(struct iface_conf *ifc, int fd)
 		fatal("%s: dup", __func__);
 	imsg_compose_event(&engine.iev, IMSG_IFACE_FD, 0, 0, dupfd,
 	    ifc->name, sizeof(ifc->name));
+}
+
+/*
+ * The kernel routes of a tun interface: one per network of a peer,
+ * through the interface.  Those that c no longer has go, those it
+ * adds come; the others stay untouched, and so does every route this
+ * process did not make: one already there (the administrator's, or
+ * another daemon's) is left alone and reported as not installed.
+ * c NULL: all of ours go, at exit.
+ */
+static void
+kroute_sync(struct marconid_conf *c)
+{
+	struct kroute		*want = NULL, *nk, kr;
+	struct iface_conf	*ifc = NULL;
+	struct peer_conf	*pc;
+	struct iface_addr	*ia;
+	size_t			 nwant = 0, i, j;
+	int			 af, r;
+	char			 abuf[INET6_ADDRSTRLEN];
+
+	/* the running interface: a new name or type waits for a restart */
+	if (conf != NULL)
+		ifc = TAILQ_FIRST(&conf->ifaces);
+	if (c != NULL && ifc != NULL && iface_fd != -1 &&
+	    ifc->type == IFACE_TUN) {
+		TAILQ_FOREACH(pc, &c->peers, entry)
+			TAILQ_FOREACH(ia, &pc->networks, entry)
+				nwant++;
+		if (nwant > KROUTE_MAX)
+			nwant = KROUTE_MAX;
+		if (nwant > 0 && (want = calloc(nwant, sizeof(*want))) ==
+		    NULL)
+			fatal("%s", __func__);
+		i = 0;
+		TAILQ_FOREACH(pc, &c->peers, entry)
+			TAILQ_FOREACH(ia, &pc->networks, entry) {
+				if (i == nwant)
+					break;
+				memset(&kr, 0, sizeof(kr));
+				if ((af = route_sa_addr(&ia->ss,
+				    kr.addr)) == -1)
+					continue;
+				kr.af = af;
+				kr.plen = ia->prefixlen;
+				want[i++] = kr;
+			}
+		nwant = i;
+	}
+
+	/* ours that are no longer wanted */
+	for (i = 0; i < nkroutes; ) {
+		for (j = 0; j < nwant; j++)
+			if (memcmp(&want[j], &kroutes[i], sizeof(kr)) == 0)
+				break;
+		if (j < nwant) {
+			i++;
+			continue;
+		}
+		if (ifc != NULL && tun_route(ifc, 0, &kroutes[i]) == 0)
+			log_info("interface %s: route %s/%u removed",
+			    ifc->name, inet_ntop(kroutes[i].af,
+			    kroutes[i].addr, abuf, sizeof(abuf)),
+			    kroutes[i].plen);
+		kroutes[i] = kroutes[--nkroutes];
+	}
+	/* wanted, not ours yet */
+	for (j = 0; j < nwant; j++) {
+		for (i = 0; i < nkroutes; i++)
+			if (memcmp(&want[j], &kroutes[i], sizeof(kr)) == 0)
+				break;
+		if (i < nkroutes)
+			continue;
+		inet_ntop(want[j].af, want[j].addr, abuf, sizeof(abuf));
+		if ((r = tun_route(ifc, 1, &want[j])) == 1) {
+			log_warnx("interface %s: a route to %s/%u is there "
+			    "already, not ours: left alone", ifc->name, abuf,
+			    want[j].plen);
+			continue;
+		}
+		if (r == -1)
+			continue;
+		if ((nk = reallocarray(kroutes, nkroutes + 1,
+		    sizeof(*kroutes))) == NULL)
+			fatal("%s", __func__);
+		kroutes = nk;
+		kroutes[nkroutes++] = want[j];
+		log_info("interface %s: route %s/%u added", ifc->name, abuf,
+		    want[j].plen);
+	}
+	free(want);
+}
+
+/* The engine shows which routes are in the kernel (show routes). */
+static void
+kroute_send(void)
+{
+	if (engine.pid == 0)
+		return;
+	imsg_compose_event(&engine.iev, IMSG_ROUTE_KERNEL, 0, 0, -1, kroutes,
+	    nkroutes * sizeof(*kroutes));
 }
 
 static struct child *
@@ -1208,6 +1318,7 @@ reload_commit(void)
 	    tun_reconfigure(iface_fd, oifc, ifc) == -1)
 		log_warnx("reload: interface %s could not be reconfigured",
 		    ifc->name);
+	kroute_sync(nconf);
 	config_free(conf);
 	conf = nconf;
 	nconf = NULL;
@@ -1219,6 +1330,7 @@ reload_commit(void)
 
 	imsg_compose_event(&engine.iev, IMSG_CFG_COMMIT, 0, 0, -1, &gen,
 	    sizeof(gen));
+	kroute_send();
 	engine.in_reload = 0;
 
 	TAILQ_FOREACH(c, &pipes, entry) {
@@ -1405,6 +1517,7 @@ parent_shutdown(int status)
 		if (conf->rsock[0] != '\0')
 			unlink(conf->rsock);
 		ifc = TAILQ_FIRST(&conf->ifaces);
+		kroute_sync(NULL);
 		if (iface_fd != -1 && ifc != NULL)
 			tun_close(iface_fd, ifc);
 	}
@@ -1581,6 +1694,7 @@ imsg_type_name(uint32_t type)
 		"IMSG_CTL_MONITOR",
 		"IMSG_CTL_MONITOR_EVENT",
 		"IMSG_CTL_RESET",
+		"IMSG_CTL_SHOW_ROUTES",
 		"IMSG_CTL_SHOW_MACS",
 		"IMSG_CFG_GLOBAL",
 		"IMSG_CFG_IFACE",
@@ -1588,6 +1702,7 @@ imsg_type_name(uint32_t type)
 		"IMSG_CFG_UPLINK",
 		"IMSG_CFG_PEER",
 		"IMSG_CFG_PIPE",
+		"IMSG_CFG_PEER_NET",
 		"IMSG_CFG_DONE",
 		"IMSG_IFACE_FD",
 		"IMSG_CONTROL_FD",
@@ -1604,6 +1719,7 @@ imsg_type_name(uint32_t type)
 		"IMSG_CFG_COMMIT",
 		"IMSG_RESOLVE",
 		"IMSG_PIPE_REMOTE",
+		"IMSG_ROUTE_KERNEL",
 	};
 	static char	 buf[32];
 

@@ -96,6 +96,7 @@ enum imsg_type {
 	IMSG_CTL_MONITOR,		/* then IMSG_CTL_MONITOR_EVENT rows */
 	IMSG_CTL_MONITOR_EVENT,
 	IMSG_CTL_RESET,			/* peer: drop its run-time changes */
+	IMSG_CTL_SHOW_ROUTES,		/* tun: struct ctl_route rows */
 	IMSG_CTL_SHOW_MACS,
 	IMSG_CFG_GLOBAL,		/* struct marconid_conf, lists empty */
 	IMSG_CFG_IFACE,			/* struct iface_conf */
@@ -103,6 +104,7 @@ enum imsg_type {
 	IMSG_CFG_UPLINK,		/* struct uplink_conf */
 	IMSG_CFG_PEER,			/* struct peer_conf */
 	IMSG_CFG_PIPE,			/* struct pipe_conf, to the last peer */
+	IMSG_CFG_PEER_NET,		/* struct iface_addr, to the last peer */
 	IMSG_CFG_DONE,
 	IMSG_IFACE_FD,			/* parent -> engine: tun/tap descriptor */
 	IMSG_CONTROL_FD,		/* parent -> engine: control listener */
@@ -119,6 +121,7 @@ enum imsg_type {
 	IMSG_CFG_COMMIT,		/* parent -> child: switch to it */
 	IMSG_RESOLVE,			/* pipe -> parent: struct resolve_req */
 	IMSG_PIPE_REMOTE,		/* parent -> pipe: struct pipe_remote */
+	IMSG_ROUTE_KERNEL,		/* parent -> engine: struct kroute[] */
 };
 
 /*
@@ -228,6 +231,7 @@ struct peer_conf {
 	enum peer_mode		 mode;
 	struct probe_conf	 probe;	/* as written: 0 inherits global */
 	struct pipe_confs	 pipes;
+	struct iface_addrs	 networks;	/* tun: what it owns */
 };
 TAILQ_HEAD(peer_confs, peer_conf);
 
@@ -307,6 +311,17 @@ struct pipe_state {
 	uint32_t		 rate_loss;	/* ppm of datagrams, same window */
 	uint32_t		 rate_gen;	/* +1 per new window */
 };
+
+/*
+ * IMSG_ROUTE_KERNEL: every route the parent holds installed on the tun
+ * interface, the whole set each time it changes.
+ */
+struct kroute {
+	uint8_t			 af;
+	uint8_t			 plen;
+	uint8_t			 addr[16];
+};
+#define KROUTE_MAX		(64 * 32)	/* peers x networks */
 
 /* A process's end of an imsg channel with its event. */
 struct imsgev {
@@ -588,6 +603,8 @@ void		 engine_show_pipes(struct imsgev *, uint32_t,
 		    struct ctl_request *);
 void		 engine_show_peers(struct imsgev *, uint32_t,
 		    struct ctl_request *);
+void		 engine_show_routes(struct imsgev *, uint32_t,
+		    struct ctl_request *);
 void		 engine_show_macs(struct imsgev *, uint32_t,
 		    struct ctl_request *);
 int		 engine_ctl_change(uint32_t, struct ctl_request *, char *,
@@ -620,6 +637,52 @@ void		*resolve_os_lookup(const char *, int, void (*)(int,
 		    const struct sockaddr_storage *, const char *, void *),
 		    void *);
 void		 resolve_os_cancel(void *);
+/* route.c */
+#define ROUTE_MAX		KROUTE_MAX	/* entries of a table */
+#define ROUTE_F_IMPLICIT	0x01	/* the only peer, without network */
+
+struct route {
+	uint8_t			 af;
+	uint8_t			 plen;
+	uint8_t			 addr[16];	/* host bits zero */
+	uint32_t		 peer;		/* id */
+	uint32_t		 flags;		/* ROUTE_F_* */
+	uint64_t		 packets;	/* sent to the peer by it */
+	uint64_t		 bytes;
+};
+
+struct rtable {
+	struct route		*r;	/* longest prefix first */
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* route_decide() flags and verdicts */
+#define ROUTE_RELAY_OK		0x01	/* this site relays between peers */
+#define ROUTE_RELAYED		0x02	/* the packet was relayed already */
+
+enum route_verdict {
+	ROUTE_LOCAL,		/* from a peer: to the device */
+	ROUTE_PEER,		/* from the device: to *to */
+	ROUTE_RELAY,		/* from a peer: on to *to, marked relayed */
+	ROUTE_NOROUTE,		/* from the device: nobody owns it */
+	ROUTE_SPOOF,		/* from a peer: source not among its own */
+	ROUTE_NOTIP,		/* not an IPv4 or IPv6 packet */
+};
+
+int		 route_sa_addr(const struct sockaddr_storage *, uint8_t *);
+int		 route_prefix_holds(const uint8_t *, uint8_t, const uint8_t *);
+int		 route_hostbits(int, const uint8_t *, uint8_t);
+void		 rtable_init(struct rtable *);
+void		 rtable_clear(struct rtable *);
+int		 rtable_add(struct rtable *, int, const uint8_t *, uint8_t,
+		    uint32_t, uint32_t, uint32_t *);
+struct route	*rtable_match(struct rtable *, int, const uint8_t *);
+int		 route_pkt_addrs(const uint8_t *, size_t, uint8_t *,
+		    uint8_t *);
+int		 route_decide(struct rtable *, uint32_t, int, const uint8_t *,
+		    size_t, uint32_t *, struct route **);
+const char	*route_verdict_name(int);
 
 /* sandbox-*.c: one per OS */
 void		 sandbox_init(enum marconid_process);
@@ -633,6 +696,7 @@ void		 tun_close(int, struct iface_conf *);
 ssize_t		 tun_recv(int, enum iface_type, void *, size_t);
 ssize_t		 tun_send(int, enum iface_type, const void *, size_t);
 int		 tun_flush(int);
+int		 tun_route(struct iface_conf *, int, const struct kroute *);
 
 /* uplink.c, with uplink-*.c: one per OS */
 int		 uplink_socket(struct uplink_conf *, int, uint16_t,

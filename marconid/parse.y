@@ -45,6 +45,7 @@
 #define MAC_MAX_MAX		65536	/* 3 MB of table in the engine */
 #define MAX_PIPES		MAX_UPLINKS	/* per peer */
 #define MAX_IFACE_ADDRS		8	/* must fit ctl_iface.addrs */
+#define MAX_PEER_NETWORKS	32	/* KROUTE_MAX / MAX_PEERS */
 #define MAX_INCLUDE_DEPTH	16	/* an include loop ends here */
 #define MAX_ERRBUF		(16 * 1024)
 
@@ -141,6 +142,8 @@ static void		 uplink_begin(const char *, int);
 static void		 uplink_end(void);
 static void		 peer_begin(const char *, int);
 static void		 peer_end(void);
+static void		 peer_network(const char *, int);
+static void		 conf_check_networks(void);
 static void		 pipe_begin(const char *, int);
 static void		 pipe_end(void);
 static void		 discard_current(void);
@@ -195,7 +198,7 @@ typedef struct {
 
 %token	ADDRESS BALANCE CERTIFICATE DUPLICATE FAILOVER FINGERPRINT GROUP
 %token	HOLDDOWN INCLUDE INTERFACE INTERVAL KEY LOCAL LOSS MAC MAX MODE MTU
-%token	PEER PIPE RTT
+%token	NETWORK PEER PIPE RTT
 %token	PACKETS PORT PREFERENCE PROBE RDOMAIN REKEY RELAY REMOTE RESOLVE
 %token	RESTRICTED SOCKET SUSPECT TAP
 %token	TIMEOUT
@@ -693,6 +696,10 @@ peeropt		: FINGERPRINT STRING		{
 		} probeopts			{
 			curprobe = &conf->probe;
 		}
+		| NETWORK STRING		{
+			peer_network($2, $<lineno>2);
+			free($2);
+		}
 		| pipe
 		;
 
@@ -896,6 +903,7 @@ lookup(const char *s)
 		{ "max",		MAX },
 		{ "mode",		MODE },
 		{ "mtu",		MTU },
+		{ "network",		NETWORK },
 		{ "packets",		PACKETS },
 		{ "peer",		PEER },
 		{ "pipe",		PIPE },
@@ -1650,6 +1658,119 @@ iface_address(const char *s, int line)
 	TAILQ_INSERT_TAIL(&curiface->addrs, ia, entry);
 }
 
+/*
+ * A network of the peer being read: an address with a prefix length,
+ * without host bits (198.19.2.1/24 is refused: it reads as an address
+ * of a host, not as the network, and guessing which was meant could
+ * route a network to the wrong site).
+ */
+static void
+peer_network(const char *s, int line)
+{
+	struct iface_addr	*ia, *oia;
+	uint8_t			 a[16], b[16];
+	int			 af, n = 0;
+
+	if ((ia = calloc(1, sizeof(*ia))) == NULL)
+		fatal("%s", __func__);
+	if (strchr(s, '/') == NULL ||
+	    host_parse(s, &ia->ss, &ia->prefixlen) == -1 ||
+	    (af = route_sa_addr(&ia->ss, a)) == -1) {
+		yyerror_at(line, "bad network \"%s\": an address and a "
+		    "prefix length, as 198.19.2.0/24 or 2001:db8:2::/64", s);
+		free(ia);
+		return;
+	}
+	if (route_hostbits(af, a, ia->prefixlen)) {
+		yyerror_at(line, "network \"%s\": host bits set", s);
+		free(ia);
+		return;
+	}
+	TAILQ_FOREACH(oia, &curpeer->networks, entry) {
+		route_sa_addr(&oia->ss, b);
+		if (oia->ss.ss_family == ia->ss.ss_family &&
+		    oia->prefixlen == ia->prefixlen &&
+		    memcmp(a, b, sizeof(a)) == 0) {
+			yyerror_at(line, "network \"%s\" given twice in peer "
+			    "\"%s\"", s, curpeer->name);
+			free(ia);
+			return;
+		}
+		n++;
+	}
+	if (n >= MAX_PEER_NETWORKS) {
+		yyerror_at(line, "too many networks in peer \"%s\" (at most "
+		    "%d)", curpeer->name, MAX_PEER_NETWORKS);
+		free(ia);
+		return;
+	}
+	where_set(ia, line);
+	TAILQ_INSERT_TAIL(&curpeer->networks, ia, entry);
+}
+
+/*
+ * The networks of the peers, once the interface is known: only on a
+ * tun, each owned by one peer.  A network inside another's (a /25 in
+ * a /24) is allowed: the longest match decides.  With several peers
+ * on a tun every peer needs one, or a packet would have nowhere to go;
+ * a single peer without any keeps the behaviour of a two-site tunnel,
+ * every packet to it.
+ */
+static void
+conf_check_networks(void)
+{
+	struct iface_conf	*ifc = TAILQ_FIRST(&conf->ifaces);
+	struct peer_conf	*peer, *other;
+	struct iface_addr	*ia, *oia;
+	uint8_t			 a[16], b[16];
+	char			 h[NI_MAXHOST];
+	int			 nsites = 0;
+
+	TAILQ_FOREACH(peer, &conf->peers, entry)
+		nsites++;
+	TAILQ_FOREACH(peer, &conf->peers, entry) {
+		if (ifc != NULL && ifc->type == IFACE_TAP) {
+			TAILQ_FOREACH(ia, &peer->networks, entry) {
+				conf_error(ia, "peer \"%s\": network %s/%u: "
+				    "networks are for a tun interface, and "
+				    "interface \"%s\" is a tap", peer->name,
+				    print_host(&ia->ss, h, sizeof(h)),
+				    ia->prefixlen, ifc->name);
+				break;
+			}
+			continue;
+		}
+		if (ifc != NULL && nsites > 1 &&
+		    TAILQ_EMPTY(&peer->networks))
+			conf_error(peer, "peer \"%s\" has no network: with "
+			    "several peers on a tun interface each needs one",
+			    peer->name);
+		TAILQ_FOREACH(ia, &peer->networks, entry) {
+			route_sa_addr(&ia->ss, a);
+			TAILQ_FOREACH(other, &conf->peers, entry) {
+				if (other == peer)
+					break;
+				TAILQ_FOREACH(oia, &other->networks, entry) {
+					route_sa_addr(&oia->ss, b);
+					if (oia->ss.ss_family ==
+					    ia->ss.ss_family &&
+					    oia->prefixlen == ia->prefixlen &&
+					    memcmp(a, b, sizeof(a)) == 0)
+						break;
+				}
+				if (oia != NULL) {
+					conf_error(ia, "peer \"%s\": network "
+					    "%s/%u already belongs to peer "
+					    "\"%s\"", peer->name,
+					    print_host(&ia->ss, h, sizeof(h)),
+					    ia->prefixlen, other->name);
+					break;
+				}
+			}
+		}
+	}
+}
+
 static void
 iface_end(void)
 {
@@ -1730,6 +1851,7 @@ peer_begin(const char *name, int line)
 		fatal("%s", __func__);
 	curpeer->mode = MODE_FAILOVER;
 	TAILQ_INIT(&curpeer->pipes);
+	TAILQ_INIT(&curpeer->networks);
 	where_set(curpeer, line);
 	peer_keep = 0;
 	peer_mode_set = 0;
@@ -1856,6 +1978,11 @@ discard_current(void)
 			where_del(pc);
 			free(pc);
 		}
+		while ((ia = TAILQ_FIRST(&curpeer->networks)) != NULL) {
+			TAILQ_REMOVE(&curpeer->networks, ia, entry);
+			where_del(ia);
+			free(ia);
+		}
 		where_del(&curpeer->probe);
 		where_del(curpeer->fingerprint);
 		where_del(curpeer);
@@ -1894,14 +2021,11 @@ conf_check(void)
 	if (TAILQ_EMPTY(&conf->uplinks))
 		conf_error(NULL, "no uplink defined");
 	/*
-	 * A hub relays by the Ethernet addresses it has learned; a tun
-	 * interface has none, and its packets would go to every peer.
+	 * A hub relays by the Ethernet addresses it has learned (tap) or
+	 * by the networks of its peers (tun: conf_check_networks() makes
+	 * sure that with several peers each has one).
 	 */
-	if (conf->relay && !TAILQ_EMPTY(&conf->ifaces) &&
-	    TAILQ_FIRST(&conf->ifaces)->type == IFACE_TUN)
-		conf_error(&conf->relay, "relay: only with an interface of "
-		    "type tap");
-	else if (conf->relay && npeers < 2 && errors == 0)
+	if (conf->relay && npeers < 2 && errors == 0)
 		conf_warn(&conf->relay, "relay yes with fewer than two peers "
 		    "relays nothing");
 
@@ -1962,6 +2086,8 @@ conf_check(void)
 			    peer->name, print_ms(timeout, t1, sizeof(t1)),
 			    print_ms(interval, t2, sizeof(t2)));
 	}
+
+	conf_check_networks();
 
 	/*
 	 * Each uplink binds its own listener: two with the same local

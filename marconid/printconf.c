@@ -182,6 +182,7 @@ static void
 print_peer(struct peer_conf *peer)
 {
 	struct pipe_conf	*pc;
+	struct iface_addr	*ia;
 	char			 host[NI_MAXHOST], t[16];
 
 	printf("peer \"%s\" {\n", peer->name);
@@ -213,6 +214,9 @@ print_peer(struct peer_conf *peer)
 			    print_ms(peer->probe.max_rtt, t, sizeof(t)));
 		printf("\n");
 	}
+	TAILQ_FOREACH(ia, &peer->networks, entry)
+		printf("\tnetwork %s/%u\n",
+		    print_host(&ia->ss, host, sizeof(host)), ia->prefixlen);
 	TAILQ_FOREACH(pc, &peer->pipes, entry) {
 		printf("\tpipe \"%s\"", pc->uplink);
 		/* a name as written: -n does not print what it resolves to */

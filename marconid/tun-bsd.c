@@ -35,7 +35,9 @@
 #include <sys/uio.h>
 
 #include <net/if.h>
+#include <net/if_dl.h>
 #include <net/if_tun.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <netinet/in_var.h>
 #include <netinet6/in6_var.h>
@@ -631,6 +633,97 @@ tun_prefix2mask(int af, uint8_t prefixlen, struct sockaddr_storage *ss)
 			p[i] = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
 		break;
 	}
+}
+
+/*
+ * A route to a peer's network through the interface (add != 0), or
+ * its removal, with a routing socket as route(8) -iface does: the
+ * gateway is the interface's link-level address.  RTM_ADD fails with
+ * EEXIST rather than change a route someone else made: 1 then, and the
+ * caller leaves that route alone; a removal of a route already gone is
+ * a success.  Returns 0, 1 or -1.
+ */
+#define RT_ROUNDUP(a) \
+	((a) > 0 ? (1 + (((a) - 1) | (sizeof(long) - 1))) : sizeof(long))
+
+int
+tun_route(struct iface_conf *ifc, int add, const struct kroute *kr)
+{
+	static int		 seq;
+	struct {
+		struct rt_msghdr	 rtm;
+		char			 space[512];
+	}			 msg;
+	struct sockaddr_storage	 dst, mask;
+	struct sockaddr_dl	 sdl;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&dst;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&dst;
+	char			*p, abuf[INET6_ADDRSTRLEN];
+	unsigned int		 ifindex;
+	int			 s, rv = -1;
+
+	if (inet_ntop(kr->af, kr->addr, abuf, sizeof(abuf)) == NULL)
+		strlcpy(abuf, "?", sizeof(abuf));
+	if ((ifindex = if_nametoindex(ifc->name)) == 0) {
+		log_warn("%s: interface %s: route %s/%u", __func__, ifc->name,
+		    abuf, kr->plen);
+		return (-1);
+	}
+
+	memset(&dst, 0, sizeof(dst));
+	if (kr->af == AF_INET) {
+		sin->sin_len = sizeof(*sin);
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, kr->addr, sizeof(sin->sin_addr));
+	} else {
+		sin6->sin6_len = sizeof(*sin6);
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, kr->addr, sizeof(sin6->sin6_addr));
+	}
+	tun_prefix2mask(kr->af, kr->plen, &mask);
+	memset(&sdl, 0, sizeof(sdl));
+	sdl.sdl_len = sizeof(sdl);
+	sdl.sdl_family = AF_LINK;
+	sdl.sdl_index = ifindex;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.rtm.rtm_version = RTM_VERSION;
+	msg.rtm.rtm_type = add ? RTM_ADD : RTM_DELETE;
+	msg.rtm.rtm_flags = RTF_UP | RTF_STATIC;
+	msg.rtm.rtm_addrs = RTA_DST | RTA_GATEWAY | RTA_NETMASK;
+	msg.rtm.rtm_seq = ++seq;
+#ifdef __OpenBSD__
+	msg.rtm.rtm_hdrlen = sizeof(msg.rtm);
+	msg.rtm.rtm_tableid = 0;
+	msg.rtm.rtm_priority = RTP_STATIC;
+#endif
+	p = msg.space;
+	memcpy(p, &dst, dst.ss_len);
+	p += RT_ROUNDUP(dst.ss_len);
+	memcpy(p, &sdl, sdl.sdl_len);
+	p += RT_ROUNDUP(sdl.sdl_len);
+	memcpy(p, &mask, mask.ss_len);
+	p += RT_ROUNDUP(mask.ss_len);
+	msg.rtm.rtm_msglen = p - (char *)&msg;
+
+	if ((s = socket(AF_ROUTE, SOCK_RAW, 0)) == -1) {
+		log_warn("%s: interface %s: routing socket", __func__,
+		    ifc->name);
+		return (-1);
+	}
+	/* the echo of our own message is not read: the write says it all */
+	shutdown(s, SHUT_RD);
+	if (write(s, &msg, msg.rtm.rtm_msglen) != -1)
+		rv = 0;
+	else if (add && errno == EEXIST)
+		rv = 1;
+	else if (!add && errno == ESRCH)
+		rv = 0;
+	else
+		log_warn("%s: interface %s: %s route %s/%u", __func__,
+		    ifc->name, add ? "add" : "delete", abuf, kr->plen);
+	close(s);
+	return (rv);
 }
 
 static const char *

@@ -63,6 +63,7 @@ static const char *tun_addr_str(struct iface_addr *, char *, size_t);
 static void	 nl_attr(struct nlmsghdr *, size_t, int, const void *, size_t);
 static int	 nl_open(struct iface_conf *);
 static int	 tun_isip(enum iface_type, const uint8_t *, size_t);
+static int	 nl_ack(int, uint32_t, int *);
 
 /*
  * What the engine reads from the device: one packet, or a large TCP
@@ -533,6 +534,115 @@ tun_addr_str(struct iface_addr *ia, char *buf, size_t len)
 		strlcpy(host, "?", sizeof(host));
 	snprintf(buf, len, "%s/%u", host, ia->prefixlen);
 	return (buf);
+}
+
+/*
+ * The answer to request seq: 0 with *error set to what the kernel
+ * said (0 for success), -1 if the socket failed.
+ */
+static int
+nl_ack(int nl, uint32_t seq, int *error)
+{
+	char		 buf[4096];
+	struct nlmsghdr	*nh;
+	struct nlmsgerr	*err;
+	ssize_t		 n;
+	size_t		 left;
+
+	for (;;) {
+		if ((n = recv(nl, buf, sizeof(buf), 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		left = (size_t)n;
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, left);
+		    nh = NLMSG_NEXT(nh, left)) {
+			if (nh->nlmsg_seq != seq ||
+			    nh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*err))) {
+				errno = EBADMSG;
+				return (-1);
+			}
+			err = NLMSG_DATA(nh);
+			*error = -err->error;
+			return (0);
+		}
+	}
+}
+
+/*
+ * A route to a peer's network through the interface (add != 0), or
+ * its removal, in the main table.  An add fails with EEXIST rather
+ * than replace a route someone else made: 1 then, and the caller
+ * leaves that route alone; a removal of a route already gone is a
+ * success.  Returns 0, 1 or -1.
+ */
+int
+tun_route(struct iface_conf *ifc, int add, const struct kroute *kr)
+{
+	static uint32_t	 seq;
+	struct {
+		struct nlmsghdr	 nh;
+		struct rtmsg	 rtm;
+		char		 attrs[2 * RTA_SPACE(sizeof(struct in6_addr))];
+	}		 req;
+	struct sockaddr_nl snl;
+	char		 abuf[INET6_ADDRSTRLEN];
+	uint32_t	 oif;
+	int		 nl, error = 0, rv = -1;
+
+	if (inet_ntop(kr->af, kr->addr, abuf, sizeof(abuf)) == NULL)
+		strlcpy(abuf, "?", sizeof(abuf));
+	if ((oif = if_nametoindex(ifc->name)) == 0) {
+		log_warn("%s: interface %s: route %s/%u", __func__, ifc->name,
+		    abuf, kr->plen);
+		return (-1);
+	}
+	if ((nl = nl_open(ifc)) == -1)
+		return (-1);
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.rtm));
+	req.nh.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (add)
+		req.nh.nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+	req.nh.nlmsg_seq = ++seq;
+	req.rtm.rtm_family = kr->af;
+	req.rtm.rtm_dst_len = kr->plen;
+	req.rtm.rtm_table = RT_TABLE_MAIN;
+	req.rtm.rtm_protocol = RTPROT_STATIC;
+	req.rtm.rtm_scope = RT_SCOPE_LINK;
+	req.rtm.rtm_type = RTN_UNICAST;
+	nl_attr(&req.nh, sizeof(req), RTA_DST, kr->addr,
+	    kr->af == AF_INET ? 4 : 16);
+	nl_attr(&req.nh, sizeof(req), RTA_OIF, &oif, sizeof(oif));
+
+	memset(&snl, 0, sizeof(snl));
+	snl.nl_family = AF_NETLINK;
+	if (sendto(nl, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&snl,
+	    sizeof(snl)) == -1 || nl_ack(nl, req.nh.nlmsg_seq, &error) == -1) {
+		log_warn("%s: interface %s: route %s/%u: netlink", __func__,
+		    ifc->name, abuf, kr->plen);
+		goto done;
+	}
+	if (error == 0)
+		rv = 0;
+	else if (add && error == EEXIST)
+		rv = 1;
+	else if (!add && (error == ESRCH || error == ENOENT ||
+	    error == ENODEV))
+		rv = 0;
+	else {
+		errno = error;
+		log_warn("%s: interface %s: %s route %s/%u", __func__,
+		    ifc->name, add ? "add" : "delete", abuf, kr->plen);
+	}
+ done:
+	close(nl);
+	return (rv);
 }
 
 /*

@@ -91,6 +91,12 @@ ATF_TC_BODY(full_words, tc)
 	ATF_CHECK_STREQ(res.peer, "site-b");
 	ATF_CHECK_STREQ(res.command, "show pipes peer site-b detail");
 	CHECK_OK("show peers", SHOW_PEERS);
+	CHECK_OK("show routes", SHOW_ROUTES);
+	ATF_CHECK_STREQ(res.peer, "");
+	CHECK_OK("show routes peer site-b", SHOW_ROUTES);
+	ATF_CHECK_STREQ(res.peer, "site-b");
+	CHECK_OK("s r", SHOW_ROUTES);
+	ATF_CHECK_STREQ(res.command, "show routes");
 	CHECK_OK("show macs", SHOW_MACS);
 	ATF_CHECK_STREQ(res.peer, "");
 	CHECK_OK("show macs peer site-b", SHOW_MACS);
@@ -224,11 +230,11 @@ ATF_TC_BODY(unknown_word, tc)
 	    "unknown command \"shows\"; valid commands: log, monitor, "
 	    "peer, pipe, prefer, reload, reset, show");
 	CHECK_ERR("show foo", "unknown argument \"foo\" after \"show\"; "
-	    "valid arguments: interfaces, macs, metrics, peers, pipes, summary, "
-	    "version");
+	    "valid arguments: interfaces, macs, metrics, peers, pipes, routes, "
+	    "summary, version");
 	CHECK_ERR("s x", "unknown argument \"x\" after \"show\"; "
-	    "valid arguments: interfaces, macs, metrics, peers, pipes, summary, "
-	    "version");
+	    "valid arguments: interfaces, macs, metrics, peers, pipes, routes, "
+	    "summary, version");
 	CHECK_ERR("log loud", "unknown argument \"loud\" after \"log\"; "
 	    "valid arguments: brief, verbose");
 	CHECK_ERR("show pipes site-b", "unknown argument \"site-b\" after "

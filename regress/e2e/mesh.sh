@@ -23,6 +23,16 @@
 #					block for each of SITES in that
 #					order; DIR holds site-X.crt and
 #					site-X.key (site_identity)
+#	mesh_tun_conf SITE FILE DIR SITES...
+#					the same over tun0, in the shape of
+#					the tun mesh of marconid.conf(5):
+#					site S owns 198.19.S.0/24 and
+#					2001:db8:19:S::/64, its tun0 has .1
+#					alone, each peer block names the
+#					peer's networks
+#	mesh_tun_example TOP SITE FILE	SITE's file of the tun mesh of
+#					marconid.conf(5), as the page in the
+#					tree TOP gives it
 #	mesh_host PREFIX HOST SITE MAC ADDR
 #					a host on SITE's segment: namespace
 #					PREFIX+HOST (HOST is h1 or h2) with a
@@ -214,6 +224,64 @@ peer site-$_o {
 }
 EOF
 		done
+	) > "$_mf.tmp" || { rm -f "$_mf.tmp"; return 1; }
+	chmod 0600 "$_mf.tmp"
+	mv "$_mf.tmp" "$_mf"
+}
+
+mesh_tun_conf() {
+	_ms=$1
+	_mf=$2
+	_md=$3
+	shift 3
+	_mi=$(_mesh_idx "$_ms") || return 1
+	(
+		umask 077
+		cat <<EOF
+# marconid.conf of site $_ms in a tun mesh
+
+certificate "$_md/site-$_ms.crt"
+key "$_md/site-$_ms.key"
+
+interface tun0 {
+	type tun
+	address 198.19.$_mi.1/32
+	address 2001:db8:19:$_mi::1/128
+}
+
+uplink isp1 { local 198.18.$(_mesh_net "$_ms" 1).2 }
+uplink isp2 { local 198.18.$(_mesh_net "$_ms" 2).2 }
+EOF
+		for _o in "$@"; do
+			_oi=$(_mesh_idx "$_o") || exit 1
+			_fpr=$(site_fingerprint "$_md/site-$_o.crt") || exit 1
+			cat <<EOF
+
+peer site-$_o {
+	fingerprint "$_fpr"
+	network 198.19.$_oi.0/24
+	network 2001:db8:19:$_oi::/64
+	pipe isp1 remote 198.18.$(_mesh_net "$_o" 1).2 preference 10
+	pipe isp2 remote 198.18.$(_mesh_net "$_o" 2).2 preference 20
+}
+EOF
+		done
+	) > "$_mf.tmp" || { rm -f "$_mf.tmp"; return 1; }
+	chmod 0600 "$_mf.tmp"
+	mv "$_mf.tmp" "$_mf"
+}
+
+# The file of SITE in the tun mesh of marconid.conf(5)'s EXAMPLES, as
+# the page gives it (scripts/man-example, example tun-SITE): its
+# fingerprints, certificate and key are macros that marconid -D gives.
+mesh_tun_example() {
+	_top=$1
+	_ms=$2
+	_mf=$3
+	(
+		umask 077
+		sh "$_top/scripts/man-example" "$_top/marconid.conf.5" \
+		    "tun-$_ms"
 	) > "$_mf.tmp" || { rm -f "$_mf.tmp"; return 1; }
 	chmod 0600 "$_mf.tmp"
 	mv "$_mf.tmp" "$_mf"

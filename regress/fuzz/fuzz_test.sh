@@ -66,6 +66,14 @@ ctl_body() {
 	corpus_case ctl
 }
 
+atf_test_case route
+route_head() {
+	atf_set "descr" "the routing decision of a tun over its corpus"
+}
+route_body() {
+	corpus_case route
+}
+
 atf_test_case relay
 relay_head() {
 	atf_set "descr" "the engine's switch and hub relay over its corpus"
@@ -90,5 +98,6 @@ atf_init_test_cases() {
 	atf_add_test_case imsg
 	atf_add_test_case conf
 	atf_add_test_case ctl
+	atf_add_test_case route
 	atf_add_test_case relay
 }
