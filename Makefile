@@ -29,6 +29,11 @@ bench: deps
 	@$(MAKE) config.mk
 	@$(BUILD) bench
 
+# a hub and 32 spokes alone (bench/scale; BENCH_SCALE=64 for 64)
+bench-scale: deps
+	@$(MAKE) config.mk
+	@$(BUILD) bench-scale
+
 # make check on a build with ASan and UBSan, in a copy of the tree
 check-sanitize: deps
 	@MAKE="$(MAKE)" sh scripts/check-sanitize
@@ -61,4 +66,5 @@ distclean: clean
 	rm -f config.mk
 
 .PHONY: all install uninstall check check-sanitize check-valgrind demo bench \
+	bench-scale \
 	deps lint clean distclean

@@ -326,6 +326,9 @@ demo: $(PROGS) regress/wanem/wanem
 bench: $(PROGS) $(BENCHPROGS)
 	sh bench/run
 
+bench-scale: $(PROGS)
+	sh bench/scale
+
 lint:
 	mandoc -Tlint -W warning $(MANS5) $(MANS8)
 
@@ -385,7 +388,7 @@ clean:
 	rm -f $(PROGS) $(TESTPROGS) $(BENCHPROGS) marconid/parse.c \
 	    marconid/*.o marconictl/*.o common/*.o regress/*/*.o
 
-.PHONY: all tests check demo bench lint install clean uninstall \
+.PHONY: all tests check demo bench bench-scale lint install clean uninstall \
 	check-valgrind \
 	install-service-Linux install-service-OpenBSD install-service-FreeBSD \
 	uninstall-service-Linux uninstall-service-OpenBSD \

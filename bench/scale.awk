@@ -45,7 +45,7 @@ END {
 		    "<= " t_up " s", up <= t_up,
 		    sprintf("%.1f s", up - t_up))
 	target("hub CPU at rest (probes only), % of one core", num(cpu),
-	    "< " t_cpu " % (" n " spokes)", cpu != "" && cpu < t_cpu,
+	    "< " t_cpu " % (set for 32 spokes)", cpu != "" && cpu < t_cpu,
 	    sprintf("%.2f %%", cpu - t_cpu))
 	target("hub's own pages (Private_Clean + Private_Dirty), MB, " \
 	    "the larger of at rest and after the pings", mb(priv),
@@ -57,7 +57,7 @@ END {
 	printf("| hub VmRSS (with the shared libraries of each process), " \
 	    "MB, after the pings | %s | - | |\n", mb(v["rss_pings_kb"]))
 	print ""
-	print "#### The hub's processes"
+	print "## The hub's processes"
 	print ""
 	print "CPU at rest over " num(v["idle_s"]) " s, in % of one core" \
 	    " (user and system apart), and the context switches per" \
