@@ -90,6 +90,8 @@ END {
 			    substr(r, 11)
 	print "- UDP datagrams of the hub at rest, per second: " \
 	    num(v["udp_in_per_s"]) " in, " num(v["udp_out_per_s"]) " out"
+	print "- UDP datagrams the hub dropped for a full receive buffer" \
+	    " during the pings: " num(v["ping_hub_rcvbuf_drops"])
 	print "- one spoke (s1, two pipes) at rest: " \
 	    num(v["spoke_cpu_rest_pct"]) " % of one core"
 	print "- the daemons took " num(v["start_s"]) " s to start;" \
