@@ -29,9 +29,10 @@ bench: deps
 	@$(MAKE) config.mk
 	@$(BUILD) bench
 
-bench-hub: deps
+# a hub and 32 spokes alone (bench/scale; BENCH_SCALE=64 for 64)
+bench-scale: deps
 	@$(MAKE) config.mk
-	@$(BUILD) bench-hub
+	@$(BUILD) bench-scale
 
 # make check on a build with ASan and UBSan, in a copy of the tree
 check-sanitize: deps
@@ -65,5 +66,5 @@ distclean: clean
 	rm -f config.mk
 
 .PHONY: all install uninstall check check-sanitize check-valgrind demo bench \
-	bench-hub \
+	bench-scale \
 	deps lint clean distclean

@@ -383,9 +383,8 @@ demo: $(PROGS) regress/wanem/wanem
 bench: $(PROGS) $(BENCHPROGS)
 	sh bench/run
 
-# one hub and BENCH_SPOKES spokes (32): bench/hub
-bench-hub: $(PROGS)
-	sh bench/hub
+bench-scale: $(PROGS)
+	sh bench/scale
 
 lint:
 	mandoc -Tlint -W warning $(MANS5) $(MANS8)
@@ -446,7 +445,7 @@ clean:
 	rm -f $(PROGS) $(TESTPROGS) $(BENCHPROGS) marconid/parse.c \
 	    marconid/*.o marconictl/*.o common/*.o regress/*/*.o
 
-.PHONY: all tests check demo bench bench-hub lint install clean uninstall \
+.PHONY: all tests check demo bench bench-scale lint install clean uninstall \
 	check-valgrind \
 	install-service-Linux install-service-OpenBSD install-service-FreeBSD \
 	uninstall-service-Linux uninstall-service-OpenBSD \

@@ -57,6 +57,14 @@ struct reasm {
 	struct reasm_slots	 busy;
 	struct reasm_slots	 free;
 	struct reasm_stats	 stats;
+	/*
+	 * slots[unused] and after have never been handed out: they are
+	 * not on a list, so that their pages stay untouched (the kernel
+	 * gives them only when written) until a peer needs that many
+	 * frames in reassembly at once.  A hub keeps one table per peer
+	 * in every uplink process; most never hold more than a frame.
+	 */
+	size_t			 unused;
 	struct reasm_slot	 slots[FRAG_SLOTS];
 };
 
@@ -180,14 +188,11 @@ struct reasm *
 reasm_new(void)
 {
 	struct reasm	*r;
-	size_t		 i;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return (NULL);
 	TAILQ_INIT(&r->busy);
 	TAILQ_INIT(&r->free);
-	for (i = 0; i < FRAG_SLOTS; i++)
-		TAILQ_INSERT_TAIL(&r->free, &r->slots[i], entry);
 	return (r);
 }
 
@@ -277,13 +282,16 @@ reasm_input(struct reasm *r, const uint8_t *pkt, size_t len, int64_t now_ms,
 	}
 
 	if (s == NULL) {
-		if ((s = TAILQ_FIRST(&r->free)) == NULL) {
+		if ((s = TAILQ_FIRST(&r->free)) != NULL)
+			TAILQ_REMOVE(&r->free, s, entry);
+		else if (r->unused < FRAG_SLOTS)
+			s = &r->slots[r->unused++];
+		else {
 			/* the oldest frame is the least likely to complete */
 			s = TAILQ_FIRST(&r->busy);
 			r->stats.evicted++;
-			reasm_release(r, s);
+			TAILQ_REMOVE(&r->busy, s, entry);
 		}
-		TAILQ_REMOVE(&r->free, s, entry);
 		s->id = h.id;
 		s->total = h.total;
 		s->have = 0;

@@ -28,8 +28,10 @@
 
 #include <atf-c.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "marconid.h"
 
@@ -463,6 +465,77 @@ ATF_TC_BODY(evict_oldest, tc)
 	reasm_free(r);
 }
 
+/* The pages this process has in memory, in kB (-1: cannot say). */
+static long
+resident_kb(void)
+{
+#ifdef __linux__
+	FILE		*f;
+	long		 size, res;
+	int		 n;
+
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return (-1);
+	n = fscanf(f, "%ld %ld", &size, &res);
+	fclose(f);
+	if (n != 2)
+		return (-1);
+	return (res * (sysconf(_SC_PAGESIZE) / 1024));
+#else
+	return (-1);
+#endif
+}
+
+#define UNTOUCHED_TABLES	64
+
+ATF_TC(unused_slots_untouched);
+ATF_TC_HEAD(unused_slots_untouched, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "A table costs the memory of the slots it has used, not of all "
+	    "FRAG_SLOTS: a hub has one per peer in every uplink process");
+}
+ATF_TC_BODY(unused_slots_untouched, tc)
+{
+	struct reasm	*r[UNTOUCHED_TABLES];
+	struct piece	*p = pieces_new();
+	uint8_t		 frame[FRAME_VLAN];
+	const uint8_t	*out;
+	size_t		 outlen, i;
+	long		 before, after, per;
+
+#if !defined(__linux__) || !defined(__GLIBC__)
+	atf_tc_skip("needs /proc/self/statm and a calloc that maps a large "
+	    "block without writing it (glibc)");
+#endif
+	fill(frame, sizeof(frame), 5);
+	ATF_REQUIRE_EQ(split(9, frame, sizeof(frame), ROOM_ETH, p), 2);
+	ATF_REQUIRE((before = resident_kb()) > 0);
+	for (i = 0; i < UNTOUCHED_TABLES; i++) {
+		ATF_REQUIRE((r[i] = reasm_new()) != NULL);
+		/* a frame in reassembly: one slot in use */
+		ATF_REQUIRE_EQ(reasm_input(r[i], p[0].buf, p[0].len, 0, &out,
+		    &outlen), 0);
+	}
+	ATF_REQUIRE((after = resident_kb()) > 0);
+	per = (after - before) / UNTOUCHED_TABLES;
+	/*
+	 * A slot is about 10 kB: one in use and the table's head come to
+	 * 12 to 20 kB; a page touched in every slot would be 128 kB more.
+	 */
+	ATF_CHECK_MSG(per < 48, "%ld kB resident per table with one frame "
+	    "in reassembly (%ld kB before, %ld after %d tables)", per, before,
+	    after, UNTOUCHED_TABLES);
+	for (i = 0; i < UNTOUCHED_TABLES; i++) {
+		/* the frame completes in the slot it took */
+		ATF_REQUIRE_EQ(reasm_input(r[i], p[1].buf, p[1].len, 1, &out,
+		    &outlen), 1);
+		ATF_REQUIRE(memcmp(out, frame, sizeof(frame)) == 0);
+		reasm_free(r[i]);
+	}
+	free(p);
+}
+
 ATF_TC(fuzz_split_shuffle);
 ATF_TC_HEAD(fuzz_split_shuffle, tc)
 {
@@ -637,6 +710,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, oversize_total);
 	ATF_TP_ADD_TC(tp, truncated_header);
 	ATF_TP_ADD_TC(tp, evict_oldest);
+	ATF_TP_ADD_TC(tp, unused_slots_untouched);
 	ATF_TP_ADD_TC(tp, fuzz_split_shuffle);
 	ATF_TP_ADD_TC(tp, count_edges);
 
