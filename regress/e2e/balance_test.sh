@@ -29,6 +29,8 @@ bl_init() {
 	XFER=$SRCDIR/xfer
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	# shellcheck source=wan.sh
 	. "$SRCDIR/wan.sh"
 	if [ -s prefix ]; then
@@ -61,32 +63,11 @@ bl_fail() {
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
 }
 
-ctl() {
-	_site=$1
-	shift
-	"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-}
-
 ctl_ok() {
 	_s=$1
 	shift
 	ctl "$_s" "$@" > ctl.out 2>&1 ||
 	    bl_fail "marconictl $* at site $_s failed: $(cat ctl.out)"
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
-# jpipe SITE UPLINK FILTER
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    ".pipes[] | select(.uplink == \"$2\") | $3" 2>/dev/null |
-	    sed 's/^null$//'
 }
 
 # jpeer SITE FILTER: of its one peer
@@ -100,35 +81,6 @@ all_up() {
 		for _u in isp1 isp2; do
 			[ "$(jpipe "$_s" "$_u" .state)" = up ] || return 1
 		done
-	done
-	return 0
-}
-
-now_ms() {
-	date +%s%3N
-}
-
-record_helper() {
-	echo "$1 $2" >> helpers.pids
-}
-
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_prog "$pid" marconid && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_prog "$pid" marconid && kill -s "$sig" "$pid" 2>/dev/null
 	done
 	return 0
 }

@@ -34,6 +34,8 @@ fo_init() {
 	MARCONICTL=$TOP/marconictl/marconictl
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -82,18 +84,6 @@ fo_fail() {
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
 }
 
-# ctl SITE [-j] COMMAND...: marconictl at site a or b
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
 # ctl_ok SITE COMMAND...: runs it, fails the test case unless it
 # succeeds
 ctl_ok() {
@@ -103,34 +93,12 @@ ctl_ok() {
 	    fo_fail "marconictl $* at site $_s failed: $(cat ctl.out)"
 }
 
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-# stops waiting early when the daemon died
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
 # The other site's name, as a peer of site $1.
 peer_of() {
 	case "$1" in
 	a)	echo site-b ;;
 	b)	echo site-a ;;
 	esac
-}
-
-# Milliseconds since the epoch.
-now_ms() {
-	date +%s%3N
-}
-
-# jpipe SITE UPLINK FILTER: a field of the pipe over UPLINK from `-j
-# show pipes`, as jq prints it; empty when it is null or missing.
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    ".pipes[] | select(.uplink == \"$2\") | $3" 2>/dev/null |
-	    sed 's/^null$//'
 }
 
 # The uplinks whose pipes carry site $1's traffic ("active"), sorted
@@ -279,39 +247,6 @@ start_sites() {
 	    "site a on $(active_of a), site b on $(active_of b)"
 	topo_ping "${P}a" "$B_TAP" 10 ||
 	    fo_fail "$B_TAP does not answer site A"
-}
-
-# A helper process of a test case: its PID and a word of its command
-# line, for the cleanup.
-record_helper() {
-	echo "$1 $2" >> helpers.pids
-}
-
-# Is PID $1 still the program $2?  Guards against a PID taken by
-# someone else since.
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-is_marconid() {
-	is_prog "$1" marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 # The cleanup of every test case: the helpers and the daemons we

@@ -38,6 +38,8 @@ fl_init() {
 	XFER=$SRCDIR/xfer
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -83,32 +85,6 @@ fl_fail() {
 		fi
 	done
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
-}
-
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
-# jpipe SITE UPLINK FILTER: a field of that pipe from `-j show pipes`
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    ".pipes[] | select(.uplink == \"$2\") | $3" 2>/dev/null |
-	    sed 's/^null$//'
 }
 
 state_of() {
@@ -224,35 +200,6 @@ start_all() {
 	# the attacker reaches the target
 	topo_ping "${P}atk" "$B_UPLINK" 5 ||
 	    atf_fail "the attacker does not reach $B_UPLINK"
-}
-
-record_helper() {
-	echo "$1 $2" >> helpers.pids
-}
-
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-is_marconid() {
-	is_prog "$1" marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 fl_cleanup() {

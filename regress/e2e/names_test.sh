@@ -34,6 +34,8 @@ nm_init() {
 	MARCONICTL=$TOP/marconictl/marconictl
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -65,29 +67,8 @@ nm_fail() {
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
 }
 
-ctl() {
-	_site=$1
-	shift
-	"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
-# jpipe SITE FILTER: a field of the pipe over isp1 from `-j show pipes`
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    '.pipes[] | select(.uplink == "isp1") | '"$2" 2>/dev/null |
-	    sed 's/^null$//'
-}
-
 is_up() {
-	[ "$(jpipe "$1" .state)" = up ]
+	[ "$(jpipe "$1" isp1 .state)" = up ]
 }
 
 both_up() {
@@ -96,28 +77,7 @@ both_up() {
 
 # A's pipe up again, to the new address
 moved_up() {
-	is_up a && [ "$(jpipe a .remote)" = "$B_NEW:7455" ]
-}
-
-is_ours() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_ours "$pid" && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_ours "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
+	is_up a && [ "$(jpipe a isp1 .remote)" = "$B_NEW:7455" ]
 }
 
 children_of() {
@@ -215,18 +175,18 @@ remote_moves_body() {
 	start_site b
 	topo_wait 20 both_up || nm_fail "the pipes are not up within 20 s"
 
-	[ "$(jpipe a .remote_name)" = site-b.test ] ||
+	[ "$(jpipe a isp1 .remote_name)" = site-b.test ] ||
 	    nm_fail "show pipes does not name the remote"
-	[ "$(jpipe a .remote)" = "$B_OLD:7455" ] ||
-	    nm_fail "remote in use is $(jpipe a .remote), not $B_OLD:7455"
+	[ "$(jpipe a isp1 .remote)" = "$B_OLD:7455" ] ||
+	    nm_fail "remote in use is $(jpipe a isp1 .remote), not $B_OLD:7455"
 	ctl a show pipes detail | grep -qF "site-b.test ($B_OLD:7455)" ||
 	    nm_fail "show pipes in text does not give the name and address"
 	# a pipe with a remote learns where the datagrams come from too
-	[ "$(jpipe a .learned)" = "$B_OLD:7455" ] ||
-	    nm_fail "learned is '$(jpipe a .learned)', not $B_OLD:7455"
+	[ "$(jpipe a isp1 .learned)" = "$B_OLD:7455" ] ||
+	    nm_fail "learned is '$(jpipe a isp1 .learned)', not $B_OLD:7455"
 	topo_ping "${P}a" 198.19.0.2 || nm_fail "no ping over the pipe"
 	parent=$(cat a.pid)
-	child=$(jpipe a .pid)
+	child=$(jpipe a isp1 .pid)
 
 	# B moves: its answers leave from the new address, the old one is
 	# cut off at ISP 1, and A's hosts file says so
@@ -258,13 +218,13 @@ NFT
 	if [ "$(cat a.pid)" != "$parent" ] || ! topo_alive "$parent"; then
 		nm_fail "site A's parent is not the one that started"
 	fi
-	[ "$(jpipe a .pid)" = "$child" ] ||
-	    nm_fail "A's uplink process is $(jpipe a .pid), was $child"
-	[ "$(jpipe a .restarts)" = 0 ] || nm_fail "A's uplink restarted"
+	[ "$(jpipe a isp1 .pid)" = "$child" ] ||
+	    nm_fail "A's uplink process is $(jpipe a isp1 .pid), was $child"
+	[ "$(jpipe a isp1 .restarts)" = 0 ] || nm_fail "A's uplink restarted"
 	grep -q "remote site-b.test is now $B_NEW" a.log ||
 	    nm_fail "A's log does not say where the name moved"
-	[ "$(jpipe a .learned)" = "$B_NEW:7455" ] ||
-	    nm_fail "learned is '$(jpipe a .learned)', not $B_NEW:7455"
+	[ "$(jpipe a isp1 .learned)" = "$B_NEW:7455" ] ||
+	    nm_fail "learned is '$(jpipe a isp1 .learned)', not $B_NEW:7455"
 }
 remote_moves_cleanup() {
 	nm_cleanup
@@ -284,9 +244,9 @@ interval_moves_body() {
 	start_site a
 	start_site b
 	topo_wait 20 both_up || nm_fail "the pipes are not up within 20 s"
-	[ "$(jpipe a .remote)" = "$B_OLD:7455" ] ||
-	    nm_fail "remote in use is $(jpipe a .remote), not $B_OLD:7455"
-	child=$(jpipe a .pid)
+	[ "$(jpipe a isp1 .remote)" = "$B_OLD:7455" ] ||
+	    nm_fail "remote in use is $(jpipe a isp1 .remote), not $B_OLD:7455"
+	child=$(jpipe a isp1 .pid)
 
 	# both addresses of B answer: only the lookups can move the pipe
 	hosts_a "$B_NEW"
@@ -309,11 +269,11 @@ interval_moves_body() {
 	    nm_fail "reload failed: $(cat reload.out)"
 	sleep 2
 	moved_up || nm_fail "after the reload A's pipe is" \
-	    "$(jpipe a .state) to $(jpipe a .remote)"
+	    "$(jpipe a isp1 .state) to $(jpipe a isp1 .remote)"
 	[ "$(grep -c "remote site-b.test moves to" a.log)" = "$moves" ] ||
 	    nm_fail "the reload moved the pipe again"
-	[ "$(jpipe a .pid)" = "$child" ] ||
-	    nm_fail "A's uplink process is $(jpipe a .pid), was $child"
+	[ "$(jpipe a isp1 .pid)" = "$child" ] ||
+	    nm_fail "A's uplink process is $(jpipe a isp1 .pid), was $child"
 }
 interval_moves_cleanup() {
 	nm_cleanup

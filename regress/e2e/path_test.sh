@@ -27,6 +27,8 @@ pt_init() {
 	MARCONICTL=$TOP/marconictl/marconictl
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	# shellcheck source=wan.sh
 	. "$SRCDIR/wan.sh"
 	if [ -s prefix ]; then
@@ -60,46 +62,6 @@ pt_fail() {
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
 }
 
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_prog "$pid" marconid && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_prog "$pid" marconid && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
-}
-
 pt_cleanup() {
 	pt_init
 	if [ -f helpers.pids ]; then
@@ -125,12 +87,6 @@ pt_cleanup() {
 		wan_clear "$P" "$n" 2>/dev/null
 	done
 	topo_destroy "$P"
-}
-
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    ".pipes[] | select(.uplink == \"$2\") | $3" 2>/dev/null |
-	    sed 's/^null$//'
 }
 
 active_of() {

@@ -27,6 +27,8 @@ pipes_init() {
 	MARCONICTL=$TOP/marconictl/marconictl
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -70,27 +72,6 @@ pipes_fail() {
 		fi
 	done
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
-}
-
-# ctl SITE [-j] COMMAND...: marconictl at site a or b
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-# stops waiting early when the daemon died
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
 }
 
 # The state of the one pipe of site $1 (over isp1), from the STATE
@@ -232,40 +213,6 @@ mac_of() {
 neigh_mac() {
 	ip -n "$1" neigh show "$2" dev tap0 2>/dev/null |
 	    sed -n 's/.* lladdr \([0-9a-fA-F:]*\).*/\1/p' | tr A-F a-f
-}
-
-# A helper process of a test case (nc, tcpdump): its PID and the name
-# of its program, for the cleanup.
-record_helper() {
-	echo "$1 $2" >> helpers.pids
-}
-
-# Is PID $1 still the program $2?  Guards against a PID taken by
-# someone else since.
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-is_marconid() {
-	is_prog "$1" marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
-}
-
-# signals those of the PIDs that are still marconid
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 # The cleanup of every test case: the helpers and the daemons we

@@ -37,6 +37,8 @@ rl_init() {
 	MARCONICTL=$TOP/marconictl/marconictl
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -71,43 +73,11 @@ rl_fail() {
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
 }
 
-# ctl SITE [-j] COMMAND...: marconictl at site a or b
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
 # reload SITE: `marconictl reload` at SITE, which must succeed
 reload() {
 	ctl "$1" reload > "reload-$1.out" 2>&1 ||
 	    rl_fail "marconictl reload at site $1 exited $?:" \
 	    "$(cat "reload-$1.out")"
-}
-
-now_ms() {
-	date +%s%3N
-}
-
-# jpipe SITE UPLINK FILTER: a field of the pipe over UPLINK from `-j
-# show pipes`; empty when it is null or there is no such pipe
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    ".pipes[] | select(.uplink == \"$2\") | $3" 2>/dev/null |
-	    sed 's/^null$//'
 }
 
 active_of() {
@@ -166,35 +136,6 @@ within() {
 		_n=$((_n + 1))
 	done
 	return 1
-}
-
-record_helper() {
-	echo "$1 $2" >> helpers.pids
-}
-
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-is_marconid() {
-	is_prog "$1" marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 # The children of site $1's daemon, recorded for the cleanup should the

@@ -35,6 +35,8 @@ sb_init() {
 	MARCONICTL=$TOP/marconictl/marconictl
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -65,22 +67,6 @@ sb_fail() {
 		fi
 	done
 	atf_fail "$*"
-}
-
-# ctl SITE ARGS...
-ctl() {
-	_s=$1
-	shift
-	"$MARCONICTL" -s "$PWD/$_s.sock" "$@"
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-# stops waiting early when the daemon of site $1 died
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
 }
 
 # A title as set by setproctitle(3), without what pads it (see
@@ -159,28 +145,6 @@ start_site() {
 		    "site A did not appear in 10 s"
 	fi
 	record_kids "$1"
-}
-
-# is PID one of ours?  Guards against a PID taken by someone else since.
-is_marconid() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q marconid
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
 }
 
 sb_cleanup() {

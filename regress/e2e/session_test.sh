@@ -42,6 +42,8 @@ st_init() {
 	FLOOD=$SRCDIR/flood
 	# shellcheck source=topology.sh
 	. "$SRCDIR/topology.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -74,40 +76,14 @@ st_fail() {
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
 }
 
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
 reload() {
 	ctl "$1" reload > "reload-$1.out" 2>&1 ||
 	    st_fail "marconictl reload at site $1 exited $?:" \
 	    "$(cat "reload-$1.out")"
 }
 
-# jpipe SITE FILTER: a field of the pipe over isp1 from `-j show pipes`
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    '.pipes[] | select(.uplink == "isp1") | '"$2" 2>/dev/null |
-	    sed 's/^null$//'
-}
-
 state_of() {
-	_st=$(jpipe "$1" .state)
+	_st=$(jpipe "$1" isp1 .state)
 	echo "${_st:-none}"
 }
 
@@ -125,38 +101,13 @@ not_up() {
 }
 
 rekeys_of() {
-	_r=$(jpipe "$1" .rekeys)
+	_r=$(jpipe "$1" isp1 .rekeys)
 	echo "${_r:-0}"
 }
 
 # rekeys_at_least SITE N
 rekeys_at_least() {
 	[ "$(rekeys_of "$1")" -ge "$2" ]
-}
-
-record_helper() {
-	echo "$1 $2" >> helpers.pids
-}
-
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_prog "$pid" marconid && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_prog "$pid" marconid && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 # the children of site $1's daemon, as PIDs, one a line, sorted
@@ -492,7 +443,7 @@ key_only_in_parent_body() {
 	    st_fail "b.conf does not pin $FPR_A"
 
 	# a reload brings a new leaf; the sessions up stay up
-	up_since=$(jpipe a .last_change_sec)
+	up_since=$(jpipe a isp1 .last_change_sec)
 	reload a
 	# the commit may still be on its way to the pipe: a few tries
 	k=0
@@ -505,7 +456,7 @@ key_only_in_parent_body() {
 	[ "$leaf_fpr" != "$leaf1" ] ||
 	    st_fail "site A presents the same leaf after a reload"
 	both_up || st_fail "the sessions went down"
-	[ "$(jpipe a .last_change_sec)" -ge "${up_since:-0}" ] ||
+	[ "$(jpipe a isp1 .last_change_sec)" -ge "${up_since:-0}" ] ||
 	    st_fail "site A's pipe changed state at the reload"
 	leaf2=$leaf_fpr
 
