@@ -44,6 +44,8 @@ ch_init() {
 	. "$SRCDIR/topology.sh"
 	# shellcheck source=mesh.sh
 	. "$SRCDIR/mesh.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	# chaos3 has three sites, in a mesh of its own
 	SITES=$(cat sites 2>/dev/null || echo "a b")
 	if [ -s prefix ]; then
@@ -81,31 +83,6 @@ ch_fail() {
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
 }
 
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
-jpipe() {
-	ctl "$1" -j show pipes 2>/dev/null | jq -r \
-	    ".pipes[] | select(.uplink == \"$2\") | $3" 2>/dev/null |
-	    sed 's/^null$//'
-}
-
 state_of() {
 	_st=$(jpipe "$1" "$2" .state)
 	echo "${_st:-?}"
@@ -123,35 +100,6 @@ all_up() {
 states() {
 	echo "site a isp1 $(state_of a isp1) isp2 $(state_of a isp2)," \
 	    "site b isp1 $(state_of b isp1) isp2 $(state_of b isp2)"
-}
-
-record_helper() {
-	echo "$1 $2" >> helpers.pids
-}
-
-is_prog() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-is_marconid() {
-	is_prog "$1" marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 ch_cleanup() {
@@ -185,11 +133,6 @@ ch_cleanup() {
 	else
 		topo_destroy "$P"
 	fi
-}
-
-# A title as setproctitle(3) leaves it on Linux (see privsep_test.sh).
-untail() {
-	sed -E -e 's/^ *//' -e 's/([[:space:]]+\.)?[[:space:]]*$//'
 }
 
 # the PID of site $1's child titled $2
@@ -280,11 +223,6 @@ schedule() {
 		printf "%d tbf 1 %dbit\n", t, rate * 8 / 2
 		printf "%d notbf 1\n", t + 15000
 	    }' | sort -n -k 1,1
-}
-
-# Milliseconds since the epoch.
-now_ms() {
-	date +%s%3N
 }
 
 # run_schedule FILE: every action at its time from now, logged to

@@ -18,6 +18,10 @@
 #	none_ours PID...		true if no PID is a running marconid
 #	signal_ours SIGNAL PID...	sends SIGNAL to those PIDs that are a
 #					running marconid, by PID only
+#	untail				a process title as setproctitle(3)
+#					leaves it on Linux, without what pads
+#					it (see privsep_test.sh), stdin to
+#					stdout
 #
 # PIDs are checked before a signal is sent, so that a PID reused by
 # another program since it was recorded is left alone.
@@ -78,4 +82,8 @@ signal_ours() {
 		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
 	done
 	return 0
+}
+
+untail() {
+	sed -E -e 's/^ *//' -e 's/([[:space:]]+\.)?[[:space:]]*$//'
 }

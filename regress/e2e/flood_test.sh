@@ -232,11 +232,6 @@ fl_cleanup() {
 	topo_destroy "$P"
 }
 
-# A title as setproctitle(3) leaves it on Linux (see privsep_test.sh).
-untail() {
-	sed -E -e 's/^ *//' -e 's/([[:space:]]+\.)?[[:space:]]*$//'
-}
-
 # "PID TITLE" of site $1's parent and of each of its children, sorted
 procs_of() {
 	_pp=$(cat "$1.pid")

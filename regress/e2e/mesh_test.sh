@@ -45,6 +45,8 @@ ms_init() {
 	. "$SRCDIR/topology.sh"
 	# shellcheck source=mesh.sh
 	. "$SRCDIR/mesh.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -75,46 +77,6 @@ ms_fail() {
 		fi
 	done
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
-}
-
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
-is_marconid() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' 2>/dev/null < "/proc/$1/cmdline" | grep -q marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 record_children() {
@@ -346,8 +308,8 @@ man_conf() {
 	chmod 0600 "$2"
 }
 
-# jpipe SITE PEER UPLINK FIELD: a field of a pipe in show pipes
-jpipe() {
+# jpipe_peer SITE PEER UPLINK FIELD: a field of a pipe in show pipes
+jpipe_peer() {
 	ctl "$1" -j show pipes 2>/dev/null | jq -r --arg p "$2" --arg u "$3" \
 	    ".pipes[] | select(.peer == \$p and .uplink == \$u) | .$4" \
 	    2>/dev/null
@@ -486,16 +448,16 @@ full_mesh_body() {
 	# B's peers saw it, over isp1 only; the pipes between A and C
 	# stayed up the whole time
 	for s in a c; do
-		[ "$(jpipe "$s" site-b isp1 state)" != up ] ||
+		[ "$(jpipe_peer "$s" site-b isp1 state)" != up ] ||
 		    ms_fail "site $s still has its isp1 pipe to B up"
-		[ "$(jpipe "$s" site-b isp2 active)" = true ] ||
+		[ "$(jpipe_peer "$s" site-b isp2 active)" = true ] ||
 		    ms_fail "site $s does not send to B over isp2"
 	done
 	for s in a c; do
 		o=site-a
 		[ "$s" = a ] && o=site-c
 		for u in isp1 isp2; do
-			up=$(jpipe "$s" "$o" "$u" up_for_sec)
+			up=$(jpipe_peer "$s" "$o" "$u" up_for_sec)
 			[ "${up:-0}" -ge 6 ] || ms_fail "site $s: pipe to $o" \
 			    "over $u up for ${up:-0} s only: the cut at B" \
 			    "touched it"
@@ -700,9 +662,9 @@ hub_spoke_body() {
 	[ "$conns" = 1 ] ||
 	    ms_fail "the stream did not survive: $conns connections"
 	for s in b c; do
-		[ "$(jpipe a "site-$s" isp1 state)" != up ] ||
+		[ "$(jpipe_peer a "site-$s" isp1 state)" != up ] ||
 		    ms_fail "the cut did not take the hub's isp1 pipe down"
-		[ "$(jpipe a "site-$s" isp2 active)" = true ] ||
+		[ "$(jpipe_peer a "site-$s" isp2 active)" = true ] ||
 		    ms_fail "the hub does not send to $s over isp2"
 	done
 	all_pairs "across the cut of the hub's ISP 1"

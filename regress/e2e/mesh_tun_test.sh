@@ -43,6 +43,8 @@ mt_init() {
 	. "$SRCDIR/topology.sh"
 	# shellcheck source=mesh.sh
 	. "$SRCDIR/mesh.sh"
+	# shellcheck source=common.sh
+	. "$SRCDIR/common.sh"
 	if [ -s prefix ]; then
 		P=$(cat prefix)
 	else
@@ -72,46 +74,6 @@ mt_fail() {
 		fi
 	done
 	atf_fail "$(echo "$*" | tr -s '\n\t' '  ' | cut -c 1-400)"
-}
-
-ctl() {
-	_site=$1
-	shift
-	if [ "${1:-}" = -j ]; then
-		shift
-		"$MARCONICTL" -j -s "$PWD/$_site.sock" "$@"
-	else
-		"$MARCONICTL" -s "$PWD/$_site.sock" "$@"
-	fi
-}
-
-ctl_answers() {
-	ctl "$1" show summary >/dev/null 2>&1
-}
-
-ctl_answers_or_dead() {
-	ctl_answers "$1" || ! topo_alive "$(cat "$1.pid")"
-}
-
-is_marconid() {
-	topo_alive "$1" &&
-	    tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q marconid
-}
-
-none_ours() {
-	for pid in "$@"; do
-		is_marconid "$pid" && return 1
-	done
-	return 0
-}
-
-signal_ours() {
-	sig=$1
-	shift
-	for pid in "$@"; do
-		is_marconid "$pid" && kill -s "$sig" "$pid" 2>/dev/null
-	done
-	return 0
 }
 
 mt_cleanup() {

@@ -69,12 +69,6 @@ sb_fail() {
 	atf_fail "$*"
 }
 
-# A title as set by setproctitle(3), without what pads it (see
-# privsep_test.sh).
-untail() {
-	sed -E -e 's/^ *//' -e 's/([[:space:]]+\.)?[[:space:]]*$//'
-}
-
 kids() {
 	ps -o pid=,args= --ppid "$1" 2>/dev/null | untail
 }
