@@ -92,6 +92,12 @@ END {
 	    num(v["udp_in_per_s"]) " in, " num(v["udp_out_per_s"]) " out"
 	print "- UDP datagrams the hub dropped for a full receive buffer" \
 	    " during the pings: " num(v["ping_hub_rcvbuf_drops"])
+	print "- ARP entries the kernel refused for a full table during" \
+	    " the pings: " num(v["ping_neigh_fulls"]) "; its bound" \
+	    " (gc_thresh3, one for every namespace) " \
+	    (v["neigh_max_run"] != "" ? "raised from " \
+	    v["neigh_max_before"] " to " v["neigh_max_run"] " for the run" : \
+	    "left at " num(v["neigh_max_before"]))
 	print "- one spoke (s1, two pipes) at rest: " \
 	    num(v["spoke_cpu_rest_pct"]) " % of one core"
 	print "- the daemons took " num(v["start_s"]) " s to start;" \
