@@ -1260,7 +1260,6 @@ probe_send(struct pipe_peer *pp, int64_t now, int prompted)
 	pp->probes[slot].seq = pp->probe_seq;
 	pp->probes[slot].sent = now;
 	pp->probes[slot].answered = 0;
-	pp->probes[slot].prompted = 0;
 	pp->probe_last_tx = now;
 	pp->probe_prompted = 0;
 	pp->probe_late = 0;
@@ -1272,7 +1271,6 @@ probe_send(struct pipe_peer *pp, int64_t now, int prompted)
 		pe.echo_us = pp->hold_sent_us;
 		pe.held_us = (int64_t)now_us - pp->hold_at_us > 0 ?
 		    (uint32_t)((int64_t)now_us - pp->hold_at_us) : 0;
-		pp->probes[slot].prompted = prompted;
 		pp->probe_prompted = prompted;
 		probe_echo_pack(&pe, &wpe);
 		(void)pipe_seal_send(pp, WIRE_TYPE_PROBE_ECHO,
@@ -1553,13 +1551,14 @@ probe_check(struct pipe_peer *pp, int64_t now)
 {
 	char		 why[64];
 	uint32_t	 matured = 0, lost = 0, ppm;
+	int64_t		 hold;
 	int		 i;
 
-	/* a prompted probe the peer may hold for PROBE_HOLD_MAX */
+	/* a peer that takes probes with echo may hold one PROBE_HOLD_MAX */
+	hold = probe_echo_on(pp) ? PROBE_HOLD_MAX : 0;
 	for (i = 0; i < PROBE_SLOTS; i++) {
 		if (pp->probes[i].sent == 0 ||
-		    now - pp->probes[i].sent < pp->probe_timeout +
-		    (pp->probes[i].prompted ? PROBE_HOLD_MAX : 0))
+		    now - pp->probes[i].sent < pp->probe_timeout + hold)
 			continue;
 		matured++;
 		if (!pp->probes[i].answered)

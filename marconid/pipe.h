@@ -175,7 +175,6 @@ struct pipe_peer {
 		uint32_t	 seq;
 		int64_t		 sent;	/* ms, 0: slot unused */
 		int		 answered;
-		int		 prompted;	/* the peer may hold it */
 	}			 probes[PROBE_SLOTS];
 	/*
 	 * Probes with echo (doc/wire.md section 5.4): the peer's probe
