@@ -1459,7 +1459,10 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
  * The peer's probe, from a peer that takes probes with echo: held for
  * our next probe, answered by ours at once, or by a plain reply; see
  * probe_decide() for which.  A probe still held when the next comes
- * goes first with ours, so nothing waits for a later one.
+ * goes at once with ours, and the next gets a plain reply: holding it
+ * instead, each side would answer the other's probe with one of its
+ * own, which the other holds while it answers the one before, back and
+ * forth for ever.
  */
 static void
 probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
@@ -1470,11 +1473,13 @@ probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 	enum probe_action	 act;
 	int64_t			 now = getmonotime();
 
-	if (pp->hold_valid)
+	if (pp->hold_valid) {
 		probe_send(pp, now, 0);
-	act = probe_decide(prompted, probe_can_hold(pp->probe_interval,
-	    pp->probe_timeout), pp->probe_late, now - pp->probe_last_tx,
-	    pp->probe_interval);
+		act = PROBE_REPLY;
+	} else
+		act = probe_decide(prompted, probe_can_hold(
+		    pp->probe_interval, pp->probe_timeout), pp->probe_late,
+		    now - pp->probe_last_tx, pp->probe_interval);
 	switch (act) {
 	case PROBE_HOLD:
 	case PROBE_SEND:
