@@ -461,6 +461,7 @@ void		 probe_echo_unpack(const struct wire_probe_echo *,
 		    struct probe_echo *);
 int64_t		 probe_rtt(uint64_t, uint64_t, uint32_t);
 int		 probe_can_hold(uint32_t, uint32_t);
+int		 probe_quiet(int, int64_t, uint32_t);
 enum probe_action probe_decide(int, int, int, int64_t, uint32_t);
 
 /* reorder.c */

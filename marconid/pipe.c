@@ -614,6 +614,7 @@ pipe_session_up(struct pipe_peer *pp)
 	pp->hold_valid = 0;
 	pp->probe_prompted = 0;
 	pp->probe_late = 0;
+	pp->probe_quiet = 1;
 	pp->srtt_us = pp->jitter_us = pp->last_rtt_us = 0;
 	pp->rx_data = pp->tx_data = pp->report_last = 0;
 	pp->rx_dgrams = pp->rx_expected = 0;
@@ -1477,9 +1478,10 @@ probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 		probe_send(pp, now, 0);
 		act = PROBE_REPLY;
 	} else
-		act = probe_decide(prompted, probe_can_hold(
-		    pp->probe_interval, pp->probe_timeout), pp->probe_late,
-		    now - pp->probe_last_tx, pp->probe_interval);
+		act = probe_decide(prompted, pp->probe_quiet &&
+		    probe_can_hold(pp->probe_interval, pp->probe_timeout),
+		    pp->probe_late, now - pp->probe_last_tx,
+		    pp->probe_interval);
 	switch (act) {
 	case PROBE_HOLD:
 	case PROBE_SEND:
@@ -1544,6 +1546,8 @@ probe_answer(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 		pp->jitter_us += (d - pp->jitter_us) / 16;
 	}
 	pp->last_rtt_us = rtt;
+	pp->probe_quiet = probe_quiet(pp->probe_quiet, pp->jitter_us,
+	    pp->probe_interval);
 	pp->st.rtt_us = pp->srtt_us;
 	pp->st.jitter_us = pp->jitter_us;
 	pp->dirty = 1;

@@ -190,6 +190,7 @@ struct pipe_peer {
 	int			 probe_prompted;
 	int			 probe_late;	/* on the timer, after the
 						   grace: the peer's was late */
+	int			 probe_quiet;	/* jitter low enough to hold */
 
 	/* the path MTU, found with probes padded to the datagram size */
 	int			 pmtu_searching;

@@ -85,6 +85,25 @@ probe_can_hold(uint32_t interval, uint32_t timeout)
 }
 
 /*
+ * Whether the path is quiet enough to hold: where the round trip
+ * varies by more than a sixteenth of the interval (RFC 3550's jitter,
+ * without the holds), the order of a probe and a timer flips from one
+ * interval to the next, and a held answer would come now early, now an
+ * interval late: the gaps between answers, which set the times to
+ * suspect and to find down, would grow by more than the path's own.
+ * Below a thirty-second the holds come back; between, as before.
+ */
+int
+probe_quiet(int quiet, int64_t jitter_us, uint32_t interval)
+{
+	if (jitter_us * 16 > (int64_t)interval * 1000)
+		return (0);
+	if (jitter_us * 32 < (int64_t)interval * 1000)
+		return (1);
+	return (quiet);
+}
+
+/*
  * A probe received from a peer that takes probes with echo, while
  * nothing is held (what was is sent first):
  *

@@ -26,6 +26,7 @@
 
 #include <atf-c.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,18 @@ ATF_TC_BODY(can_hold, tc)
 	ATF_REQUIRE(probe_can_hold(10, 25));
 }
 
+ATF_TC_WITHOUT_HEAD(quiet);
+ATF_TC_BODY(quiet, tc)
+{
+	/* 25 ms: no hold above 1562 us of jitter, again below 781 us */
+	ATF_REQUIRE_EQ(probe_quiet(1, 1500, 25), 1);
+	ATF_REQUIRE_EQ(probe_quiet(1, 1600, 25), 0);
+	ATF_REQUIRE_EQ(probe_quiet(0, 1000, 25), 0);
+	ATF_REQUIRE_EQ(probe_quiet(0, 700, 25), 1);
+	ATF_REQUIRE_EQ(probe_quiet(1, 0, 10), 1);
+	ATF_REQUIRE_EQ(probe_quiet(1, 12000, 25), 0);
+}
+
 ATF_TC_WITHOUT_HEAD(decide);
 ATF_TC_BODY(decide, tc)
 {
@@ -142,6 +155,7 @@ struct msg {
 #define SIM_MSGS	4096
 
 static struct side	 sim[2];
+static int		 sim_jitter;	/* ms, at most, on the way and the timer */
 static struct msg	 q[SIM_MSGS];
 static int		 nq;
 static int		 counting;
@@ -160,7 +174,7 @@ sim_send(int i, int64_t now, int prompted)
 	struct msg	 m;
 
 	memset(&m, 0, sizeof(m));
-	m.at = now + SIM_D;
+	m.at = now + SIM_D + (sim_jitter ? random() % (sim_jitter + 1) : 0);
 	m.to = !i;
 	m.seq = s->seq;
 	m.sent = now;
@@ -218,10 +232,15 @@ sim_probe(int i, int64_t now, uint32_t seq, int64_t sent, int prompted)
 	struct msg	 m;
 	enum probe_action act;
 
-	if (s->holding)
+	/* as probe_received() in pipe.c; SIM_OLD: as towards an old peer */
+	if (getenv("SIM_OLD") != NULL)
+		act = PROBE_REPLY;
+	else if (s->holding) {
 		sim_send(i, now, 0);
-	act = probe_decide(prompted, probe_can_hold(SIM_T, 100), s->late,
-	    now - s->last_tx, SIM_T);
+		act = PROBE_REPLY;
+	} else
+		act = probe_decide(prompted, probe_can_hold(SIM_T, 100),
+		    s->late, now - s->last_tx, SIM_T);
 	switch (act) {
 	case PROBE_HOLD:
 	case PROBE_SEND:
@@ -234,7 +253,8 @@ sim_probe(int i, int64_t now, uint32_t seq, int64_t sent, int prompted)
 		break;
 	case PROBE_REPLY:
 		memset(&m, 0, sizeof(m));
-		m.at = now + SIM_D;
+		m.at = now + SIM_D +
+		    (sim_jitter ? random() % (sim_jitter + 1) : 0);
 		m.to = !i;
 		m.kind = 4;
 		m.echo_seq = seq;
@@ -281,6 +301,8 @@ sim_run(int off)
 			s = &sim[i];
 			due = s->last_tx + SIM_T +
 			    (s->prompted ? PROBE_GRACE(SIM_T) : 0);
+			if (sim_jitter)
+				due += random() % (sim_jitter + 1);
 			if (now >= due) {
 				late = s->prompted;
 				sim_send(i, now, 0);
@@ -293,7 +315,24 @@ sim_run(int off)
 				q[i++] = q[k];
 		nq = i;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2 && sim_jitter; i++) {
+		s = &sim[i];
+		/* no storm, and answers about once an interval */
+		ATF_CHECK_MSG(s->datagrams <= 180,
+		    "out of step by %d ms, jitter %d ms: side %d sent %d "
+		    "datagrams", off, sim_jitter, i, s->datagrams);
+		ATF_CHECK_MSG(s->gap_max <= 2 * SIM_T,
+		    "out of step by %d ms, jitter %d ms: side %d: gaps up to "
+		    "%lld ms", off, sim_jitter, i, (long long)s->gap_max);
+		if (getenv("SIM_SHOW") != NULL)
+			printf("off %d jitter %d side %d: %d datagrams, %d "
+			    "replies, gaps %lld to %lld ms, rtt %lld to %lld "
+			    "us\n", off, sim_jitter, i, s->datagrams,
+			    s->replies, (long long)s->gap_min,
+			    (long long)s->gap_max, (long long)s->rtt_min,
+			    (long long)s->rtt_max);
+	}
+	for (i = 0; i < 2 && !sim_jitter; i++) {
 		s = &sim[i];
 		/* 3 s of 25 ms intervals: 120 datagrams, no reply */
 		ATF_CHECK_MSG(s->datagrams >= 118 && s->datagrams <= 122,
@@ -319,8 +358,31 @@ ATF_TC_BODY(in_step, tc)
 {
 	int	 off;
 
+	sim_jitter = 0;
 	for (off = 0; off < SIM_T; off++)
 		sim_run(off);
+}
+
+/*
+ * With up to 3 ms of jitter on the way and on the timers, the order of
+ * a probe and a timer flips now and then: never a storm of probes
+ * answering probes, and no gap of more than two intervals.
+ */
+ATF_TC_WITHOUT_HEAD(jitter);
+ATF_TC_BODY(jitter, tc)
+{
+	int	 off;
+
+	srandom(7455);
+	if (getenv("SIM_JITTER") != NULL) {
+		sim_jitter = atoi(getenv("SIM_JITTER"));
+		for (off = 0; off < SIM_T; off++)
+			sim_run(off);
+		return;
+	}
+	for (sim_jitter = 1; sim_jitter <= 3; sim_jitter++)
+		for (off = 0; off < SIM_T; off++)
+			sim_run(off);
 }
 
 ATF_TP_ADD_TCS(tp)
@@ -328,7 +390,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, layout);
 	ATF_TP_ADD_TC(tp, rtt_without_hold);
 	ATF_TP_ADD_TC(tp, can_hold);
+	ATF_TP_ADD_TC(tp, quiet);
 	ATF_TP_ADD_TC(tp, decide);
 	ATF_TP_ADD_TC(tp, in_step);
+	ATF_TP_ADD_TC(tp, jitter);
 	return (atf_no_error());
 }
