@@ -20,7 +20,7 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/frag.c marconid/session.c marconid/tlsctx.c \
 		marconid/uplink.c marconid/offload.c marconid/resolve.c \
 		marconid/sched.c marconid/reorder.c marconid/route.c \
-		$(OS_SRCS) \
+		marconid/probe.c $(OS_SRCS) \
 		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
@@ -57,6 +57,8 @@ REORDER_TEST_SRCS= regress/balance/reorder_test.c marconid/reorder.c
 REORDER_TEST_OBJS= $(REORDER_TEST_SRCS:.c=.o)
 SCHED_TEST_SRCS= regress/balance/sched_test.c marconid/sched.c
 SCHED_TEST_OBJS= $(SCHED_TEST_SRCS:.c=.o)
+PROBE_TEST_SRCS= regress/probe/probe_test.c marconid/probe.c
+PROBE_TEST_OBJS= $(PROBE_TEST_SRCS:.c=.o)
 
 PROGS=		marconid/marconid marconictl/marconictl
 BENCHPROGS=	bench/probe
@@ -64,6 +66,7 @@ TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/crypto/crypto_test regress/frag/frag_test \
 		regress/tls/tls_test regress/offload/offload_test \
 		regress/balance/reorder_test regress/balance/sched_test \
+		regress/probe/probe_test \
 		regress/route/route_test regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
@@ -200,6 +203,14 @@ regress/balance/sched_test.o: regress/balance/sched_test.c
 regress/balance/sched_test: $(SCHED_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(SCHED_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
+$(PROBE_TEST_OBJS): $(HEADERS)
+
+regress/probe/probe_test.o: regress/probe/probe_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/probe/probe_test.c -o $@
+
+regress/probe/probe_test: $(PROBE_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(PROBE_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
 # The daemon with the sandbox's test hooks (sandbox-linux.c), for
 # regress/e2e/sandbox_test.sh only: one command from the sources, so
 # that no object of it is mistaken for one of marconid's.
@@ -229,9 +240,10 @@ FUZZ_STUBS=	fuzz/stubs.c $(COMPAT_SRCS)
 # engine.c, control.c: their functions under test are static)
 FUZZ_UDP_SRCS=	marconid/session.c marconid/tlsctx.c marconid/crypto.c \
 		marconid/frag.c marconid/util.c marconid/config.c \
-		marconid/printconf.c
+		marconid/printconf.c marconid/probe.c
 FUZZ_SESSION_SRCS= marconid/tlsctx.c marconid/crypto.c marconid/frag.c \
-		marconid/util.c marconid/config.c marconid/printconf.c
+		marconid/util.c marconid/config.c marconid/printconf.c \
+		marconid/probe.c
 FUZZ_FRAG_SRCS=	marconid/frag.c
 FUZZ_IMSG_SRCS=
 FUZZ_ROUTE_SRCS= marconid/route.c

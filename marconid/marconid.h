@@ -344,12 +344,30 @@ struct imsgev {
 #define WIRE_TYPE_PROBE		3	/* struct wire_probe, to be echoed */
 #define WIRE_TYPE_PROBE_REPLY	4	/* the probe, echoed as it came */
 #define WIRE_TYPE_REPORT	5	/* struct wire_report, if announced */
+#define WIRE_TYPE_PROBE_ECHO	6	/* struct wire_probe_echo, if announced */
 
 struct wire_probe {
 	uint32_t		 seq;
 	uint32_t		 zero;
 	uint64_t		 sent_us;	/* the sender's clock only */
 } __attribute__((__packed__));		/* network byte order */
+
+/*
+ * A probe and the echo of the peer's latest probe in one datagram:
+ * sent only to a peer whose HELLO set HELLO_CAP_PROBE_ECHO.
+ */
+struct wire_probe_echo {
+	uint32_t		 seq;		/* ours, as in wire_probe */
+	uint32_t		 flags;		/* PROBE_PROMPTED */
+	uint64_t		 sent_us;	/* ours */
+	uint32_t		 echo_seq;	/* the peer's probe, as received */
+	uint32_t		 held_us;	/* how long we held it */
+	uint64_t		 echo_us;	/* the peer's probe, as received */
+} __attribute__((__packed__));		/* network byte order */
+
+#define PROBE_PROMPTED		0x02	/* sent at once on the peer's probe */
+#define PROBE_HOLD_MAX		50	/* ms an echo is held at most */
+#define PROBE_GRACE(i)		((i) / 4)	/* ms a prompted side waits on */
 
 /*
  * What a side received on a pipe, for the sender's balance mode: sent
@@ -422,6 +440,29 @@ ssize_t		 aead_open(struct aead_key *, uint64_t, const uint8_t *,
 int		 replay_check(const struct replay *, uint64_t);
 void		 replay_update(struct replay *, uint64_t);
 int		 replay_newest(const struct replay *, uint64_t);
+
+/* probe.c */
+struct probe_echo {
+	uint32_t		 seq;
+	uint32_t		 flags;
+	uint64_t		 sent_us;
+	uint32_t		 echo_seq;
+	uint32_t		 held_us;
+	uint64_t		 echo_us;
+};
+enum probe_action {
+	PROBE_HOLD,		/* answer with our next probe */
+	PROBE_SEND,		/* send ours now, with the echo */
+	PROBE_REPLY,		/* a plain reply (type 4) now */
+};
+void		 probe_echo_pack(const struct probe_echo *,
+		    struct wire_probe_echo *);
+void		 probe_echo_unpack(const struct wire_probe_echo *,
+		    struct probe_echo *);
+int64_t		 probe_rtt(uint64_t, uint64_t, uint32_t);
+int		 probe_can_hold(uint32_t, uint32_t);
+int		 probe_quiet(int, int64_t, uint32_t);
+enum probe_action probe_decide(int, int, int, int64_t, uint32_t);
 
 /* reorder.c */
 #define REORDER_FRAMES		2048	/* held at most per peer */

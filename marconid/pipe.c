@@ -78,9 +78,13 @@ static void	 udp_input(const uint8_t *, size_t,
 static void	 tcp_accept(int, short, void *);
 static void	 tcp_resume(int, short, void *);
 static void	 pipe_peer_free(struct pipe_peer *);
-static void	 probe_send(struct pipe_peer *, int64_t);
+static void	 probe_send(struct pipe_peer *, int64_t, int);
 static void	 probe_input(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
+static int	 probe_echo_on(struct pipe_peer *);
+static void	 probe_received(struct pipe_peer *, uint32_t, uint64_t, int);
+static void	 probe_answer(struct pipe_peer *, uint32_t, uint64_t,
+		    uint32_t);
 static void	 probe_check(struct pipe_peer *, int64_t);
 static void	 probe_gap(struct pipe_peer *, int64_t);
 static void	 probe_thresholds(struct pipe_peer *, int64_t);
@@ -607,6 +611,10 @@ pipe_session_up(struct pipe_peer *pp)
 	pp->backoff = SESS_BACKOFF_MIN;
 	memset(pp->probes, 0, sizeof(pp->probes));
 	pp->probe_last_rx = 0;
+	pp->hold_valid = 0;
+	pp->probe_prompted = 0;
+	pp->probe_late = 0;
+	pp->probe_quiet = 1;
 	pp->srtt_us = pp->jitter_us = pp->last_rtt_us = 0;
 	pp->rx_data = pp->tx_data = pp->report_last = 0;
 	pp->rx_dgrams = pp->rx_expected = 0;
@@ -625,7 +633,7 @@ pipe_session_up(struct pipe_peer *pp)
 	    print_host(&pp->dest, host, sizeof(host)), pp->maxdgram);
 	/* so that a passive side learns where we are at once */
 	pipe_keepalive(pp);
-	probe_send(pp, getmonotime());
+	probe_send(pp, getmonotime(), 0);
 	pp->pmtu_searching = 1;
 	pp->pmtu_tries = 0;
 	pp->pmtu_last = 0;
@@ -999,7 +1007,7 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	}
 	memcpy(&hdr, buf, sizeof(hdr));
 	if (hdr.version != WIRE_VERSION || hdr.reserved != 0 ||
-	    hdr.type < WIRE_TYPE_DATA || hdr.type > WIRE_TYPE_REPORT) {
+	    hdr.type < WIRE_TYPE_DATA || hdr.type > WIRE_TYPE_PROBE_ECHO) {
 		pipe_drop(pipe_peer_by_addr(ss), DROP_BADTYPE);
 		return;
 	}
@@ -1064,7 +1072,8 @@ udp_input(const uint8_t *buf, size_t len, struct sockaddr_storage *ss)
 	}
 	if (hdr.type == WIRE_TYPE_KEEPALIVE)
 		return;
-	if (hdr.type == WIRE_TYPE_PROBE || hdr.type == WIRE_TYPE_PROBE_REPLY) {
+	if (hdr.type == WIRE_TYPE_PROBE || hdr.type == WIRE_TYPE_PROBE_REPLY ||
+	    hdr.type == WIRE_TYPE_PROBE_ECHO) {
 		probe_input(pp, hdr.type, plain, n);
 		return;
 	}
@@ -1143,7 +1152,8 @@ pipe_tick(int fd, short event, void *arg)
 {
 	struct pipe_peer	*pp;
 	struct timeval		 tv;
-	int64_t			 now = getmonotime(), next;
+	int64_t			 now = getmonotime(), next, due;
+	int			 late;
 
 	/*
 	 * The tick sleeps until the next thing due: a probe to send, the
@@ -1157,18 +1167,31 @@ pipe_tick(int fd, short event, void *arg)
 	TAILQ_FOREACH(pp, &ppeers, entry) {
 		reasm_expire(pp->reasm, now);
 		if (pp->sess != NULL) {
+			/*
+			 * Our probe went at once on the peer's: the peer's
+			 * next, a little late, still gets ours with it.  A
+			 * probe held is answered by PROBE_HOLD_MAX at most.
+			 */
+			due = pp->probe_last_tx + pp->probe_interval;
+			if (pp->probe_prompted)
+				due += PROBE_GRACE(pp->probe_interval);
+			if (pp->hold_valid)
+				due = MINIMUM(due, pp->hold_at +
+				    PROBE_HOLD_MAX);
 			/* a timer may fire a little early: no second wake */
-			if (now - pp->probe_last_tx >= pp->probe_interval -
-			    PIPE_TICK_SLACK)
-				probe_send(pp, now);
+			if (now >= due - PIPE_TICK_SLACK) {
+				late = pp->probe_prompted;
+				probe_send(pp, now, 0);
+				pp->probe_late = late;
+				due = now + pp->probe_interval;
+			}
 			probe_check(pp, now);
 			if (pp->pmtu_searching)
 				pmtu_tick(pp, now);
 			if (pp->rx_prev.valid &&
 			    now - pp->rx.installed > REKEY_OVERLAP)
 				aead_wipe(&pp->rx_prev);
-			next = MINIMUM(next, pp->probe_last_tx +
-			    pp->probe_interval);
+			next = MINIMUM(next, due);
 			if (pp->probe_last_rx != 0) {
 				if (pp->suspect_on &&
 				    pp->st.state == PIPE_STATE_UP)
@@ -1218,29 +1241,60 @@ pipe_tick_soon(void)
 /*
  * Probes go all the time, idle or busy, sealed like data: a black hole
  * in an ISP shows as probes that do not come back, whatever the link
- * state says.  Only the sender's clock is involved.
+ * state says.  Only the sender's clock is involved.  With the peer's
+ * probe held (probe_received), ours carries its echo; prompted says
+ * that ours goes at once on the peer's.
  */
 static void
-probe_send(struct pipe_peer *pp, int64_t now)
+probe_send(struct pipe_peer *pp, int64_t now, int prompted)
 {
 	struct wire_probe	 pr;
+	struct wire_probe_echo	 wpe;
+	struct probe_echo	 pe;
 	struct timespec		 ts;
+	uint64_t		 now_us;
 	int			 slot;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	pr.seq = htonl(pp->probe_seq);
-	pr.zero = 0;
-	pr.sent_us = htobe64((uint64_t)ts.tv_sec * 1000000 +
-	    ts.tv_nsec / 1000);
+	now_us = (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	slot = pp->probe_seq % PROBE_SLOTS;
 	pp->probes[slot].seq = pp->probe_seq;
 	pp->probes[slot].sent = now;
 	pp->probes[slot].answered = 0;
-	pp->probe_seq++;
 	pp->probe_last_tx = now;
-	(void)pipe_seal_send(pp, WIRE_TYPE_PROBE, (uint8_t *)&pr,
-	    sizeof(pr));
-	report_send(pp, be64toh(pr.sent_us));
+	pp->probe_prompted = 0;
+	pp->probe_late = 0;
+	if (pp->hold_valid && probe_echo_on(pp)) {
+		pe.seq = pp->probe_seq;
+		pe.flags = prompted ? PROBE_PROMPTED : 0;
+		pe.sent_us = now_us;
+		pe.echo_seq = pp->hold_seq;
+		pe.echo_us = pp->hold_sent_us;
+		pe.held_us = (int64_t)now_us - pp->hold_at_us > 0 ?
+		    (uint32_t)((int64_t)now_us - pp->hold_at_us) : 0;
+		pp->probe_prompted = prompted;
+		probe_echo_pack(&pe, &wpe);
+		(void)pipe_seal_send(pp, WIRE_TYPE_PROBE_ECHO,
+		    (uint8_t *)&wpe, sizeof(wpe));
+	} else {
+		pr.seq = htonl(pp->probe_seq);
+		pr.zero = 0;
+		pr.sent_us = htobe64(now_us);
+		(void)pipe_seal_send(pp, WIRE_TYPE_PROBE, (uint8_t *)&pr,
+		    sizeof(pr));
+	}
+	pp->hold_valid = 0;
+	pp->probe_seq++;
+	report_send(pp, now_us);
+}
+
+/* Both HELLOs announced probes with echo. */
+static int
+probe_echo_on(struct pipe_peer *pp)
+{
+	return (pp->sess != NULL &&
+	    (pp->sess->mine.caps & HELLO_CAP_PROBE_ECHO) &&
+	    (pp->sess->theirs.caps & HELLO_CAP_PROBE_ECHO));
 }
 
 /*
@@ -1342,16 +1396,34 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
     size_t len)
 {
 	struct wire_probe	 pr;
-	struct timespec		 ts;
-	int64_t			 rtt, d, now;
-	uint32_t		 seq;
-	int			 slot;
+	struct wire_probe_echo	 wpe;
+	struct probe_echo	 pe;
+	int64_t			 now;
 
+	if (type == WIRE_TYPE_PROBE_ECHO) {
+		if (len != sizeof(wpe)) {
+			pipe_drop(pp, DROP_BADTYPE);
+			return;
+		}
+		memcpy(&wpe, buf, sizeof(wpe));
+		probe_echo_unpack(&wpe, &pe);
+		/* the answer to ours first: what we send next is timed */
+		probe_answer(pp, pe.echo_seq, pe.echo_us, pe.held_us);
+		probe_received(pp, pe.seq, pe.sent_us,
+		    (pe.flags & PROBE_PROMPTED) != 0);
+		return;
+	}
 	if (len < sizeof(pr)) {
 		pipe_drop(pp, DROP_BADTYPE);
 		return;
 	}
+	memcpy(&pr, buf, sizeof(pr));
 	if (type == WIRE_TYPE_PROBE) {
+		if (len == sizeof(pr) && pr.zero == 0 && probe_echo_on(pp)) {
+			probe_received(pp, ntohl(pr.seq), be64toh(pr.sent_us),
+			    0);
+			return;
+		}
 		/* echo it: the sender measures with its own clock */
 		(void)pipe_seal_send(pp, WIRE_TYPE_PROBE_REPLY, buf, len);
 		/*
@@ -1362,10 +1434,9 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 		now = getmonotime();
 		if (len == sizeof(pr) &&
 		    now - pp->probe_last_tx >= pp->probe_interval / 2)
-			probe_send(pp, now);
+			probe_send(pp, now, 0);
 		return;
 	}
-	memcpy(&pr, buf, sizeof(pr));
 	if (ntohl(pr.zero) == PROBE_PADDED) {
 		/* a datagram of the size we try made it there and back */
 		if (pp->pmtu_searching &&
@@ -1382,7 +1453,72 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 		pipe_drop(pp, DROP_BADTYPE);
 		return;
 	}
-	seq = ntohl(pr.seq);
+	probe_answer(pp, ntohl(pr.seq), be64toh(pr.sent_us), 0);
+}
+
+/*
+ * The peer's probe, from a peer that takes probes with echo: held for
+ * our next probe, answered by ours at once, or by a plain reply; see
+ * probe_decide() for which.  A probe still held when the next comes
+ * goes at once with ours, and the next gets a plain reply: holding it
+ * instead, each side would answer the other's probe with one of its
+ * own, which the other holds while it answers the one before, back and
+ * forth for ever.
+ */
+static void
+probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
+    int prompted)
+{
+	struct wire_probe	 pr;
+	struct timespec		 ts;
+	enum probe_action	 act;
+	int64_t			 now = getmonotime();
+
+	if (pp->hold_valid) {
+		probe_send(pp, now, 0);
+		act = PROBE_REPLY;
+	} else
+		act = probe_decide(prompted, pp->probe_quiet &&
+		    probe_can_hold(pp->probe_interval, pp->probe_timeout),
+		    pp->probe_late, now - pp->probe_last_tx,
+		    pp->probe_interval);
+	switch (act) {
+	case PROBE_HOLD:
+	case PROBE_SEND:
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pp->hold_valid = 1;
+		pp->hold_seq = seq;
+		pp->hold_sent_us = sent_us;
+		pp->hold_at_us = (int64_t)ts.tv_sec * 1000000 +
+		    ts.tv_nsec / 1000;
+		pp->hold_at = now;
+		if (act == PROBE_SEND)
+			probe_send(pp, now, 1);
+		break;
+	case PROBE_REPLY:
+		pr.seq = htonl(seq);
+		pr.zero = 0;
+		pr.sent_us = htobe64(sent_us);
+		(void)pipe_seal_send(pp, WIRE_TYPE_PROBE_REPLY,
+		    (uint8_t *)&pr, sizeof(pr));
+		break;
+	}
+}
+
+/*
+ * An answer to our probe seq, sent at sent_us by our clock, which the
+ * peer held for held_us before it answered (a reply: 0): the round trip
+ * without the hold makes the RTT and the jitter, and its arrival the
+ * gap between answers.
+ */
+static void
+probe_answer(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
+    uint32_t held_us)
+{
+	struct timespec		 ts;
+	int64_t			 rtt, d, now;
+	int			 slot;
+
 	slot = seq % PROBE_SLOTS;
 	if (pp->probes[slot].sent == 0 || pp->probes[slot].seq != seq ||
 	    pp->probes[slot].answered)
@@ -1396,10 +1532,8 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 		pipe_tick_soon();
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	rtt = (int64_t)((uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 -
-	    be64toh(pr.sent_us));
-	if (rtt < 0)
-		rtt = 0;
+	rtt = probe_rtt((uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
+	    sent_us, held_us);
 	/* smoothed as TCP does; jitter as RTP does (RFC 3550) */
 	if (pp->srtt_us == 0)
 		pp->srtt_us = rtt;
@@ -1412,6 +1546,8 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 		pp->jitter_us += (d - pp->jitter_us) / 16;
 	}
 	pp->last_rtt_us = rtt;
+	pp->probe_quiet = probe_quiet(pp->probe_quiet, pp->jitter_us,
+	    pp->probe_interval);
 	pp->st.rtt_us = pp->srtt_us;
 	pp->st.jitter_us = pp->jitter_us;
 	pp->dirty = 1;
@@ -1424,11 +1560,14 @@ probe_check(struct pipe_peer *pp, int64_t now)
 {
 	char		 why[64];
 	uint32_t	 matured = 0, lost = 0, ppm;
+	int64_t		 hold;
 	int		 i;
 
+	/* a peer that takes probes with echo may hold one PROBE_HOLD_MAX */
+	hold = probe_echo_on(pp) ? PROBE_HOLD_MAX : 0;
 	for (i = 0; i < PROBE_SLOTS; i++) {
 		if (pp->probes[i].sent == 0 ||
-		    now - pp->probes[i].sent < pp->probe_timeout)
+		    now - pp->probes[i].sent < pp->probe_timeout + hold)
 			continue;
 		matured++;
 		if (!pp->probes[i].answered)

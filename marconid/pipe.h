@@ -78,6 +78,7 @@ struct sess_rekey {
 #define HELLO_CAP_FRAG		0x01
 #define HELLO_CAP_REKEY_REQUEST	0x02	/* takes SMSG_REKEY_REQUEST */
 #define HELLO_CAP_REPORT	0x04	/* takes WIRE_TYPE_REPORT */
+#define HELLO_CAP_PROBE_ECHO	0x08	/* takes WIRE_TYPE_PROBE_ECHO */
 #define REPORT_WINDOW		200	/* ms over which a rate is taken */
 #define REPORT_IDLE		4	/* reports sent once nothing comes */
 
@@ -175,6 +176,21 @@ struct pipe_peer {
 		int64_t		 sent;	/* ms, 0: slot unused */
 		int		 answered;
 	}			 probes[PROBE_SLOTS];
+	/*
+	 * Probes with echo (doc/wire.md section 5.4): the peer's probe
+	 * that our next one answers, whether our last one went at once
+	 * on the peer's (prompted), which gives the peer's next a grace
+	 * before ours goes on the timer, and whether that grace ran out.
+	 */
+	int			 hold_valid;
+	uint32_t		 hold_seq;
+	uint64_t		 hold_sent_us;	/* the peer's clock */
+	int64_t			 hold_at_us;	/* ours, when it came */
+	int64_t			 hold_at;	/* ms */
+	int			 probe_prompted;
+	int			 probe_late;	/* on the timer, after the
+						   grace: the peer's was late */
+	int			 probe_quiet;	/* jitter low enough to hold */
 
 	/* the path MTU, found with probes padded to the datagram size */
 	int			 pmtu_searching;
@@ -226,6 +242,7 @@ void		 pipe_ask_resolve(struct pipe_peer *);
 size_t		 pipe_local_maxdgram(struct pipe_peer *);
 
 /* session.c */
+extern uint32_t		 session_caps;
 void		 session_init(void);
 int		 session_accept(int);
 void		 session_connected(struct pipe_peer *, int);

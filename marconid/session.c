@@ -67,12 +67,21 @@ static struct sessions	 sessions = TAILQ_HEAD_INITIALIZER(sessions);
 static struct ratelim	 unauth_log;
 static struct ratelim	 accept_log;
 
+/* what our HELLOs announce (section 3.3 of doc/wire.md) */
+uint32_t		 session_caps = HELLO_CAP_FRAG | HELLO_CAP_REKEY_REQUEST |
+			    HELLO_CAP_REPORT | HELLO_CAP_PROBE_ECHO;
+
 void
 session_init(void)
 {
 	/* before the sandbox: the library may read its configuration */
 	if (tls_init() == -1)
 		fatalx("tls_init");
+#ifdef MARCONID_TEST_HOOKS
+	/* test builds: a site that probes as the releases before echo */
+	if (getenv("MARCONID_TEST_NO_PROBE_ECHO") != NULL)
+		session_caps &= ~HELLO_CAP_PROBE_ECHO;
+#endif
 }
 
 static struct session *
@@ -306,8 +315,7 @@ session_verified(struct session *s)
 	} while (s->mine.rxid == 0);
 	s->mine.instance = pipe_instance;
 	s->mine.mtu = pipe_local_maxdgram(pp);
-	s->mine.caps = HELLO_CAP_FRAG | HELLO_CAP_REKEY_REQUEST |
-	    HELLO_CAP_REPORT;
+	s->mine.caps = session_caps;
 	arc4random_buf(s->mine.random, sizeof(s->mine.random));
 	s->state = SESS_HELLO;
 	{

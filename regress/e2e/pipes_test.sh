@@ -8,8 +8,12 @@
 # the virtual segment between their tap interfaces: pings over IPv4
 # and IPv6, full-size frames with DF, a TCP stream whose bytes are
 # compared end to end, and what a pipe must refuse: a peer with the
-# wrong certificate, garbage, replayed and forged datagrams.  The last
-# case puts site B behind a NAT at ISP 1, facing a passive site A.
+# wrong certificate, garbage, replayed and forged datagrams.  One case
+# puts site B behind a NAT at ISP 1, facing a passive site A.  Two count
+# the UDP datagrams of site A's namespace at rest: one each way per
+# probe interval between two sites of this version (probes with echo),
+# two each way when site B is a test build (regress/e2e/marconid-test)
+# that does not announce them, as an older release.
 #
 # Every test case records the PIDs of what it starts in its work
 # directory; its cleanup ends those processes, by PID only, and removes
@@ -848,6 +852,96 @@ unbound_uplink_v4_cleanup() {
 	pipes_cleanup
 }
 
+# udp_datagrams NS: the UDP datagrams (IPv4) the namespace received and
+# sent, from /proc/net/snmp, as "IN OUT"
+udp_datagrams() {
+	ip netns exec "$1" cat /proc/net/snmp | awk '
+	    $1 == "Udp:" && $2 ~ /^[0-9]/ { print $2, $5; exit }'
+}
+
+# probe_rate SECONDS: site A's UDP datagrams, in and out together, per
+# probe interval (25 ms) over SECONDS of rest; the pipe must stay up,
+# its RTT under 10 ms (a hold counted in it would make it near 25 ms
+# at one site at least: an interval, less the round trip), no loss
+probe_rate() {
+	_before=$(udp_datagrams "${P}a")
+	sleep "$1"
+	_after=$(udp_datagrams "${P}a")
+	[ -n "$_before" ] && [ -n "$_after" ] ||
+	    pipes_fail "no UDP counters in ${P}a"
+	# shellcheck disable=SC2086 # two numbers each
+	set -- "$1" $_before $_after
+	RATE=$(awk -v s="$1" -v i0="$2" -v o0="$3" -v i1="$4" -v o1="$5" \
+	    'BEGIN { printf "%.2f", (i1 - i0 + o1 - o0) / (s * 40) }')
+	echo "site A: $(($4 - $2)) in, $(($5 - $3)) out in $1 s:" \
+	    "$RATE per interval"
+	for _s in a b; do
+		pipe_up "$_s" || pipes_fail "the pipe of site $_s is" \
+		    "$(pipe_state "$_s") at rest"
+		_rtt=$(jfield "$_s" .rtt_us)
+		_loss=$(jfield "$_s" .loss_ppm)
+		echo "site $_s: rtt $_rtt us, loss $_loss ppm," \
+		    "suspects $(jfield "$_s" .suspects)"
+		[ -n "$_rtt" ] && [ "$_rtt" -lt 10000 ] ||
+		    pipes_fail "site $_s measures an RTT of $_rtt us"
+		[ "${_loss:-1}" -eq 0 ] ||
+		    pipes_fail "site $_s measures a loss of $_loss ppm"
+	done
+}
+
+atf_test_case probe_echo cleanup
+probe_echo_head() {
+	atf_set descr "At rest, two sites of this version exchange one" \
+	    "datagram each way per probe interval (probes with echo)," \
+	    "and the RTT does not include the time an echo is held"
+	pipes_head 120 awk
+}
+probe_echo_body() {
+	pipes_init
+	start_both
+	# the frames a new interface sends (IPv6) go by first
+	sleep 3
+	probe_rate 4
+	awk -v r="$RATE" 'BEGIN { exit !(r >= 1.5 && r <= 2.6) }' ||
+	    pipes_fail "$RATE datagrams per interval at rest, not about 2"
+	check_alive
+}
+probe_echo_cleanup() {
+	pipes_cleanup
+}
+
+atf_test_case probe_echo_old_peer cleanup
+probe_echo_old_peer_head() {
+	atf_set descr "A site that does not announce probes with echo (a" \
+	    "test build with it off) gets probes and replies: two" \
+	    "datagrams each way per interval, and the pipe is up"
+	pipes_head 120 awk
+}
+probe_echo_old_peer_body() {
+	pipes_init
+	[ -x "$SRCDIR/marconid-test" ] ||
+	    atf_fail "$SRCDIR/marconid-test is not built"
+	make_sites
+	write_conf a "$FPR_B"
+	write_conf b "$FPR_A"
+	start_site a
+	_marconid=$MARCONID
+	MARCONID=$SRCDIR/marconid-test
+	export MARCONID_TEST_NO_PROBE_ECHO=1
+	start_site b
+	unset MARCONID_TEST_NO_PROBE_ECHO
+	MARCONID=$_marconid
+	wait_up
+	sleep 3
+	probe_rate 4
+	awk -v r="$RATE" 'BEGIN { exit !(r >= 3.4 && r <= 4.6) }' ||
+	    pipes_fail "$RATE datagrams per interval at rest, not about 4"
+	check_alive
+}
+probe_echo_old_peer_cleanup() {
+	pipes_cleanup
+}
+
 atf_init_test_cases() {
 	atf_add_test_case ping_v4_v6
 	atf_add_test_case full_mtu_df
@@ -860,4 +954,6 @@ atf_init_test_cases() {
 	atf_add_test_case nat_passive
 	atf_add_test_case send_errors
 	atf_add_test_case unbound_uplink_v4
+	atf_add_test_case probe_echo
+	atf_add_test_case probe_echo_old_peer
 }
