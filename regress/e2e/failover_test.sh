@@ -520,6 +520,52 @@ suspect_cut_cleanup() {
 	fo_cleanup
 }
 
+atf_test_case resend_cut cleanup
+resend_cut_head() {
+	atf_set descr "When isp1 goes suspect in a cut, each site sends" \
+	    "again over isp2 the frames isp1 carried since its last" \
+	    "answered probe: the longest run of pings lost is less than" \
+	    "half of those sent in the time to suspect isp1 (all of them" \
+	    "are lost without the resend), and the frames are counted"
+	fo_head 120
+}
+resend_cut_body() {
+	fo_init
+	start_sites
+	# the pipe's own figure, a little after the first answers
+	sleep 2
+	after=$(jpipe a isp1 .suspect_after_ms)
+	[ "${after:-0}" -gt 0 ] || fo_fail "no suspect after for isp1"
+	ping_start resend 2500 0.002
+	sleep 1.5
+	isp_cut "$P" 1 || atf_fail "cannot cut ISP 1"
+	ping_wait resend 45 || fo_fail "ping did not end in 45 s"
+	# shellcheck disable=SC2046 # six numbers
+	set -- $(ping_stats resend)
+	echo "ping: $2 of $1 answered, the longest run lost $4 from" \
+	    "icmp_seq=$5; isp1's suspect after: $after ms" >&2
+	[ "$2" -gt 100 ] || fo_fail "only $2 pings answered"
+	for s in a b; do
+		n=$(jpipe "$s" isp1 .suspects)
+		[ "${n:-0}" -ge 1 ] ||
+		    fo_fail "isp1 never went suspect at site $s"
+		frames=$(ctl "$s" -j show peers 2>/dev/null |
+		    jq -r '.peers[0].resent_frames' 2>/dev/null)
+		echo "site $s sent $frames frames again" >&2
+		[ "${frames:-0}" != null ] && [ "${frames:-0}" -gt 0 ] ||
+		    fo_fail "site $s sent no frame again when isp1 went" \
+		    "suspect"
+	done
+	# a ping every 2 ms: after / 2 of them in the time to suspect
+	[ $(($4 * 2 * 2)) -lt "$after" ] ||
+	    fo_fail "the cut lost a run of $4 pings, 2 ms apart: not less" \
+	    "than half of the $after ms to suspect isp1"
+	check_alive
+}
+resend_cut_cleanup() {
+	fo_cleanup
+}
+
 atf_test_case tcp_survives cleanup
 tcp_survives_head() {
 	atf_set descr "A TCP connection carrying a line every 50 ms lives" \
@@ -991,6 +1037,7 @@ ctl_control_cleanup() {
 atf_init_test_cases() {
 	atf_add_test_case blackhole_failover
 	atf_add_test_case suspect_cut
+	atf_add_test_case resend_cut
 	atf_add_test_case tcp_survives
 	atf_add_test_case holddown_return
 	atf_add_test_case idle_detect
