@@ -671,6 +671,8 @@ engine_apply_config(struct marconid_conf *c)
 	TAILQ_FOREACH(pe, &peers, entry) {
 		TAILQ_FOREACH(ep, &pe->pipes, entry)
 			pipe_refresh(ep, "configuration loaded");
+		/* a peer left with no pipe keeps no frames either */
+		peer_resend(pe);
 		reorder_arm(pe);
 	}
 
