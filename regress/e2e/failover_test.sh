@@ -545,6 +545,10 @@ resend_cut_body() {
 	echo "ping: $2 of $1 answered, the longest run lost $4 from" \
 	    "icmp_seq=$5; isp1's suspect after: $after ms" >&2
 	[ "$2" -gt 100 ] || fo_fail "only $2 pings answered"
+	# a ping every 2 ms: after / 2 of them in the time to suspect
+	[ $(($4 * 2 * 2)) -lt "$after" ] ||
+	    fo_fail "the cut lost a run of $4 pings, 2 ms apart: not less" \
+	    "than half of the $after ms to suspect isp1"
 	for s in a b; do
 		n=$(jpipe "$s" isp1 .suspects)
 		[ "${n:-0}" -ge 1 ] ||
@@ -556,10 +560,6 @@ resend_cut_body() {
 		    fo_fail "site $s sent no frame again when isp1 went" \
 		    "suspect"
 	done
-	# a ping every 2 ms: after / 2 of them in the time to suspect
-	[ $(($4 * 2 * 2)) -lt "$after" ] ||
-	    fo_fail "the cut lost a run of $4 pings, 2 ms apart: not less" \
-	    "than half of the $after ms to suspect isp1"
 	check_alive
 }
 resend_cut_cleanup() {
