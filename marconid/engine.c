@@ -88,6 +88,7 @@ struct eng_peer {
 	/* failover, two pipes or more: what was sent lately, resend.c */
 	struct resend		*rs;
 	int			 copying;	/* to a backup, for a suspect */
+	int64_t			 copied_until;	/* ms, the last spell ended */
 	uint64_t		 resent_frames;	/* sent again when it began */
 	uint64_t		 badsource;	/* tun: source not its own */
 	uint32_t		 rx_epoch;	/* of the peer's engine */
@@ -591,6 +592,7 @@ engine_apply_config(struct marconid_conf *c)
 				pe->suspect_frames = ope->suspect_frames;
 				pe->resent_frames = ope->resent_frames;
 				pe->copying = ope->copying;
+				pe->copied_until = ope->copied_until;
 				pe->rs = ope->rs;
 				ope->rs = NULL;
 				pe->badsource = ope->badsource;
@@ -1604,6 +1606,13 @@ peer_resend(struct eng_peer *pe)
 		since = ep->suspect_at - ep->st.suspect_after_ms -
 		    (ep->st.rtt_us + 2 * (int64_t)ep->st.jitter_us) / 1000 -
 		    RESEND_SLACK;
+		/*
+		 * What went out up to the end of the last spell is on the
+		 * backup already, as a copy or sent again then: a lossy
+		 * line that goes suspect often sends nothing twice.
+		 */
+		if (since < pe->copied_until)
+			since = pe->copied_until;
 		rt.pe = pe;
 		rt.ep = bp;
 		rt.sent = 0;
@@ -1617,6 +1626,8 @@ peer_resend(struct eng_peer *pe)
 		    rt.sent, (long long)(getmonotime() - since),
 		    bp->conf.uplink);
 	}
+	if (pe->copying && !copying)
+		pe->copied_until = getmonotime();
 	pe->copying = copying;
 }
 
