@@ -20,7 +20,7 @@ MARCONID_SRCS=	marconid/marconid.c marconid/config.c marconid/control.c \
 		marconid/frag.c marconid/session.c marconid/tlsctx.c \
 		marconid/uplink.c marconid/offload.c marconid/resolve.c \
 		marconid/sched.c marconid/reorder.c marconid/route.c \
-		marconid/probe.c $(OS_SRCS) \
+		marconid/probe.c marconid/resend.c $(OS_SRCS) \
 		$(COMMON_SRCS)
 
 MARCONICTL_SRCS= marconictl/marconictl.c marconictl/parser.c \
@@ -59,6 +59,8 @@ SCHED_TEST_SRCS= regress/balance/sched_test.c marconid/sched.c
 SCHED_TEST_OBJS= $(SCHED_TEST_SRCS:.c=.o)
 PROBE_TEST_SRCS= regress/probe/probe_test.c marconid/probe.c
 PROBE_TEST_OBJS= $(PROBE_TEST_SRCS:.c=.o)
+RESEND_TEST_SRCS= regress/resend/resend_test.c marconid/resend.c
+RESEND_TEST_OBJS= $(RESEND_TEST_SRCS:.c=.o)
 
 PROGS=		marconid/marconid marconictl/marconictl
 BENCHPROGS=	bench/probe
@@ -67,6 +69,7 @@ TESTPROGS=	regress/imsg/imsg_test regress/ctl/parser_test \
 		regress/tls/tls_test regress/offload/offload_test \
 		regress/balance/reorder_test regress/balance/sched_test \
 		regress/probe/probe_test \
+		regress/resend/resend_test \
 		regress/route/route_test regress/e2e/marconid-test
 
 MANS5=		marconid.conf.5
@@ -197,6 +200,14 @@ regress/balance/reorder_test.o: regress/balance/reorder_test.c
 regress/balance/reorder_test: $(REORDER_TEST_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(REORDER_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
 
+$(RESEND_TEST_OBJS): $(HEADERS)
+
+regress/resend/resend_test.o: regress/resend/resend_test.c
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/resend/resend_test.c -o $@
+
+regress/resend/resend_test: $(RESEND_TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(RESEND_TEST_OBJS) $(ATF_LIBS) $(PKG_LIBS)
+
 regress/balance/sched_test.o: regress/balance/sched_test.c
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -c regress/balance/sched_test.c -o $@
 
@@ -250,7 +261,8 @@ FUZZ_ROUTE_SRCS= marconid/route.c
 FUZZ_CONF_SRCS=	marconid/parse.c marconid/config.c marconid/printconf.c \
 		marconid/util.c marconid/route.c
 FUZZ_CTL_SRCS=	$(FUZZ_CONF_SRCS) marconid/crypto.c marconid/frag.c \
-		common/ctl.c marconid/sched.c marconid/reorder.c
+		common/ctl.c marconid/sched.c marconid/reorder.c \
+		marconid/resend.c
 FUZZ_REORDER_SRCS= marconid/reorder.c
 FUZZ_CMD=	$(FUZZCC) $(FUZZFLAGS) $(WARNFLAGS) $(CPPFLAGS) -o $@
 

@@ -268,23 +268,27 @@ END {
 		    "sites; suspect: the spells, and the share of pipe-time " \
 		    "(suspect_ms summed over the pipes / (seconds x pipes)); " \
 		    "copies: the frames sent again over another pipe " \
-		    "(suspect_frames); lost: the probes lost, A to B and B to A."
+		    "(suspect_frames); resent: the frames sent once more over " \
+		    "it when a spell began (resent_frames); lost: the probes " \
+		    "lost, A to B and B to A."
 		print ""
 		print "| system | seconds | pipes | down | moves | " \
-		    "suspect spells | suspect share % | copies | " \
+		    "suspect spells | suspect share % | copies | resent | " \
 		    "lost A to B % | lost B to A % | bulk Mbit/s |"
 		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | " \
-		    "---: | ---: | ---: | ---: |"
+		    "---: | ---: | ---: | ---: | ---: |"
 		for (i = 1; i <= nsoak; i++) {
 			s = soak[i]
 			printf("| %s | %s | %s | %s | %s | %s | %s | %s | " \
-			    "%s | %s | %s |\n", s, cell(s, "soak_s", "int"),
+			    "%s | %s | %s | %s |\n", s,
+			    cell(s, "soak_s", "int"),
 			    cell(s, "soak_pipes", "int"),
 			    cell(s, "soak_downs", "int"),
 			    cell(s, "soak_moves", "int"),
 			    cell(s, "soak_suspects", "int"),
 			    cell(s, "soak_suspect_pct"),
 			    cell(s, "soak_suspect_frames", "int"),
+			    cell(s, "soak_resent_frames", "int"),
 			    cell(s, "soak_lost_pct_ab"),
 			    cell(s, "soak_lost_pct_ba"),
 			    cell(s, "soak_bulk_mbps"))

@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		8
+#define CTL_VERSION		9
 
 /* the release, shown by marconid -V and marconictl show version */
 #define MARCONID_VERSION	"0.2"
@@ -219,6 +219,7 @@ struct ctl_peer {
 	int32_t		mode_override;	/* mode set at run time */
 	uint32_t	holddown_ms;
 	uint64_t	suspect_frames;	/* sent twice: active pipe suspect */
+	uint64_t	resent_frames;	/* sent again: it went suspect */
 	uint64_t	ipackets;
 	uint64_t	opackets;
 	uint64_t	ibytes;

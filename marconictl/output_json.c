@@ -277,6 +277,7 @@ json_peer(const struct ctl_peer *p)
 	json_uint("pipes", p->n_pipes);
 	json_uint("pipes_up", p->n_pipes_up);
 	json_uint("suspect_frames", p->suspect_frames);
+	json_uint("resent_frames", p->resent_frames);
 	if (p->active[0] != '\0')
 		json_string("active", p->active);
 	else

@@ -227,6 +227,9 @@ om_tail(const struct parse_result *res)
 	PEER_VALUE("marconid_peer_suspect_frames", "counter", "_total",
 	    pe->suspect_frames, NULL, "Frames also sent over the next pipe "
 	    "because the active one was suspect.");
+	PEER_VALUE("marconid_peer_resent_frames", "counter", "_total",
+	    pe->resent_frames, NULL, "Frames sent again over the next pipe "
+	    "when the active one went suspect, those it may have lost.");
 	PEER_VALUE("marconid_peer_last_change_seconds", "gauge", "",
 	    pe->last_change < 0 ? 0 : pe->last_change, "seconds",
 	    "Time since the peer's active pipe last changed.");

@@ -68,6 +68,7 @@ struct eng_pipe {
 	struct sched_pipe	 sp;		/* balance mode, sched.c */
 	int64_t			 bal_rx_at;	/* us, last balance frame in */
 	uint64_t		 bal_top;	/* highest balance frame in */
+	int64_t			 suspect_at;	/* ms, the spell began */
 };
 
 struct eng_peer {
@@ -84,6 +85,11 @@ struct eng_peer {
 	int64_t			 last_change;
 	uint64_t		 tx_seq;	/* frames sent to this peer */
 	uint64_t		 suspect_frames;	/* sent twice for it */
+	/* failover, two pipes or more: what was sent lately, resend.c */
+	struct resend		*rs;
+	int			 copying;	/* to a backup, for a suspect */
+	int64_t			 copied_until;	/* ms, the last spell ended */
+	uint64_t		 resent_frames;	/* sent again when it began */
 	uint64_t		 badsource;	/* tun: source not its own */
 	uint32_t		 rx_epoch;	/* of the peer's engine */
 	int			 rx_epoch_valid;
@@ -198,6 +204,7 @@ static int	 pipe_pref(struct eng_pipe *);
 static struct eng_pipe *pipe_backup(struct eng_peer *, struct eng_pipe *);
 static void	 pipe_refresh(struct eng_pipe *, const char *);
 static void	 peer_select(struct eng_peer *, const char *);
+static void	 peer_resend(struct eng_peer *);
 static void	 engine_event(struct eng_peer *, struct eng_pipe *, int, int,
 		    const char *);
 static void	 engine_tick(int, short, void *);
@@ -583,6 +590,11 @@ engine_apply_config(struct marconid_conf *c)
 				pe->last_change = ope->last_change;
 				pe->tx_seq = ope->tx_seq;
 				pe->suspect_frames = ope->suspect_frames;
+				pe->resent_frames = ope->resent_frames;
+				pe->copying = ope->copying;
+				pe->copied_until = ope->copied_until;
+				pe->rs = ope->rs;
+				ope->rs = NULL;
 				pe->badsource = ope->badsource;
 				pe->rx_epoch = ope->rx_epoch;
 				pe->rx_epoch_valid = ope->rx_epoch_valid;
@@ -623,6 +635,7 @@ engine_apply_config(struct marconid_conf *c)
 				ep->sp = oep->sp;
 				ep->bal_rx_at = oep->bal_rx_at;
 				ep->bal_top = oep->bal_top;
+				ep->suspect_at = oep->suspect_at;
 				if (ope != NULL && ope->active == oep)
 					pe->active = ep;
 			}
@@ -638,6 +651,7 @@ engine_apply_config(struct marconid_conf *c)
 			evtimer_del(&ope->ro_ev);
 			reorder_free(ope->ro);
 		}
+		resend_free(ope->rs);
 		while ((oep = TAILQ_FIRST(&ope->pipes)) != NULL) {
 			TAILQ_REMOVE(&ope->pipes, oep, entry);
 			free(oep);
@@ -659,6 +673,8 @@ engine_apply_config(struct marconid_conf *c)
 	TAILQ_FOREACH(pe, &peers, entry) {
 		TAILQ_FOREACH(ep, &pe->pipes, entry)
 			pipe_refresh(ep, "configuration loaded");
+		/* a peer left with no pipe keeps no frames either */
+		peer_resend(pe);
 		reorder_arm(pe);
 	}
 
@@ -799,8 +815,12 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len, uint32_t flags)
 			    frame_to_pipe(pe, ep, buf, len) == 0)
 				sent++;
 	} else if ((ep = pe->active) != NULL) {
-		if (frame_to_pipe(pe, ep, buf, len) == 0)
+		if (frame_to_pipe(pe, ep, buf, len) == 0) {
 			sent++;
+			/* for peer_resend(), should this pipe go suspect */
+			if (pe->rs != NULL)
+				resend_add(pe->rs, buf, len, getmonotime());
+		}
 		/*
 		 * Its answer is overdue: the best other pipe that is up
 		 * carries a copy (the far engine keeps one by its number),
@@ -1309,6 +1329,8 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 		engine_event(ep->peer, ep, ep->state, state, why);
 		if (wasup && !isup)
 			ep->went_down = 1;
+		if (state == PIPE_STATE_SUSPECT)
+			ep->suspect_at = now - ep->st.suspect_for;
 		ep->state = state;
 		ep->changes++;
 		/* a suspect spell is no change for LAST-CHANGE: still up */
@@ -1321,6 +1343,7 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 			ep->up_since = now;
 	}
 	peer_select(ep->peer, why);
+	peer_resend(ep->peer);
 	peer_balance(ep->peer);
 }
 
@@ -1524,6 +1547,88 @@ pipe_backup(struct eng_peer *pe, struct eng_pipe *ep)
 		    (best == NULL || pipe_pref(o) < pipe_pref(best)))
 			best = o;
 	return (best);
+}
+
+struct resend_to {
+	struct eng_peer		*pe;
+	struct eng_pipe		*ep;
+	uint32_t		 sent;
+};
+
+static void
+resend_out(void *arg, const uint8_t *buf, size_t len)
+{
+	struct resend_to	*rt = arg;
+
+	if (frame_to_pipe(rt->pe, rt->ep, buf, len) == 0)
+		rt->sent++;
+}
+
+/*
+ * Failover mode with two pipes or more keeps the frames it sent lately
+ * (RESEND_FRAMES, RESEND_BYTES).  When the active pipe goes suspect
+ * and a backup is up to carry copies of the new frames, what the
+ * suspect pipe carried since the probe whose answer came back last was
+ * sent goes first over the backup, with the same numbers: the far
+ * engine keeps what it did not have and drops the rest as copies.
+ * That probe went out about suspect after + RTT before the spell began
+ * (pipe.c, probe_check()); two jitters and a few ms more cover an
+ * answer slower than the mean.  A cut then costs nothing but the
+ * one-way delay of the backup, instead of everything sent from the
+ * cut until the pipe was found suspect.
+ */
+#define RESEND_SLACK	5	/* ms */
+
+static void
+peer_resend(struct eng_peer *pe)
+{
+	struct eng_pipe		*ep, *bp = NULL;
+	struct eng_uplink	*eu;
+	struct resend_to	 rt;
+	int64_t			 since;
+	int			 npipes = 0, copying;
+
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		npipes++;
+	if (pe->mode != MODE_FAILOVER || npipes < 2) {
+		resend_free(pe->rs);
+		pe->rs = NULL;
+		pe->copying = 0;
+		return;
+	}
+	if (pe->rs == NULL &&
+	    (pe->rs = resend_new(RESEND_FRAMES, RESEND_BYTES)) == NULL)
+		log_warn("peer %s: resend_new", pe->name);
+	ep = pe->active;
+	copying = ep != NULL && ep->state == PIPE_STATE_SUSPECT &&
+	    (bp = pipe_backup(pe, ep)) != NULL;
+	if (copying && !pe->copying && pe->rs != NULL) {
+		since = ep->suspect_at - ep->st.suspect_after_ms -
+		    (ep->st.rtt_us + 2 * (int64_t)ep->st.jitter_us) / 1000 -
+		    RESEND_SLACK;
+		/*
+		 * What went out up to the end of the last spell is on the
+		 * backup already, as a copy or sent again then: a lossy
+		 * line that goes suspect often sends nothing twice.
+		 */
+		if (since < pe->copied_until)
+			since = pe->copied_until;
+		rt.pe = pe;
+		rt.ep = bp;
+		rt.sent = 0;
+		resend_since(pe->rs, since, resend_out, &rt);
+		pe->resent_frames += rt.sent;
+		if (rt.sent > 0 &&
+		    (eu = uplink_get(bp->conf.uplink, 0)) != NULL)
+			imsgev_flush(&eu->iev);
+		log_debug("peer %s: uplink %s suspect, %u frames of the last "
+		    "%lld ms sent again over %s", pe->name, ep->conf.uplink,
+		    rt.sent, (long long)(getmonotime() - since),
+		    bp->conf.uplink);
+	}
+	if (pe->copying && !copying)
+		pe->copied_until = getmonotime();
+	pe->copying = copying;
 }
 
 static void
@@ -1878,6 +1983,7 @@ engine_show_peers(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 		cp.mode_override = pe->mode_override;
 		cp.holddown_ms = pe->holddown;
 		cp.suspect_frames = pe->suspect_frames;
+		cp.resent_frames = pe->resent_frames;
 		cp.last_change = (now - pe->last_change) / 1000;
 		cp.balance_frames = pe->bal_frames;
 		cp.reorder_wait_us = pe->ro_wait;

@@ -497,6 +497,24 @@ void		 reorder_lost_below(struct reorder *, uint64_t);
 const struct reorder_stats *reorder_stats(struct reorder *);
 int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
 
+/* resend.c */
+/*
+ * Kept per peer in failover mode with two pipes or more: a quarter of
+ * the dedup window (REPLAY_WINDOW), so that the frames sent after the
+ * ones sent again, over a faster pipe, cannot push them out of it; the
+ * bytes are about 200 ms of a 40 Mbit/s line.
+ */
+#define RESEND_FRAMES		(REPLAY_WINDOW / 4)
+#define RESEND_BYTES		(1024 * 1024)
+struct resend;
+typedef void	(*resend_out_fn)(void *, const uint8_t *, size_t);
+struct resend	*resend_new(uint32_t, size_t);
+void		 resend_free(struct resend *);
+void		 resend_add(struct resend *, const uint8_t *, size_t, int64_t);
+uint32_t	 resend_since(struct resend *, int64_t, resend_out_fn, void *);
+void		 resend_clear(struct resend *);
+uint32_t	 resend_frames(const struct resend *);
+
 /* sched.c */
 #define SCHED_MAXPIPES		16	/* spread over at most */
 #define SCHED_RTT_SPREAD	40000	/* us above the best: left out */

@@ -665,7 +665,7 @@ for p0, p1 in zip(b["peers"]["peers"], e["peers"]["peers"]):
     if p0["pipes_up"] == p1["pipes_up"]:
         equal("marconid_peer_pipes_up", p0["pipes_up"], peer=n)
     for m in ("in_packets", "out_packets", "in_bytes", "out_bytes",
-        "suspect_frames"):
+        "suspect_frames", "resent_frames"):
         counter("marconid_peer_%s_total" % m, p0[m], p1[m], peer=n)
     if p0["active"] == p1["active"] and p0["active"] not in (None,
         "all up"):
