@@ -90,6 +90,7 @@ struct eng_peer {
 	int			 copying;	/* to a backup, for a suspect */
 	int64_t			 copied_until;	/* ms, the last spell ended */
 	uint64_t		 resent_frames;	/* sent again when it began */
+	size_t			 resend_credit;	/* bytes it may send again */
 	uint64_t		 badsource;	/* tun: source not its own */
 	uint32_t		 rx_epoch;	/* of the peer's engine */
 	int			 rx_epoch_valid;
@@ -593,6 +594,7 @@ engine_apply_config(struct marconid_conf *c)
 				pe->resent_frames = ope->resent_frames;
 				pe->copying = ope->copying;
 				pe->copied_until = ope->copied_until;
+				pe->resend_credit = ope->resend_credit;
 				pe->rs = ope->rs;
 				ope->rs = NULL;
 				pe->badsource = ope->badsource;
@@ -818,8 +820,11 @@ frame_to_peer(struct eng_peer *pe, uint8_t *buf, size_t len, uint32_t flags)
 		if (frame_to_pipe(pe, ep, buf, len) == 0) {
 			sent++;
 			/* for peer_resend(), should this pipe go suspect */
-			if (pe->rs != NULL)
+			if (pe->rs != NULL) {
 				resend_add(pe->rs, buf, len, getmonotime());
+				pe->resend_credit = MINIMUM(RESEND_BYTES,
+				    pe->resend_credit + len / RESEND_SHARE);
+			}
 		}
 		/*
 		 * Its answer is overdue: the best other pipe that is up
@@ -1576,6 +1581,14 @@ resend_out(void *arg, const uint8_t *buf, size_t len)
  * answer slower than the mean.  A cut then costs nothing but the
  * one-way delay of the backup, instead of everything sent from the
  * cut until the pipe was found suspect.
+ *
+ * What may go again is bounded by a credit: the whole ring to begin
+ * with, then a sixteenth (RESEND_SHARE) of every byte sent over the
+ * active pipe, up to the ring's size.  A real cut finds the credit
+ * full; a line that goes suspect again and again under load (a deep
+ * queue stretches the round trip, and with it the reach back) sends
+ * again at most that share of its traffic over the backup, the newest
+ * frames first, since they are the ones a cut surely lost.
  */
 #define RESEND_SLACK	5	/* ms */
 
@@ -1586,6 +1599,7 @@ peer_resend(struct eng_peer *pe)
 	struct eng_uplink	*eu;
 	struct resend_to	 rt;
 	int64_t			 since;
+	size_t			 bytes;
 	int			 npipes = 0, copying;
 
 	TAILQ_FOREACH(ep, &pe->pipes, entry)
@@ -1596,9 +1610,11 @@ peer_resend(struct eng_peer *pe)
 		pe->copying = 0;
 		return;
 	}
-	if (pe->rs == NULL &&
-	    (pe->rs = resend_new(RESEND_FRAMES, RESEND_BYTES)) == NULL)
-		log_warn("peer %s: resend_new", pe->name);
+	if (pe->rs == NULL) {
+		if ((pe->rs = resend_new(RESEND_FRAMES, RESEND_BYTES)) == NULL)
+			log_warn("peer %s: resend_new", pe->name);
+		pe->resend_credit = RESEND_BYTES;
+	}
 	ep = pe->active;
 	copying = ep != NULL && ep->state == PIPE_STATE_SUSPECT &&
 	    (bp = pipe_backup(pe, ep)) != NULL;
@@ -1616,7 +1632,9 @@ peer_resend(struct eng_peer *pe)
 		rt.pe = pe;
 		rt.ep = bp;
 		rt.sent = 0;
-		resend_since(pe->rs, since, resend_out, &rt);
+		resend_since(pe->rs, since, pe->resend_credit, resend_out,
+		    &rt, &bytes);
+		pe->resend_credit -= bytes;
 		pe->resent_frames += rt.sent;
 		if (rt.sent > 0 &&
 		    (eu = uplink_get(bp->conf.uplink, 0)) != NULL)

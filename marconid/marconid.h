@@ -506,12 +506,14 @@ int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
  */
 #define RESEND_FRAMES		(REPLAY_WINDOW / 4)
 #define RESEND_BYTES		(1024 * 1024)
+#define RESEND_SHARE		16	/* earned: 1/16 of what is sent */
 struct resend;
 typedef void	(*resend_out_fn)(void *, const uint8_t *, size_t);
 struct resend	*resend_new(uint32_t, size_t);
 void		 resend_free(struct resend *);
 void		 resend_add(struct resend *, const uint8_t *, size_t, int64_t);
-uint32_t	 resend_since(struct resend *, int64_t, resend_out_fn, void *);
+uint32_t	 resend_since(struct resend *, int64_t, size_t, resend_out_fn,
+	    void *, size_t *);
 void		 resend_clear(struct resend *);
 uint32_t	 resend_frames(const struct resend *);
 

@@ -134,22 +134,33 @@ resend_add(struct resend *r, const uint8_t *buf, size_t len, int64_t at)
 }
 
 /*
- * Hands `out` every frame kept that was sent at `since` or later, the
- * oldest first; returns how many.
+ * Hands `out` the frames kept that were sent at `since` or later, the
+ * oldest first, but no more than `maxbytes` of them: when they do not
+ * all fit, the newest that do (the frames a cut most surely lost).
+ * Returns how many; *bytes, when not NULL, gets their size.
  */
 uint32_t
-resend_since(struct resend *r, int64_t since, resend_out_fn out, void *arg)
+resend_since(struct resend *r, int64_t since, size_t maxbytes,
+    resend_out_fn out, void *arg, size_t *bytes)
 {
 	struct resend_slot	*s;
-	uint32_t		 i, sent = 0;
+	uint32_t		 i, from, sent = 0;
+	size_t			 total = 0;
 
-	for (i = 0; i < r->n; i++) {
+	/* from the newest back, as far as `since` and the bytes allow */
+	for (from = r->n; from > 0; from--) {
+		s = resend_slot(r, from - 1);
+		if (s->at < since || total + s->len > maxbytes)
+			break;
+		total += s->len;
+	}
+	for (i = from; i < r->n; i++) {
 		s = resend_slot(r, i);
-		if (s->at < since)
-			continue;
 		out(arg, r->buf + s->off, s->len);
 		sent++;
 	}
+	if (bytes != NULL)
+		*bytes = total;
 	return (sent);
 }
 

@@ -68,7 +68,7 @@ static uint32_t
 since(struct resend *r, int64_t at)
 {
 	nout = 0;
-	return (resend_since(r, at, collect, NULL));
+	return (resend_since(r, at, SIZE_MAX, collect, NULL, NULL));
 }
 
 ATF_TC_WITHOUT_HEAD(since_time);
@@ -169,11 +169,49 @@ ATF_TC_BODY(random_sizes, tc)
 	resend_free(r);
 }
 
+/*
+ * A limit in bytes sends the newest frames that fit, the oldest of them
+ * first, and says how many bytes went; 0 sends nothing.
+ */
+ATF_TC_WITHOUT_HEAD(budget);
+ATF_TC_BODY(budget, tc)
+{
+	struct resend	*r;
+	uint64_t	 i;
+	size_t		 bytes;
+
+	ATF_REQUIRE((r = resend_new(64, 64 * 100)) != NULL);
+	for (i = 0; i < 10; i++)
+		put(r, i, 100, 1000 + (int64_t)i);
+
+	/* 350 bytes: the three newest, 7 8 9, in that order */
+	nout = 0;
+	ATF_REQUIRE_EQ(resend_since(r, 1000, 350, collect, NULL, &bytes), 3);
+	ATF_REQUIRE_EQ(bytes, 300);
+	ATF_REQUIRE_EQ(nout, 3);
+	for (i = 0; i < 3; i++)
+		ATF_REQUIRE_EQ(out[i], 7 + i);
+
+	/* `since` still bounds it when the bytes would allow more */
+	nout = 0;
+	ATF_REQUIRE_EQ(resend_since(r, 1008, 10000, collect, NULL, &bytes), 2);
+	ATF_REQUIRE_EQ(bytes, 200);
+	ATF_REQUIRE_EQ(out[0], 8);
+
+	/* less than one frame: nothing */
+	nout = 0;
+	ATF_REQUIRE_EQ(resend_since(r, 0, 99, collect, NULL, &bytes), 0);
+	ATF_REQUIRE_EQ(bytes, 0);
+	ATF_REQUIRE_EQ(nout, 0);
+	resend_free(r);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, since_time);
 	ATF_TP_ADD_TC(tp, bound_frames);
 	ATF_TP_ADD_TC(tp, bound_bytes);
 	ATF_TP_ADD_TC(tp, random_sizes);
+	ATF_TP_ADD_TC(tp, budget);
 	return (atf_no_error());
 }
