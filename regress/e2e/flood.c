@@ -70,7 +70,7 @@
 #define MINLEN		(HDRLEN + TAGLEN)
 #define VERSION		1
 #define TYPE_MIN	1
-#define TYPE_MAX	5	/* doc/wire.md 5.1: 5 is the report */
+#define TYPE_MAX	6	/* doc/wire.md 5.1: 6 is the probe with echo */
 
 /* an IPv4 datagram that fits a 1500-byte path without IP fragments */
 #define DGRAM_MAX	1472
