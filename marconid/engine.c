@@ -210,7 +210,6 @@ static void	 engine_event(struct eng_peer *, struct eng_pipe *, int, int,
 		    const char *);
 static void	 engine_tick(int, short, void *);
 static void	 peer_balance(struct eng_peer *);
-static int64_t	 now_us(void);
 static void	 frame_deliver(void *, const uint8_t *, size_t);
 static void	 reorder_timer(int, short, void *);
 static void	 reorder_arm(struct eng_peer *);
@@ -904,7 +903,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 			}
 			reorder_set_wait(pe->ro, pe->ro_wait);
 		}
-		now = now_us();
+		now = getmonotime_us();
 		/* the pipes that carry the spread set the wait */
 		ep->bal_rx_at = now;
 		if (seq > ep->bal_top)
@@ -1352,15 +1351,6 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 	peer_balance(ep->peer);
 }
 
-static int64_t
-now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
 /*
  * Balance mode: the wait of the reorder buffer for the frames from the
  * peer follows the RTTs of our pipes to it, whatever our own mode (the
@@ -1373,7 +1363,7 @@ peer_balance(struct eng_peer *pe)
 {
 	struct eng_pipe	*ep, *best;
 	uint32_t	 rtts[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
-	int64_t		 now = now_us();
+	int64_t		 now = getmonotime_us();
 	struct sched_pipe rtt;
 	int		 n = 0, recent;
 
@@ -1459,7 +1449,7 @@ reorder_arm(struct eng_peer *pe)
 	}
 	if (d == pe->ro_armed)
 		return;
-	if ((wait = d - now_us()) < 0)
+	if ((wait = d - getmonotime_us()) < 0)
 		wait = 0;
 	tv.tv_sec = wait / 1000000;
 	tv.tv_usec = wait % 1000000;
@@ -1476,7 +1466,7 @@ reorder_timer(int fd, short event, void *arg)
 	pe->ro_armed = -1;
 	if (pe->ro == NULL)
 		return;
-	reorder_expire(pe->ro, now_us());
+	reorder_expire(pe->ro, getmonotime_us());
 	reorder_arm(pe);
 	iface_flush();
 }

@@ -794,5 +794,6 @@ void		 sa_set_port(struct sockaddr_storage *, uint16_t);
 int		 host_parse(const char *, struct sockaddr_storage *,
 		    uint8_t *);
 int64_t		 getmonotime(void);
+int64_t		 getmonotime_us(void);
 
 #endif /* MARCONID_H */

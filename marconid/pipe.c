@@ -1251,12 +1251,10 @@ probe_send(struct pipe_peer *pp, int64_t now, int prompted)
 	struct wire_probe	 pr;
 	struct wire_probe_echo	 wpe;
 	struct probe_echo	 pe;
-	struct timespec		 ts;
 	uint64_t		 now_us;
 	int			 slot;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now_us = (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	now_us = (uint64_t)getmonotime_us();
 	slot = pp->probe_seq % PROBE_SLOTS;
 	pp->probes[slot].seq = pp->probe_seq;
 	pp->probes[slot].sent = now;
@@ -1336,7 +1334,6 @@ static void
 report_input(struct pipe_peer *pp, const uint8_t *buf, size_t len)
 {
 	struct wire_report	 rp;
-	struct timespec		 ts;
 	uint64_t		 t, b, dt;
 	int64_t			 local, dl;
 	uint32_t		 seq, rcv, exp, drcv, dexp;
@@ -1351,8 +1348,7 @@ report_input(struct pipe_peer *pp, const uint8_t *buf, size_t len)
 	b = be64toh(rp.bytes);
 	rcv = ntohl(rp.received);
 	exp = ntohl(rp.expected);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	local = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	local = getmonotime_us();
 	if (pp->rep_valid && (int32_t)(seq - pp->rep_seq) <= 0)
 		return;		/* older than the anchor: reordered */
 	if (!pp->rep_valid || t <= pp->rep_time || b < pp->rep_bytes ||
@@ -1470,7 +1466,6 @@ probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
     int prompted)
 {
 	struct wire_probe	 pr;
-	struct timespec		 ts;
 	enum probe_action	 act;
 	int64_t			 now = getmonotime();
 
@@ -1485,12 +1480,10 @@ probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 	switch (act) {
 	case PROBE_HOLD:
 	case PROBE_SEND:
-		clock_gettime(CLOCK_MONOTONIC, &ts);
 		pp->hold_valid = 1;
 		pp->hold_seq = seq;
 		pp->hold_sent_us = sent_us;
-		pp->hold_at_us = (int64_t)ts.tv_sec * 1000000 +
-		    ts.tv_nsec / 1000;
+		pp->hold_at_us = getmonotime_us();
 		pp->hold_at = now;
 		if (act == PROBE_SEND)
 			probe_send(pp, now, 1);
@@ -1515,7 +1508,6 @@ static void
 probe_answer(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
     uint32_t held_us)
 {
-	struct timespec		 ts;
 	int64_t			 rtt, d, now;
 	int			 slot;
 
@@ -1531,9 +1523,7 @@ probe_answer(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 	if (pp->st.state != PIPE_STATE_UP)
 		pipe_tick_soon();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	rtt = probe_rtt((uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000,
-	    sent_us, held_us);
+	rtt = probe_rtt((uint64_t)getmonotime_us(), sent_us, held_us);
 	/* smoothed as TCP does; jitter as RTP does (RFC 3550) */
 	if (pp->srtt_us == 0)
 		pp->srtt_us = rtt;

@@ -221,6 +221,17 @@ host_parse(const char *s, struct sockaddr_storage *ss, uint8_t *prefixlen)
 	return (0);
 }
 
+/* the same clock in microseconds, for round trips and rates */
+int64_t
+getmonotime_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("%s: clock_gettime", __func__);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
 /* milliseconds that only go forward, for timers and "last change" */
 int64_t
 getmonotime(void)
