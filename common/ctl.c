@@ -74,6 +74,17 @@ ctl_balance_name(int b)
 	return ("unknown");
 }
 
+/* Which side of the pipe times the probes (probe_rank()). */
+const char *
+ctl_probe_role(int rank)
+{
+	if (rank > 0)
+		return ("leads");
+	if (rank < 0)
+		return ("follows");
+	return ("equal");
+}
+
 const char *
 ctl_iftype_name(int type)
 {

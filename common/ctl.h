@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define MARCONID_SOCKET		"/var/run/marconid.sock"
-#define CTL_VERSION		9
+#define CTL_VERSION		10
 
 /* the release, shown by marconid -V and marconictl show version */
 #define MARCONID_VERSION	"0.2"
@@ -190,6 +190,7 @@ struct ctl_pipe {
 	uint64_t	suspect_ms;	/* time spent suspect */
 	uint32_t	suspect_after_ms;	/* silence before suspect, now */
 	uint32_t	down_after_ms;	/* silence before down, now */
+	int32_t		probe_rank;	/* 1 leads, -1 follows, 0 equals */
 	uint32_t	changes;	/* of state, suspect included */
 	char		remote_name[MARCONID_HOSTLEN];	/* "" : an address */
 	/* balance mode: what the far side reports, and the share */
@@ -253,6 +254,7 @@ struct ctl_mac {
 
 const char	*ctl_pipe_state_name(int);
 const char	*ctl_balance_name(int);
+const char	*ctl_probe_role(int);
 const char	*ctl_mode_name(int);
 const char	*ctl_iftype_name(int);
 const char	*ctl_result_text(int);

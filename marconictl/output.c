@@ -413,6 +413,7 @@ show_pipe_detail(const struct ctl_pipe *p)
 	    fmt_msec(p->suspect_after_ms, buf, sizeof(buf)) : "-");
 	printf("%-15s %s\n", "down after:", p->down_after_ms != 0 ?
 	    fmt_msec(p->down_after_ms, buf, sizeof(buf)) : "-");
+	printf("%-15s %s\n", "probes:", ctl_probe_role(p->probe_rank));
 	if (p->balance != CTL_BAL_NONE) {
 		printf("%-15s %s\n", "balance:", ctl_balance_name(p->balance));
 		printf("%-15s %s\n", "share:", fmt_share(p, buf,

@@ -230,6 +230,7 @@ json_pipe(const struct ctl_pipe *p)
 	json_uint("loss_ppm", p->loss_ppm);
 	json_uint("suspect_after_ms", p->suspect_after_ms);
 	json_uint("down_after_ms", p->down_after_ms);
+	json_string("probe_role", ctl_probe_role(p->probe_rank));
 	json_uint("suspects", p->suspects);
 	json_uint("suspect_ms", p->suspect_ms);
 	json_uint("state_changes", p->changes);

@@ -1931,6 +1931,7 @@ engine_show_pipes(struct imsgev *iev, uint32_t id, struct ctl_request *req)
 			    ep->st.suspect_for;
 			cp.suspect_after_ms = ep->st.suspect_after_ms;
 			cp.down_after_ms = ep->st.down_after_ms;
+			cp.probe_rank = ep->st.probe_rank;
 			cp.changes = ep->changes;
 			if (pe->mode == MODE_DUPLICATE)
 				cp.active = PIPE_IS_UP(ep->state);

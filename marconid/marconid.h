@@ -304,6 +304,7 @@ struct pipe_state {
 	int64_t			 suspect_for;	/* ms of the spell under way */
 	uint32_t		 suspect_after_ms;
 	uint32_t		 down_after_ms;
+	int32_t			 probe_rank;	/* probe_rank(), 0: equals */
 	struct sockaddr_storage	 remote;	/* in use, AF_UNSPEC: none */
 	/* what the far side reports receiving (doc/wire.md 5.6) */
 	uint64_t		 rate_rx;	/* bytes/s, last window */
@@ -358,7 +359,7 @@ struct wire_probe {
  */
 struct wire_probe_echo {
 	uint32_t		 seq;		/* ours, as in wire_probe */
-	uint32_t		 flags;		/* PROBE_PROMPTED */
+	uint32_t		 flags;		/* PROBE_PROMPTED, pipes */
 	uint64_t		 sent_us;	/* ours */
 	uint32_t		 echo_seq;	/* the peer's probe, as received */
 	uint32_t		 held_us;	/* how long we held it */
@@ -366,6 +367,10 @@ struct wire_probe_echo {
 } __attribute__((__packed__));		/* network byte order */
 
 #define PROBE_PROMPTED		0x02	/* sent at once on the peer's probe */
+/* bits 16 to 31 of the flags: the sender's uplink's pipes, at most */
+#define PROBE_PIPES_SHIFT	16
+#define PROBE_PIPES_MAX		0xffff
+#define PROBE_PIPES(f)		(((f) >> PROBE_PIPES_SHIFT) & PROBE_PIPES_MAX)
 #define PROBE_HOLD_MAX		50	/* ms an echo is held at most */
 #define PROBE_GRACE(i)		((i) / 4)	/* ms a prompted side waits on */
 
@@ -462,7 +467,9 @@ void		 probe_echo_unpack(const struct wire_probe_echo *,
 int64_t		 probe_rtt(uint64_t, uint64_t, uint32_t);
 int		 probe_can_hold(uint32_t, uint32_t);
 int		 probe_quiet(int, int64_t, uint32_t);
-enum probe_action probe_decide(int, int, int, int64_t, uint32_t);
+enum probe_action probe_decide(int, int, int, int64_t, uint32_t, int);
+int		 probe_rank(uint32_t, uint32_t);
+int64_t		 probe_due(int64_t, uint32_t, int, int);
 
 /* reorder.c */
 #define REORDER_FRAMES		2048	/* held at most per peer */

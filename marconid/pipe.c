@@ -97,6 +97,7 @@ static void	 pipe_leaf_unhold(void);
 static void	 pipe_move(struct pipe_peer *, const struct sockaddr_storage *);
 
 struct pipe_peers		 ppeers = TAILQ_HEAD_INITIALIZER(ppeers);
+static uint32_t			 npipes;	/* in ppeers: our rank */
 uint64_t			 pipe_instance;
 int64_t				 rekey_interval = REKEY_INTERVAL;
 uint64_t			 rekey_packets = REKEY_PACKETS;
@@ -552,6 +553,9 @@ pipe_apply_config(struct marconid_conf *c)
 		pipe_peer_free(pp);
 	}
 	TAILQ_CONCAT(&ppeers, &nlist, entry);
+	npipes = 0;
+	TAILQ_FOREACH(pp, &ppeers, entry)
+		npipes++;
 
 	rekey_interval = c->rekey_interval;
 	rekey_packets = c->rekey_packets;
@@ -615,6 +619,7 @@ pipe_session_up(struct pipe_peer *pp)
 	pp->probe_prompted = 0;
 	pp->probe_late = 0;
 	pp->probe_quiet = 1;
+	pp->peer_pipes = 0;
 	pp->srtt_us = pp->jitter_us = pp->last_rtt_us = 0;
 	pp->rx_data = pp->tx_data = pp->report_last = 0;
 	pp->rx_dgrams = pp->rx_expected = 0;
@@ -1140,6 +1145,8 @@ pipe_report(int all)
 		    now - pp->suspect_since : 0;
 		pp->st.suspect_after_ms = pp->suspect_after;
 		pp->st.down_after_ms = pp->down_after;
+		pp->st.probe_rank = probe_echo_on(pp) ?
+		    probe_rank(npipes, pp->peer_pipes) : 0;
 		imsg_compose_event(&iev_engine, IMSG_PIPE_STATE, 0, 0, -1,
 		    &pp->st, sizeof(pp->st));
 		pp->dirty = 0;
@@ -1164,6 +1171,8 @@ pipe_tick(int fd, short event, void *arg)
 	 */
 	next = now + PIPE_TICK_MAX;
 	session_tick(now);
+	/* the probes due together leave in one sendmmsg */
+	txq.batching = 1;
 	TAILQ_FOREACH(pp, &ppeers, entry) {
 		reasm_expire(pp->reasm, now);
 		if (pp->sess != NULL) {
@@ -1172,9 +1181,9 @@ pipe_tick(int fd, short event, void *arg)
 			 * next, a little late, still gets ours with it.  A
 			 * probe held is answered by PROBE_HOLD_MAX at most.
 			 */
-			due = pp->probe_last_tx + pp->probe_interval;
-			if (pp->probe_prompted)
-				due += PROBE_GRACE(pp->probe_interval);
+			due = probe_due(pp->probe_last_tx, pp->probe_interval,
+			    pp->probe_prompted, probe_rank(npipes,
+			    pp->peer_pipes));
 			if (pp->hold_valid)
 				due = MINIMUM(due, pp->hold_at +
 				    PROBE_HOLD_MAX);
@@ -1218,6 +1227,8 @@ pipe_tick(int fd, short event, void *arg)
 		    pp->conf.remote.ss_family != AF_UNSPEC)
 			next = MINIMUM(next, pp->next_connect);
 	}
+	txq.batching = 0;
+	udp_flush();
 	if (now - last_report >= PIPE_REPORT_INTERVAL)
 		pipe_report(0);
 	next = MINIMUM(next, last_report + PIPE_REPORT_INTERVAL);
@@ -1265,6 +1276,8 @@ probe_send(struct pipe_peer *pp, int64_t now, int prompted)
 	if (pp->hold_valid && probe_echo_on(pp)) {
 		pe.seq = pp->probe_seq;
 		pe.flags = prompted ? PROBE_PROMPTED : 0;
+		pe.flags |= MINIMUM(npipes, PROBE_PIPES_MAX) <<
+		    PROBE_PIPES_SHIFT;
 		pe.sent_us = now_us;
 		pe.echo_seq = pp->hold_seq;
 		pe.echo_us = pp->hold_sent_us;
@@ -1403,6 +1416,10 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
 		}
 		memcpy(&wpe, buf, sizeof(wpe));
 		probe_echo_unpack(&wpe, &pe);
+		if (pp->peer_pipes != PROBE_PIPES(pe.flags)) {
+			pp->peer_pipes = PROBE_PIPES(pe.flags);
+			pp->dirty = 1;
+		}
 		/* the answer to ours first: what we send next is timed */
 		probe_answer(pp, pe.echo_seq, pe.echo_us, pe.held_us);
 		probe_received(pp, pe.seq, pe.sent_us,
@@ -1476,7 +1493,7 @@ probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 		act = probe_decide(prompted, pp->probe_quiet &&
 		    probe_can_hold(pp->probe_interval, pp->probe_timeout),
 		    pp->probe_late, now - pp->probe_last_tx,
-		    pp->probe_interval);
+		    pp->probe_interval, probe_rank(npipes, pp->peer_pipes));
 	switch (act) {
 	case PROBE_HOLD:
 	case PROBE_SEND:

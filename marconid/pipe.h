@@ -191,6 +191,7 @@ struct pipe_peer {
 	int			 probe_late;	/* on the timer, after the
 						   grace: the peer's was late */
 	int			 probe_quiet;	/* jitter low enough to hold */
+	uint32_t		 peer_pipes;	/* its uplink's, 0: not said */
 
 	/* the path MTU, found with probes padded to the datagram size */
 	int			 pmtu_searching;

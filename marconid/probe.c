@@ -118,6 +118,11 @@ probe_quiet(int quiet, int64_t jitter_us, uint32_t interval)
  *   grace in vain) gets a plain reply, as from an older peer: held, it
  *   would be answered a whole interval later than the one before.
  *
+ * Between sides of unequal rank (probe_rank()) the leader holds what
+ * it can and replies to the rest, never sending early, and the
+ * follower sends its probe at once on each of the leader's that was
+ * not itself prompted.
+ *
  * So, at equal intervals, each side sends one datagram per interval:
  * either one probes on its timer and holds the other's probe for its
  * next, and the other answers each at once with its own, or both
@@ -127,13 +132,63 @@ probe_quiet(int quiet, int64_t jitter_us, uint32_t interval)
  */
 enum probe_action
 probe_decide(int prompted, int can_hold, int late, int64_t since_tx,
-    uint32_t interval)
+    uint32_t interval, int rank)
 {
 	if (prompted && can_hold)
 		return (PROBE_HOLD);
+	if (rank > 0)
+		return (can_hold ? PROBE_HOLD : PROBE_REPLY);
+	if (rank < 0 && !prompted)
+		return (PROBE_SEND);
 	if (since_tx >= interval / 2)
 		return (PROBE_SEND);
 	if (can_hold && !late)
 		return (PROBE_HOLD);
 	return (PROBE_REPLY);
+}
+
+/*
+ * Which side of a pipe keeps the time: the side whose uplink process
+ * has more pipes leads (1), the other follows (-1); equals, or a peer
+ * that has not said (0), keep the rules of probe_decide() without a
+ * rank.  A hub's uplink then sends the probes of all its pipes on one
+ * timer, and each spoke answers at once with its own: one wake-up of
+ * the hub serves all its pipes, where each pipe's own timer and each
+ * spoke's would wake it twice a pipe and interval.
+ */
+int
+probe_rank(uint32_t mine, uint32_t theirs)
+{
+	if (theirs == 0 || mine == theirs)
+		return (0);
+	return (mine > theirs ? 1 : -1);
+}
+
+/*
+ * When our next probe is due, after the last at last_tx (ms): an
+ * interval later; a grace later again when ours was prompted, for the
+ * peer's next to come first.  A leader's probes go on a grid of the
+ * interval, the same for all its pipes of that interval: the first
+ * point of it at least three quarters of an interval after the last,
+ * which is the next point when the last went on time, a little early
+ * or late.
+ */
+int64_t
+probe_due(int64_t last_tx, uint32_t interval, int prompted, int rank)
+{
+	int64_t		 due, r;
+
+	if (interval == 0)
+		return (last_tx);
+	if (rank > 0) {
+		due = last_tx + interval - interval / 4;
+		r = due % interval;
+		if (r < 0)
+			r += interval;
+		return (r == 0 ? due : due + interval - r);
+	}
+	due = last_tx + interval;
+	if (prompted)
+		due += PROBE_GRACE(interval);
+	return (due);
 }

@@ -315,6 +315,33 @@ jpipe_peer() {
 	    2>/dev/null
 }
 
+# probe_roles SITE ROLE: every pipe of SITE has that probe role
+probe_roles() {
+	_roles=$(ctl "$1" -j show pipes 2>/dev/null |
+	    jq -r '[.pipes[].probe_role] | unique | join(" ")' 2>/dev/null)
+	[ "$_roles" = "$2" ] ||
+	    ms_fail "the pipes of site $1 have probe roles \"$_roles\"," \
+	    "not \"$2\""
+}
+
+# hub_wakes SITE: the wake-ups of SITE's isp1 process in 4 s at rest
+hub_wakes() {
+	_pid=
+	for _p in $(ip netns pids "$P$1"); do
+		if tr '\0' ' ' < "/proc/$_p/cmdline" 2>/dev/null |
+		    grep -q 'pipe isp1'; then
+			_pid=$_p
+		fi
+	done
+	[ -n "$_pid" ] || ms_fail "no process of uplink isp1 at site $1"
+	_w0=$(awk '/ctxt_switches/ { n += $2 } END { print n }' \
+	    "/proc/$_pid/status")
+	sleep 4
+	_w1=$(awk '/ctxt_switches/ { n += $2 } END { print n }' \
+	    "/proc/$_pid/status")
+	echo "site $1, isp1: $((_w1 - _w0)) wake-ups in 4 s at rest"
+}
+
 # jmac SITE MAC: the peer SITE has learned MAC behind, "" if none
 jmac() {
 	ctl "$1" -j show macs 2>/dev/null | jq -r --arg m "$2" \
@@ -421,6 +448,10 @@ full_mesh_body() {
 	done
 	topo_wait 30 every_pipe_up || ms_fail "not every pipe is up in 30 s"
 	all_pairs "full mesh"
+	# two pipes on each uplink of each site: equals
+	for s in a b c; do
+		probe_roles "$s" equal
+	done
 	for s in $SITES; do
 		bcast_check "$s" 5
 	done
@@ -622,6 +653,13 @@ hub_spoke_body() {
 	topo_wait 30 every_pipe_up || ms_fail "not every pipe is up in 30 s"
 	[ "$(pipes_up_at a)" = 6 ] || ms_fail "the hub has not 6 pipes up"
 	all_pairs "hub and spokes"
+	# the hub, 3 pipes on each uplink, times the probes of the spokes
+	# (1 each): one wake-up of its uplink serves its 3 pipes
+	probe_roles a leads
+	for s in b c d; do
+		probe_roles "$s" follows
+	done
+	hub_wakes a
 	for s in b a; do
 		bcast_check "$s" 5
 	done

@@ -103,20 +103,65 @@ ATF_TC_WITHOUT_HEAD(decide);
 ATF_TC_BODY(decide, tc)
 {
 	/* a prompted probe is held, however soon after ours */
-	ATF_REQUIRE_EQ(probe_decide(1, 1, 0, 0, 25), PROBE_HOLD);
-	ATF_REQUIRE_EQ(probe_decide(1, 1, 0, 24, 25), PROBE_HOLD);
-	ATF_REQUIRE_EQ(probe_decide(1, 1, 1, 1, 25), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(1, 1, 0, 0, 25, 0), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(1, 1, 0, 24, 25, 0), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(1, 1, 1, 1, 25, 0), PROBE_HOLD);
 	/* unless this side may not hold */
-	ATF_REQUIRE_EQ(probe_decide(1, 0, 0, 0, 100), PROBE_REPLY);
-	ATF_REQUIRE_EQ(probe_decide(1, 0, 0, 50, 100), PROBE_SEND);
+	ATF_REQUIRE_EQ(probe_decide(1, 0, 0, 0, 100, 0), PROBE_REPLY);
+	ATF_REQUIRE_EQ(probe_decide(1, 0, 0, 50, 100, 0), PROBE_SEND);
 	/* one on the peer's timer: ours goes if half due, else held */
-	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 12, 25), PROBE_SEND);
-	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 11, 25), PROBE_HOLD);
-	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 0, 25), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 12, 25, 0), PROBE_SEND);
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 11, 25, 0), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 0, 25, 0), PROBE_HOLD);
 	/* just after ours went on the timer, the peer's late: a reply */
-	ATF_REQUIRE_EQ(probe_decide(0, 1, 1, 1, 25), PROBE_REPLY);
-	ATF_REQUIRE_EQ(probe_decide(0, 1, 1, 13, 25), PROBE_SEND);
-	ATF_REQUIRE_EQ(probe_decide(0, 0, 0, 1, 200), PROBE_REPLY);
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 1, 1, 25, 0), PROBE_REPLY);
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 1, 13, 25, 0), PROBE_SEND);
+	ATF_REQUIRE_EQ(probe_decide(0, 0, 0, 1, 200, 0), PROBE_REPLY);
+
+	/* a leader never sends early: it holds, or replies */
+	ATF_REQUIRE_EQ(probe_decide(1, 1, 0, 20, 25, 1), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 20, 25, 1), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 1, 20, 25, 1), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(1, 0, 0, 20, 25, 1), PROBE_REPLY);
+	ATF_REQUIRE_EQ(probe_decide(0, 0, 0, 20, 25, 1), PROBE_REPLY);
+	/* a follower answers the leader's timer at once, however soon */
+	ATF_REQUIRE_EQ(probe_decide(0, 1, 0, 0, 25, -1), PROBE_SEND);
+	ATF_REQUIRE_EQ(probe_decide(0, 0, 1, 1, 25, -1), PROBE_SEND);
+	/* and a prompted one as equals do: never a prompted on a prompted */
+	ATF_REQUIRE_EQ(probe_decide(1, 1, 0, 0, 25, -1), PROBE_HOLD);
+	ATF_REQUIRE_EQ(probe_decide(1, 0, 0, 0, 100, -1), PROBE_REPLY);
+}
+
+ATF_TC_WITHOUT_HEAD(rank);
+ATF_TC_BODY(rank, tc)
+{
+	ATF_REQUIRE_EQ(probe_rank(32, 1), 1);
+	ATF_REQUIRE_EQ(probe_rank(1, 32), -1);
+	ATF_REQUIRE_EQ(probe_rank(2, 2), 0);
+	/* a peer that has not said */
+	ATF_REQUIRE_EQ(probe_rank(32, 0), 0);
+}
+
+ATF_TC_WITHOUT_HEAD(due);
+ATF_TC_BODY(due, tc)
+{
+	/* equals and followers: an interval, and a grace after a prompted */
+	ATF_REQUIRE_EQ(probe_due(1000, 25, 0, 0), 1025);
+	ATF_REQUIRE_EQ(probe_due(1000, 25, 1, 0), 1031);
+	ATF_REQUIRE_EQ(probe_due(1003, 25, 1, -1), 1034);
+	/* a leader: the grid of 25 ms, whatever the phase it came from */
+	ATF_REQUIRE_EQ(probe_due(1000, 25, 0, 1), 1025);
+	ATF_REQUIRE_EQ(probe_due(998, 25, 0, 1), 1025);
+	ATF_REQUIRE_EQ(probe_due(1004, 25, 0, 1), 1025);
+	ATF_REQUIRE_EQ(probe_due(1007, 25, 0, 1), 1050);
+	ATF_REQUIRE_EQ(probe_due(1012, 25, 1, 1), 1050);
+	ATF_REQUIRE_EQ(probe_due(-1000, 25, 0, 1), -975);
+	ATF_REQUIRE_EQ(probe_due(-1001, 25, 0, 1), -975);
+	ATF_REQUIRE_EQ(probe_due(-990, 25, 0, 1), -950);
+	/* two pipes out of step: one moment after the first probe each */
+	ATF_REQUIRE_EQ(probe_due(1001, 25, 0, 1), probe_due(1013, 25, 0, 1) -
+	    25);
+	ATF_REQUIRE_EQ(probe_due(1020, 25, 0, 1), probe_due(1030, 25, 0, 1));
 }
 
 /*
@@ -135,6 +180,8 @@ struct side {
 	int64_t		 sent[1024];	/* by seq, -1: answered */
 	uint32_t	 seq;
 	int		 datagrams, replies;
+	int		 offgrid;	/* a leader's, off the interval's grid */
+	int		 unprompted;	/* a follower's, on its timer */
 	int64_t		 last_answer, gap_min, gap_max, rtt_min, rtt_max;
 };
 
@@ -159,6 +206,7 @@ static int		 sim_jitter;	/* ms, at most, on the way and the timer */
 static struct msg	 q[SIM_MSGS];
 static int		 nq;
 static int		 counting;
+static int		 sim_rank[2];	/* probe_rank() of each side */
 
 static void
 sim_push(struct msg *m)
@@ -193,8 +241,13 @@ sim_send(int i, int64_t now, int prompted)
 		s->holding = 0;
 	} else
 		m.kind = 3;
-	if (counting)
+	if (counting) {
 		s->datagrams++;
+		if (sim_rank[i] > 0 && now % SIM_T != 0)
+			s->offgrid++;
+		if (sim_rank[i] < 0 && !prompted)
+			s->unprompted++;
+	}
 	sim_push(&m);
 }
 
@@ -240,7 +293,7 @@ sim_probe(int i, int64_t now, uint32_t seq, int64_t sent, int prompted)
 		act = PROBE_REPLY;
 	} else
 		act = probe_decide(prompted, probe_can_hold(SIM_T, 100),
-		    s->late, now - s->last_tx, SIM_T);
+		    s->late, now - s->last_tx, SIM_T, sim_rank[i]);
 	switch (act) {
 	case PROBE_HOLD:
 	case PROBE_SEND:
@@ -299,8 +352,8 @@ sim_run(int off)
 		}
 		for (i = 0; i < 2; i++) {
 			s = &sim[i];
-			due = s->last_tx + SIM_T +
-			    (s->prompted ? PROBE_GRACE(SIM_T) : 0);
+			due = probe_due(s->last_tx, SIM_T, s->prompted,
+			    sim_rank[i]);
 			if (sim_jitter)
 				due += random() % (sim_jitter + 1);
 			if (now >= due) {
@@ -345,6 +398,11 @@ sim_run(int off)
 		    s->gap_max <= SIM_T + 1,
 		    "out of step by %d ms: side %d: gaps %lld to %lld ms",
 		    off, i, (long long)s->gap_min, (long long)s->gap_max);
+		/* ranked: the leader on its grid, the follower on it */
+		ATF_CHECK_MSG(s->offgrid == 0 && s->unprompted == 0,
+		    "out of step by %d ms: side %d (rank %d) sent %d off the "
+		    "grid, %d on its own timer", off, i, sim_rank[i],
+		    s->offgrid, s->unprompted);
 		ATF_CHECK_MSG(s->rtt_min == 2 * SIM_D * 1000 &&
 		    s->rtt_max == 2 * SIM_D * 1000,
 		    "out of step by %d ms: side %d: rtt %lld to %lld us", off,
@@ -361,6 +419,29 @@ ATF_TC_BODY(in_step, tc)
 	sim_jitter = 0;
 	for (off = 0; off < SIM_T; off++)
 		sim_run(off);
+}
+
+/*
+ * A hub and a spoke (probe_rank()): whatever the phases at the start,
+ * the hub's probes go on the grid of its interval and the spoke's at
+ * once on each, one datagram each way per interval, no reply.  Then
+ * the same with the sides swapped.
+ */
+ATF_TC_WITHOUT_HEAD(in_step_ranked);
+ATF_TC_BODY(in_step_ranked, tc)
+{
+	int	 off;
+
+	sim_jitter = 0;
+	sim_rank[0] = 1;
+	sim_rank[1] = -1;
+	for (off = 0; off < SIM_T; off++)
+		sim_run(off);
+	sim_rank[0] = -1;
+	sim_rank[1] = 1;
+	for (off = 0; off < SIM_T; off++)
+		sim_run(off);
+	sim_rank[0] = sim_rank[1] = 0;
 }
 
 /*
@@ -385,6 +466,21 @@ ATF_TC_BODY(jitter, tc)
 			sim_run(off);
 }
 
+/* the same between a leader and a follower */
+ATF_TC_WITHOUT_HEAD(jitter_ranked);
+ATF_TC_BODY(jitter_ranked, tc)
+{
+	int	 off;
+
+	srandom(7456);
+	sim_rank[0] = 1;
+	sim_rank[1] = -1;
+	for (sim_jitter = 1; sim_jitter <= 3; sim_jitter++)
+		for (off = 0; off < SIM_T; off++)
+			sim_run(off);
+	sim_rank[0] = sim_rank[1] = 0;
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, layout);
@@ -392,7 +488,11 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, can_hold);
 	ATF_TP_ADD_TC(tp, quiet);
 	ATF_TP_ADD_TC(tp, decide);
+	ATF_TP_ADD_TC(tp, rank);
+	ATF_TP_ADD_TC(tp, due);
 	ATF_TP_ADD_TC(tp, in_step);
+	ATF_TP_ADD_TC(tp, in_step_ranked);
 	ATF_TP_ADD_TC(tp, jitter);
+	ATF_TP_ADD_TC(tp, jitter_ranked);
 	return (atf_no_error());
 }
