@@ -1477,6 +1477,13 @@ probe_input(struct pipe_peer *pp, uint8_t type, const uint8_t *buf,
  * instead, each side would answer the other's probe with one of its
  * own, which the other holds while it answers the one before, back and
  * forth for ever.
+ *
+ * On a path whose jitter stops the holds (probe_quiet()) every probe
+ * gets a plain reply at once, and our own go on our timer: a probe and
+ * its answer in two datagrams, as towards an older peer.  Were ours
+ * sent at once with the echo instead, each side would send half the
+ * datagrams, and a burst of loss as many datagrams long would silence
+ * the pipe twice as long.
  */
 static void
 probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
@@ -1489,8 +1496,10 @@ probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 	if (pp->hold_valid) {
 		probe_send(pp, now, 0);
 		act = PROBE_REPLY;
-	} else
-		act = probe_decide(prompted, pp->probe_quiet &&
+	} else if (!pp->probe_quiet)
+		act = PROBE_REPLY;
+	else
+		act = probe_decide(prompted,
 		    probe_can_hold(pp->probe_interval, pp->probe_timeout),
 		    pp->probe_late, now - pp->probe_last_tx,
 		    pp->probe_interval, probe_rank(npipes, pp->peer_pipes));
