@@ -82,6 +82,7 @@ static void	 probe_send(struct pipe_peer *, int64_t, int);
 static void	 probe_input(struct pipe_peer *, uint8_t, const uint8_t *,
 		    size_t);
 static int	 probe_echo_on(struct pipe_peer *);
+static int	 pipe_rank(struct pipe_peer *);
 static void	 probe_received(struct pipe_peer *, uint32_t, uint64_t, int);
 static void	 probe_answer(struct pipe_peer *, uint32_t, uint64_t,
 		    uint32_t);
@@ -475,6 +476,7 @@ pipe_apply_config(struct marconid_conf *c)
 	struct pipe_peer	*pp;
 	uint32_t		 interval;
 
+	npipes = 0;
 	TAILQ_FOREACH(pc, &c->peers, entry) {
 		TAILQ_FOREACH(pic, &pc->pipes, entry) {
 			if (strcmp(pic->uplink, uplink) != 0)
@@ -546,6 +548,7 @@ pipe_apply_config(struct marconid_conf *c)
 				pp->dest = pp->conf.remote;
 			pp->dirty = 1;
 			TAILQ_INSERT_TAIL(&nlist, pp, entry);
+			npipes++;
 		}
 	}
 	while ((pp = TAILQ_FIRST(&ppeers)) != NULL) {
@@ -553,9 +556,6 @@ pipe_apply_config(struct marconid_conf *c)
 		pipe_peer_free(pp);
 	}
 	TAILQ_CONCAT(&ppeers, &nlist, entry);
-	npipes = 0;
-	TAILQ_FOREACH(pp, &ppeers, entry)
-		npipes++;
 
 	rekey_interval = c->rekey_interval;
 	rekey_packets = c->rekey_packets;
@@ -1145,8 +1145,7 @@ pipe_report(int all)
 		    now - pp->suspect_since : 0;
 		pp->st.suspect_after_ms = pp->suspect_after;
 		pp->st.down_after_ms = pp->down_after;
-		pp->st.probe_rank = probe_echo_on(pp) ?
-		    probe_rank(npipes, pp->peer_pipes) : 0;
+		pp->st.probe_rank = pipe_rank(pp);
 		imsg_compose_event(&iev_engine, IMSG_PIPE_STATE, 0, 0, -1,
 		    &pp->st, sizeof(pp->st));
 		pp->dirty = 0;
@@ -1182,8 +1181,7 @@ pipe_tick(int fd, short event, void *arg)
 			 * probe held is answered by PROBE_HOLD_MAX at most.
 			 */
 			due = probe_due(pp->probe_last_tx, pp->probe_interval,
-			    pp->probe_prompted, probe_rank(npipes,
-			    pp->peer_pipes));
+			    pp->probe_prompted, pipe_rank(pp));
 			if (pp->hold_valid)
 				due = MINIMUM(due, pp->hold_at +
 				    PROBE_HOLD_MAX);
@@ -1297,6 +1295,16 @@ probe_send(struct pipe_peer *pp, int64_t now, int prompted)
 	pp->hold_valid = 0;
 	pp->probe_seq++;
 	report_send(pp, now_us);
+}
+
+/*
+ * Which end of this pipe times the probes: the peer's pipe count comes
+ * only with probes with echo, and a new session forgets it.
+ */
+static int
+pipe_rank(struct pipe_peer *pp)
+{
+	return (probe_echo_on(pp) ? probe_rank(npipes, pp->peer_pipes) : 0);
 }
 
 /* Both HELLOs announced probes with echo. */
@@ -1502,7 +1510,7 @@ probe_received(struct pipe_peer *pp, uint32_t seq, uint64_t sent_us,
 		act = probe_decide(prompted,
 		    probe_can_hold(pp->probe_interval, pp->probe_timeout),
 		    pp->probe_late, now - pp->probe_last_tx,
-		    pp->probe_interval, probe_rank(npipes, pp->peer_pipes));
+		    pp->probe_interval, pipe_rank(pp));
 	switch (act) {
 	case PROBE_HOLD:
 	case PROBE_SEND:

@@ -236,11 +236,7 @@ getmonotime_us(void)
 int64_t
 getmonotime(void)
 {
-	struct timespec	ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		fatal("%s: clock_gettime", __func__);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return (getmonotime_us() / 1000);
 }
 
 /*
