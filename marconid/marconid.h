@@ -556,6 +556,7 @@ struct sched_pipe {
 	int64_t			 rtt_bucket;	/* ms, when this one began */
 	int			 full;		/* its last window lost */
 	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
+	int			 capped;	/* cap seen full, not a floor */
 	uint64_t		 weight;	/* 0: not used */
 	uint32_t		 quantum;	/* of the sum, in 1/65536 */
 	int64_t			 credit;

@@ -35,10 +35,20 @@
  * - nothing much lost, and used near its estimate (80 % or more), or
  *   at half of it beside a pipe that is full (the flow is held back by
  *   that one): it
- *   may carry more, and the estimate grows by a quarter per window of
- *   200 ms or so, so that a pipe's share grows until it loses;
+ *   may carry more, and the estimate grows per window of 200 ms or
+ *   so, so that a pipe's share grows until it loses: by a quarter
+ *   until the pipe has been full once, then by a sixteenth, so that
+ *   the shares settle near the rates instead of swinging a quarter
+ *   above them (the slowest pipe too full, the flow held to it);
  * - used below its estimate: the estimate stays, whatever the traffic;
  *   a pipe not yet measured starts small (unknown_weight()).
+ *
+ * Until a pipe has been full once, its estimate is only what it was
+ * given to carry (a standby pipe in failover mode carries next to
+ * nothing, and the first window in balance mode may see little more):
+ * it weighs as a pipe not measured yet unless its estimate is larger,
+ * and is never left out as slow, so that an estimate taken while idle
+ * cannot hold a fast pipe out of the balance.
  *
  * Frames go out in proportion to the estimates, by bytes, with a
  * smooth weighted round robin: each pick adds every pipe's weight
@@ -82,11 +92,13 @@ estimate(struct sched_pipe *p, int another_full)
 		return;		/* idle: what it carries is still unknown */
 	if (p->rate_tx < SCHED_RATE_JUDGE)
 		return;		/* too little to tell loss from noise */
-	if (p->full)
+	if (p->full) {
 		p->cap = p->rate_rx;
-	else if (p->rate_rx * 10 >= p->cap * 8 ||
+		p->capped = 1;
+	} else if (p->rate_rx * 10 >= p->cap * 8 ||
 	    (another_full && p->rate_rx * 2 >= p->cap))
-		p->cap = (p->cap > p->rate_rx ? p->cap : p->rate_rx) * 5 / 4;
+		p->cap = (p->cap > p->rate_rx ? p->cap : p->rate_rx) *
+		    (p->capped ? 17 : 20) / 16;
 	/*
 	 * Otherwise it carried less than it is taken to: that says
 	 * nothing of what it could (copies of failover mode, a quiet
@@ -106,11 +118,15 @@ estimate(struct sched_pipe *p, int another_full)
 static uint64_t
 unknown_weight(struct sched_pipe *p, uint64_t known, int nknown)
 {
-	if (p->cap != 0)
+	uint64_t	 start;
+
+	if (p->cap != 0 && p->capped)
 		return (p->cap);
 	if (nknown > 0)
-		return (known / nknown / 2 > 0 ? known / nknown / 2 : 1);
-	return (p->first ? 2 : 1);
+		start = known / nknown / 2 > 0 ? known / nknown / 2 : 1;
+	else
+		start = p->first ? 2 : 1;
+	return (p->cap > start ? p->cap : start);
 }
 
 /*
@@ -181,7 +197,7 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		else if (best != UINT32_MAX && p->rtt_base > best &&
 		    p->rtt_base - best > SCHED_RTT_SPREAD)
 			ex = SCHED_EX_RTT;
-		else if (p->cap != 0 && sum > 0 &&
+		else if (p->capped && sum > 0 &&
 		    w * 1000 < sum * SCHED_SLOW_PERMILLE) {
 			if (p->excluded != SCHED_EX_SLOW)
 				p->slow_since = now;

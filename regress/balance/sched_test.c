@@ -104,6 +104,8 @@ ATF_TC_BODY(proportional_bytes, tc)
 	sp[0].cap = 12500000;	/* 100 Mbit/s */
 	sp[1].cap = 6250000;	/* 50 */
 	sp[2].cap = 1250000;	/* 10 */
+	for (i = 0; i < 3; i++)
+		sp[i].capped = 1;	/* all measured full */
 	ATF_CHECK_EQ(sched_update(spp, 3, 0), 3);
 	ATF_CHECK_EQ(sp[0].share, 625);
 	ATF_CHECK_EQ(sp[1].share, 312);
@@ -189,12 +191,42 @@ ATF_TC_BODY(slow_pipe_left_out, tc)
 	setup(2);
 	sp[0].cap = 12500000;
 	sp[1].cap = 250000;	/* 2 Mbit/s beside 100: under 5 % */
+	sp[1].capped = 1;	/* measured full */
 	ATF_CHECK_EQ(sched_update(spp, 2, 1000), 1);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_EX_SLOW);
 	ATF_CHECK_EQ(sched_update(spp, 2, 1000 + SCHED_RETRY - 1), 1);
 	/* tried again after SCHED_RETRY, with a share to measure with */
 	ATF_CHECK_EQ(sched_update(spp, 2, 1000 + SCHED_RETRY), 2);
 	ATF_CHECK(sp[1].share > 0);
+}
+
+/*
+ * A standby pipe's first estimate comes from a window in which it
+ * carried next to nothing: it is a floor, not what the pipe can carry,
+ * and must not hold it out of the balance as slow.
+ */
+ATF_TC_WITHOUT_HEAD(idle_estimate_not_slow);
+ATF_TC_BODY(idle_estimate_not_slow, tc)
+{
+	setup(2);
+	/* 0 is full at 24 MB/s; 1 carried 300 kB/s of a small share */
+	report(0, 24000000, 25000000, 20000);
+	report(1, 300000, 300000, 0);
+	ATF_CHECK_EQ(sched_update(spp, 2, 1000), 2);
+	ATF_CHECK_EQ(sp[1].cap, 375000);
+	ATF_CHECK_EQ(sp[1].excluded, SCHED_IN);
+	/* it weighs as a pipe not measured yet: half the mean */
+	ATF_CHECK_MSG(sp[1].share >= 150, "share %u", sp[1].share);
+	/* it carries that share without loss: its estimate follows */
+	report(0, 20000000, 20000000, 0);
+	report(1, 6000000, 6000000, 0);
+	sched_update(spp, 2, 1200);
+	ATF_CHECK_EQ(sp[1].cap, 7500000);
+	/* once full, what it carried is what it carries */
+	report(1, 1000000, 1500000, 300000);
+	sched_update(spp, 2, 1400);
+	ATF_CHECK_EQ(sp[1].cap, 1000000);
+	ATF_CHECK_EQ(sp[1].excluded, SCHED_EX_SLOW);
 }
 
 ATF_TC_WITHOUT_HEAD(estimates);
@@ -205,21 +237,25 @@ ATF_TC_BODY(estimates, tc)
 	report(0, 1000, 1000, 0);
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 0);
-	/* lossy: full, what got through is what it carries */
-	report(0, 5000000, 5500000, 20000);
+	/* not yet full: used near its estimate, it grows by a quarter */
+	report(0, 4000000, 4000000, 0);
 	sched_update(spp, 2, 0);
 	ATF_CHECK_EQ(sp[0].cap, 5000000);
-	/* used near its estimate without loss: it grows by a quarter */
-	report(0, 4800000, 4800000, 0);
+	/* lossy: full, what got through is what it carries */
+	report(0, 4000000, 5500000, 20000);
 	sched_update(spp, 2, 0);
-	ATF_CHECK_EQ(sp[0].cap, 6250000);
+	ATF_CHECK_EQ(sp[0].cap, 4000000);
+	/* used near it without loss: once full, it grows by a sixteenth */
+	report(0, 3800000, 3800000, 0);
+	sched_update(spp, 2, 0);
+	ATF_CHECK_EQ(sp[0].cap, 4250000);
 	/* used well below it: stays */
 	report(0, 2000000, 2000000, 0);
 	sched_update(spp, 2, 0);
-	ATF_CHECK_EQ(sp[0].cap, 6250000);
+	ATF_CHECK_EQ(sp[0].cap, 4250000);
 	/* the same report twice counts once */
 	sched_update(spp, 2, 0);
-	ATF_CHECK_EQ(sp[0].cap, 6250000);
+	ATF_CHECK_EQ(sp[0].cap, 4250000);
 	/* an unknown pipe starts at half the known ones' mean */
 	ATF_CHECK_EQ(sp[1].cap, 0);
 	ATF_CHECK_EQ(sp[0].share, 666);
@@ -323,6 +359,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, suspect_leaves_at_once);
 	ATF_TP_ADD_TC(tp, long_pipe_left_out);
 	ATF_TP_ADD_TC(tp, slow_pipe_left_out);
+	ATF_TP_ADD_TC(tp, idle_estimate_not_slow);
 	ATF_TP_ADD_TC(tp, estimates);
 	ATF_TP_ADD_TC(tp, first_starts_ahead);
 	ATF_TP_ADD_TC(tp, grows_beside_full);
