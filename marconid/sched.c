@@ -62,7 +62,8 @@
  * lately: without the queue) is more than SCHED_RTT_SPREAD above the
  * best one (the far side's reorder wait
  * would not cover it, and the frames on it would arrive as losses),
- * or when its estimate is less than SCHED_SLOW_PERMILLE of the sum
+ * or when its estimate, once it has been full, is less than
+ * SCHED_SLOW_PERMILLE of the sum
  * (it adds less than the reordering costs); a slow pipe is tried again
  * after SCHED_RETRY.  What is left out never makes a flow slower than
  * the best pipe alone.
