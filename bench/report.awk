@@ -259,28 +259,35 @@ END {
 			soak[++nsoak] = order[i]
 	if (nsoak > 0) {
 		print ""
-		print "## Soaks: marconid on a WAN profile, both ISPs alike"
+		print "## Soaks: each system on a WAN profile, both ISPs alike"
 		print ""
 		print "A probe every 10 ms each way; on the deep, dsl and sat " \
 		    "profiles an iperf3 stream from A to B fills the active " \
-		    "pipe.  Down and moves: the pipes that went down and the " \
-		    "traffic moves that `marconictl monitor` saw at both " \
-		    "sites; suspect: the spells, and the share of pipe-time " \
-		    "(suspect_ms summed over the pipes / (seconds x pipes)); " \
-		    "copies: the frames sent again over another pipe " \
-		    "(suspect_frames); resent: the frames sent once more over " \
-		    "it when a spell began (resent_frames); lost: the probes " \
-		    "lost, A to B and B to A."
+		    "pipe.  marconid: down and moves are the pipes that went " \
+		    "down and the traffic moves that `marconictl monitor` saw " \
+		    "at both sites; suspect: the spells, and the share of " \
+		    "pipe-time (suspect_ms summed over the pipes / (seconds " \
+		    "x pipes)); copies: the frames sent again over another " \
+		    "pipe (suspect_frames); resent: the frames sent once more " \
+		    "over it when a spell began (resent_frames).  OpenVPN: " \
+		    "down is its keepalive's restarts, moves the changes of " \
+		    "its remote; tinc: down is the connections it closed for " \
+		    "a missed ping, moves those it made again to another " \
+		    "address; wireguard-go (one endpoint, no failover): down " \
+		    "is its handshakes that did not complete; all from their " \
+		    "logs at both sites.  Lost: the probes lost, and the " \
+		    "longest run of them, A to B and B to A."
 		print ""
 		print "| system | seconds | pipes | down | moves | " \
 		    "suspect spells | suspect share % | copies | resent | " \
-		    "lost A to B % | lost B to A % | bulk Mbit/s |"
+		    "lost A to B % | lost B to A % | longest A to B, ms | " \
+		    "longest B to A, ms | bulk Mbit/s |"
 		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | " \
-		    "---: | ---: | ---: | ---: | ---: |"
+		    "---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 		for (i = 1; i <= nsoak; i++) {
 			s = soak[i]
 			printf("| %s | %s | %s | %s | %s | %s | %s | %s | " \
-			    "%s | %s | %s | %s |\n", s,
+			    "%s | %s | %s | %s | %s | %s |\n", s,
 			    cell(s, "soak_s", "int"),
 			    cell(s, "soak_pipes", "int"),
 			    cell(s, "soak_downs", "int"),
@@ -291,6 +298,8 @@ END {
 			    cell(s, "soak_resent_frames", "int"),
 			    cell(s, "soak_lost_pct_ab"),
 			    cell(s, "soak_lost_pct_ba"),
+			    cell(s, "soak_longest_ms_ab"),
+			    cell(s, "soak_longest_ms_ba"),
 			    cell(s, "soak_bulk_mbps"))
 		}
 	}
@@ -365,6 +374,8 @@ END {
 	}
 	for (i = 1; i <= nsoak; i++) {
 		s = soak[i]
+		if (s !~ /^marconid-/)
+			continue
 		m = median(s, "soak_downs") + median(s, "soak_moves")
 		target("soak on " substr(prof(s), 2) ", pipes down + " \
 		    "traffic moves", "0", fmt(m, "int"), m == 0,
