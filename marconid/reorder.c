@@ -39,6 +39,12 @@
  * `maxframes` above `next`; a frame beyond either gives up the oldest
  * gaps until it fits.  No clock is read here: the caller gives the
  * time, and arms its own timer at reorder_deadline().
+ *
+ * The numbers of the frames held are also kept in the order they came,
+ * in a ring: the first of them still held is the oldest, whose wait
+ * ends first.  A frame released leaves its number in the ring until it
+ * comes to the front, so that finding the oldest costs nothing per
+ * frame, where looking through every slot would cost the whole window.
  */
 
 struct reorder_slot {
@@ -58,6 +64,10 @@ struct reorder {
 	uint64_t		 next;
 	int64_t			 wait;		/* us */
 	int64_t			 oldest;	/* arrival of the oldest held */
+	uint64_t		*ring;		/* held numbers, as they came */
+	uint32_t		 ringsz;	/* 2 * maxframes */
+	uint32_t		 ringhead;
+	uint32_t		 ringlen;
 	struct reorder_stats	 st;
 };
 
@@ -69,7 +79,14 @@ reorder_new(uint32_t maxframes, size_t maxbytes, reorder_out_fn out,
 
 	if (maxframes == 0 || (r = calloc(1, sizeof(*r))) == NULL)
 		return (NULL);
-	if ((r->slots = calloc(maxframes, sizeof(*r->slots))) == NULL) {
+	if (maxframes > UINT32_MAX / 2 ||
+	    (r->slots = calloc(maxframes, sizeof(*r->slots))) == NULL) {
+		free(r);
+		return (NULL);
+	}
+	r->ringsz = 2 * maxframes;
+	if ((r->ring = calloc(r->ringsz, sizeof(*r->ring))) == NULL) {
+		free(r->slots);
 		free(r);
 		return (NULL);
 	}
@@ -91,6 +108,7 @@ reorder_free(struct reorder *r)
 	for (i = 0; i < r->nslots; i++)
 		free(r->slots[i].data);
 	free(r->slots);
+	free(r->ring);
 	free(r);
 }
 
@@ -152,19 +170,66 @@ release_run(struct reorder *r)
 	}
 }
 
-/* The arrival of the oldest frame still held, or 0 if none. */
+/* Whether the frame numbered seq is held. */
+static int
+is_held(struct reorder *r, uint64_t seq)
+{
+	struct reorder_slot	*s = slot_of(r, seq);
+
+	return (s->data != NULL && s->seq == seq);
+}
+
+/*
+ * Keep only the numbers still held, in their order.  Those held are at
+ * most nslots, so the ring then has room.
+ */
+static void
+ring_compact(struct reorder *r)
+{
+	uint32_t	 i, n = 0;
+	uint64_t	 seq;
+
+	for (i = 0; i < r->ringlen; i++) {
+		seq = r->ring[(r->ringhead + i) % r->ringsz];
+		if (is_held(r, seq))
+			r->ring[(r->ringhead + n++) % r->ringsz] = seq;
+	}
+	r->ringlen = n;
+}
+
+static void
+ring_push(struct reorder *r, uint64_t seq)
+{
+	if (r->ringlen == r->ringsz)
+		ring_compact(r);
+	r->ring[(r->ringhead + r->ringlen) % r->ringsz] = seq;
+	r->ringlen++;
+}
+
+/*
+ * The arrival of the oldest frame still held, or 0 if none: the first
+ * number in the ring that is still held.  The caller's clock does not
+ * go back, so the frames came in the order of the ring.
+ */
 static void
 find_oldest(struct reorder *r)
 {
-	uint32_t	 i;
+	uint64_t	 seq;
 
 	r->oldest = 0;
-	if (r->st.nheld == 0)
+	if (r->st.nheld == 0) {
+		r->ringhead = r->ringlen = 0;
 		return;
-	for (i = 0; i < r->nslots; i++)
-		if (r->slots[i].data != NULL &&
-		    (r->oldest == 0 || r->slots[i].at < r->oldest))
-			r->oldest = r->slots[i].at;
+	}
+	while (r->ringlen > 0) {
+		seq = r->ring[r->ringhead];
+		if (is_held(r, seq)) {
+			r->oldest = slot_of(r, seq)->at;
+			return;
+		}
+		r->ringhead = (r->ringhead + 1) % r->ringsz;
+		r->ringlen--;
+	}
 }
 
 /*
@@ -193,7 +258,7 @@ reorder_flush(struct reorder *r)
 	while (r->st.nheld > 0)
 		give_up_front(r);
 	r->synced = 0;
-	r->oldest = 0;
+	find_oldest(r);
 }
 
 int
@@ -242,10 +307,7 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 		r->out(r->arg, frame, len);
 		r->next++;
 		release_run(r);
-		if (r->st.nheld == 0)
-			r->oldest = 0;
-		else
-			find_oldest(r);
+		find_oldest(r);
 		return (0);
 	}
 	s = slot_of(r, seq);
@@ -260,6 +322,7 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 	r->st.nheld++;
 	r->st.bytes += len;
 	r->st.held++;
+	ring_push(r, seq);
 	if (r->oldest == 0 || now < r->oldest)
 		r->oldest = now;
 	return (1);

@@ -351,6 +351,71 @@ ATF_TC_BODY(wait_follows_rtt, tc)
 	ATF_CHECK_EQ(reorder_wait_for(rtt, jit, 2), REORDER_WAIT_MAX);
 }
 
+/*
+ * The deadline is always the arrival of the oldest frame held plus the
+ * wait, however the frames come, go and are given up: checked against
+ * the frames held as this test sees them, after every step of a long
+ * stream over a small window (so that the ring of arrivals wraps and
+ * is compacted many times), with a burst of frames far ahead now and
+ * then and the clock run past the deadline at times.
+ */
+ATF_TC_WITHOUT_HEAD(deadline_oldest);
+ATF_TC_BODY(deadline_oldest, tc)
+{
+	enum { WIN = 32, STEPS = 6000 };
+	struct reorder	*r = mk(WIN, 1 << 20, 5000);
+	static int64_t	 at[OUT_MAX * 2];
+	static int	 held[OUT_MAX * 2];
+	uint64_t	 base = 1000, seq, k;
+	int64_t		 now = 1, want, dl;
+	size_t		 seen = 0;
+	int		 step, rc;
+
+	srandom(7);
+	for (step = 0; step < STEPS; step++) {
+		now += 1 + random() % 300;
+		if (random() % 50 == 0)
+			seq = base + WIN + random() % WIN;	/* far ahead */
+		else
+			seq = base + random() % (WIN / 2);
+		if (seq >= OUT_MAX * 2)
+			break;
+		if (held[seq])
+			continue;
+		if (random() % 40 == 0)
+			reorder_expire(r, now + 6000);
+		else {
+			rc = put(r, seq, 64, now);
+			ATF_REQUIRE(rc != -1);
+			if (rc == 1) {
+				held[seq] = 1;
+				at[seq] = now;
+			}
+		}
+		/* what came out is no longer held */
+		for (; seen < nout; seen++)
+			held[out[seen]] = 0;
+		if (nout > OUT_MAX - 100)
+			break;
+		want = -1;
+		for (k = 0; k < OUT_MAX * 2; k++)
+			if (held[k] && (want == -1 || at[k] < want))
+				want = at[k];
+		dl = reorder_deadline(r);
+		if (want == -1)
+			ATF_REQUIRE_EQ_MSG(dl, -1, "step %d: nothing held, "
+			    "deadline %lld", step, (long long)dl);
+		else
+			ATF_REQUIRE_EQ_MSG(dl, want + 5000, "step %d: deadline "
+			    "%lld, oldest held came at %lld", step,
+			    (long long)dl, (long long)want);
+		if (base < seq)
+			base = seq - random() % 4;
+	}
+	ATF_REQUIRE_MSG(step > STEPS / 2, "only %d steps", step);
+	reorder_free(r);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, in_order);
@@ -363,5 +428,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, flush);
 	ATF_TP_ADD_TC(tp, shuffled_stream);
 	ATF_TP_ADD_TC(tp, wait_follows_rtt);
+	ATF_TP_ADD_TC(tp, deadline_oldest);
 	return (atf_no_error());
 }
