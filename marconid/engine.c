@@ -1333,6 +1333,23 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 		engine_event(ep->peer, ep, ep->state, state, why);
 		if (wasup && !isup)
 			ep->went_down = 1;
+		/*
+		 * Suspect is still up: the hold-down is not started again,
+		 * unless the spell was as long as an outage.  A line that
+		 * loses a burst of probes is suspect for a few intervals;
+		 * an ISP that flaps faster than the pipe is found down
+		 * keeps it suspect for longer, and must not count as
+		 * healthy for the hold-down meanwhile.
+		 */
+		if (!isup)
+			ep->up_since = 0;
+		else if (!wasup)
+			ep->up_since = now;
+		else if (ep->state == PIPE_STATE_SUSPECT &&
+		    now - ep->suspect_at >= HOLDDOWN_SPELL) {
+			ep->went_down = 1;
+			ep->up_since = now;
+		}
 		if (state == PIPE_STATE_SUSPECT)
 			ep->suspect_at = now - ep->st.suspect_for;
 		ep->state = state;
@@ -1340,11 +1357,6 @@ pipe_refresh(struct eng_pipe *ep, const char *why)
 		/* a suspect spell is no change for LAST-CHANGE: still up */
 		if (!(wasup && isup))
 			ep->last_change = now;
-		/* suspect is still up: the hold-down is not started again */
-		if (!isup)
-			ep->up_since = 0;
-		else if (!wasup)
-			ep->up_since = now;
 	}
 	peer_select(ep->peer, why);
 	peer_resend(ep->peer);

@@ -49,6 +49,7 @@
 #define PROBE_TIMEOUT		100	/* least silence before a pipe is down */
 #define PROBE_TIMEOUT_MAX	2000	/* most, however irregular the path */
 #define PROBE_HOLDDOWN		5000	/* healthy this long to be preferred */
+#define HOLDDOWN_SPELL		250	/* suspect this long: an outage */
 #define PREFERENCE_DEFAULT	100
 #define MAC_TIMEOUT		300000	/* ms, as a switch's default */
 #define MAC_MAX			4096	/* addresses behind the peers */

@@ -203,7 +203,8 @@ write_confs() {
 	site_conf b "$PWD/b.conf" "$PWD/site-b.crt" "$PWD/site-b.key" \
 	    "$FPR_A" || atf_fail "cannot write b.conf"
 	for s in a b; do
-		site_conf_global "$s.conf" "probe interval 100ms timeout 300ms" ||
+		site_conf_global "$s.conf" \
+		    "${FO_PROBE:-probe interval 100ms timeout 300ms}" ||
 		    atf_fail "cannot edit $s.conf"
 		for o in "$@"; do
 			site_conf_peer "$s.conf" "$o" ||
@@ -851,15 +852,10 @@ duplicate_no_loss_cleanup() {
 	fo_cleanup
 }
 
-atf_test_case flapping cleanup
-flapping_head() {
-	atf_set descr "ISP 1 cut and restored every second for 20 s with" \
-	    "holddown 5s: the daemons live on, pings every 20 ms mostly" \
-	    "come back, and isp1 never carries the traffic meanwhile"
-	fo_head 180
-}
-flapping_body() {
-	fo_init
+# flap: ISP 1 cut, then restored and cut every half-second for 20 s;
+# isp1 must not carry the traffic meanwhile, the daemons live on and
+# most pings every 20 ms come back
+flap() {
 	start_sites isp1 "holddown 5s"
 	ping_start flap 1500 0.02
 	sleep 1
@@ -920,7 +916,47 @@ flapping_body() {
 	    fo_fail "$B_TAP does not answer site A after the flapping"
 	check_alive
 }
+
+atf_test_case flapping cleanup
+flapping_head() {
+	atf_set descr "ISP 1 cut and restored every second for 20 s with" \
+	    "holddown 5s: the daemons live on, pings every 20 ms mostly" \
+	    "come back, and isp1 never carries the traffic meanwhile"
+	fo_head 180
+}
+flapping_body() {
+	fo_init
+	flap
+}
 flapping_cleanup() {
+	fo_cleanup
+}
+
+atf_test_case flapping_suspect cleanup
+flapping_suspect_head() {
+	atf_set descr "The same with a probe timeout of 1s: the half-second" \
+	    "cuts leave isp1 suspect, never down, and such spells restart" \
+	    "its hold-down all the same"
+	fo_head 180
+}
+flapping_suspect_body() {
+	fo_init
+	FO_PROBE="probe interval 100ms timeout 1s"
+	flap
+	# the case is the one meant: after the first cut, isp1 was found
+	# down once at each site, then only suspect
+	for s in a b; do
+		n=$(grep -c \
+		    'uplink isp1: .* -> down (no probe answered' "$s.log")
+		[ "$n" -eq 1 ] || fo_fail "site $s found isp1 down $n times" \
+		    "(1 wanted: the first cut only): the cuts did not test" \
+		    "suspect spells alone"
+		n=$(grep -c 'uplink isp1: up -> suspect' "$s.log")
+		[ "$n" -ge 10 ] || fo_fail "site $s saw isp1 suspect $n" \
+		    "times while it flapped, 10 or more wanted"
+	done
+}
+flapping_suspect_cleanup() {
 	fo_cleanup
 }
 
@@ -1050,5 +1086,6 @@ atf_init_test_cases() {
 	atf_add_test_case idle_detect
 	atf_add_test_case duplicate_no_loss
 	atf_add_test_case flapping
+	atf_add_test_case flapping_suspect
 	atf_add_test_case ctl_control
 }
