@@ -323,8 +323,7 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 	r->st.bytes += len;
 	r->st.held++;
 	ring_push(r, seq);
-	if (r->oldest == 0 || now < r->oldest)
-		r->oldest = now;
+	find_oldest(r);
 	return (1);
 }
 
