@@ -21,7 +21,8 @@
  *
  * - op & 3 == 0 or 1: a frame numbered base + (a << 8 | b) (base
  *   moves with op & 0x80: the numbers jump far), c x 16 bytes long,
- *   arriving after (op >> 2 & 0x1f) ms;
+ *   arriving after (op >> 2 & 0x1f) ms; with op & 3 == 1, held
+ *   at least c x 100 us (the lead of a shorter pipe);
  * - op & 3 == 2: the time moves on by (a << 8 | b) us and the buffer
  *   expires what waited long enough; the wait becomes c x 500 us;
  * - op & 3 == 3: with a odd, every pipe went past base + (b << 8 | c)
@@ -120,7 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memset(frame, data[i + 3], len);
 			memcpy(frame, &seq, sizeof(seq));
 			now += (op >> 2 & 0x1f) * 1000;
-			reorder_input(r, seq, frame, len, now);
+			reorder_input(r, seq, frame, len, now,
+			    (op & 3) == 1 ? data[i + 3] * 100 : 0);
 			break;
 		case 2:
 			now += data[i + 1] << 8 | data[i + 2];
@@ -133,7 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 3:
 			if (data[i + 1] & 1) {
 				reorder_lost_below(r, base +
-				    (data[i + 2] << 8 | data[i + 3]));
+				    (data[i + 2] << 8 | data[i + 3]), now);
 				break;
 			}
 			reorder_flush(r);

@@ -68,6 +68,7 @@ struct eng_pipe {
 	struct sched_pipe	 sp;		/* balance mode, sched.c */
 	int64_t			 bal_rx_at;	/* us, last balance frame in */
 	uint64_t		 bal_top;	/* highest balance frame in */
+	int64_t			 lead;		/* us its balance frames wait */
 	int64_t			 suspect_at;	/* ms, the spell began */
 };
 
@@ -908,7 +909,7 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		ep->bal_rx_at = now;
 		if (seq > ep->bal_top)
 			ep->bal_top = seq;
-		reorder_input(pe->ro, seq, buf, len, now);
+		reorder_input(pe->ro, seq, buf, len, now, ep->lead);
 		if (reorder_stats(pe->ro)->nheld > 0)
 			peer_lost_below(pe, now);
 		reorder_arm(pe);
@@ -937,7 +938,7 @@ peer_lost_below(struct eng_peer *pe, int64_t now)
 		    ep->bal_top < floor)
 			floor = ep->bal_top;
 	if (floor != UINT64_MAX)
-		reorder_lost_below(pe->ro, floor);
+		reorder_lost_below(pe->ro, floor, now);
 }
 
 /* A frame of a peer, its frame header in front, to the interface. */
@@ -1374,10 +1375,12 @@ static void
 peer_balance(struct eng_peer *pe)
 {
 	struct eng_pipe	*ep, *best;
+	struct eng_pipe	*spread[SCHED_MAXPIPES];
 	uint32_t	 rtts[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
-	int64_t		 now = getmonotime_us();
+	uint32_t	 longest = 0;
+	int64_t		 now = getmonotime_us(), lead = 0;
 	struct sched_pipe rtt;
-	int		 n = 0, recent;
+	int		 i, n = 0, recent;
 
 	/*
 	 * The pipes up that brought balance frames in the last second:
@@ -1388,11 +1391,37 @@ peer_balance(struct eng_peer *pe)
 			if (PIPE_IS_UP(ep->state) && n < SCHED_MAXPIPES &&
 			    (!recent || (ep->bal_rx_at != 0 &&
 			    now - ep->bal_rx_at < 1000000))) {
+				spread[n] = ep;
 				rtts[n] = ep->st.rtt_us;
 				jit[n] = ep->st.jitter_us;
+				if (ep->sp.rtt_base > longest)
+					longest = ep->sp.rtt_base;
 				n++;
 			}
+	/*
+	 * Each pipe's frames wait for what the longest path of the spread
+	 * takes more one way, without the queues (half the spread of the
+	 * least RTTs), so that every frame takes about as long whichever
+	 * pipe carried it: a TCP inside sees one path, not the shortest
+	 * of several, and sizes its window for the time its segments take
+	 * (doc/wire.md section 5.5).
+	 */
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		ep->lead = 0;
+	for (i = 0; i < n && n > 1; i++) {
+		ep = spread[i];
+		if (ep->sp.rtt_base == 0)
+			continue;	/* not measured yet */
+		ep->lead = (longest - ep->sp.rtt_base) / 2;
+		if (ep->lead > REORDER_LEAD_MAX)
+			ep->lead = REORDER_LEAD_MAX;
+		if (ep->lead > lead)
+			lead = ep->lead;
+	}
 	pe->ro_wait = reorder_wait_for(rtts, jit, n);
+	/* the wait is over twice the longest hold: see reorder.c */
+	if (pe->ro_wait < 2 * lead + REORDER_WAIT_MIN)
+		pe->ro_wait = 2 * lead + REORDER_WAIT_MIN;
 	if (pe->ro != NULL) {
 		reorder_set_wait(pe->ro, pe->ro_wait);
 		reorder_arm(pe);

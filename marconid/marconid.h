@@ -477,6 +477,7 @@ int64_t		 probe_due(int64_t, uint32_t, int, int);
 #define REORDER_BYTES		(4 * 1024 * 1024)
 #define REORDER_WAIT_MIN	10000	/* us */
 #define REORDER_WAIT_MAX	100000	/* us */
+#define REORDER_LEAD_MAX	((REORDER_WAIT_MAX - REORDER_WAIT_MIN) / 2)
 struct reorder;
 struct reorder_stats {
 	uint64_t		 held;		/* frames that waited */
@@ -497,11 +498,11 @@ void		 reorder_set_arg(struct reorder *, void *);
 void		 reorder_set_wait(struct reorder *, int64_t);
 int64_t		 reorder_get_wait(struct reorder *);
 int		 reorder_input(struct reorder *, uint64_t, const uint8_t *,
-		    size_t, int64_t);
+		    size_t, int64_t, int64_t);
 int64_t		 reorder_deadline(struct reorder *);
 void		 reorder_expire(struct reorder *, int64_t);
 void		 reorder_flush(struct reorder *);
-void		 reorder_lost_below(struct reorder *, uint64_t);
+void		 reorder_lost_below(struct reorder *, uint64_t, int64_t);
 const struct reorder_stats *reorder_stats(struct reorder *);
 int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
 

@@ -40,6 +40,14 @@
  * gaps until it fits.  No clock is read here: the caller gives the
  * time, and arms its own timer at reorder_deadline().
  *
+ * A frame may also come with a hold: it goes out no sooner than that
+ * after it came, even in order, and the frames after it wait behind
+ * it.  The engine holds the frames of a shorter pipe for the time the
+ * longest pipe of the spread takes more, so that every frame takes
+ * about as long, whichever pipe carried it (doc/wire.md section 5.5).
+ * The hold is less than the wait: a frame held for its hold alone is
+ * never a gap given up.
+ *
  * The numbers of the frames held are also kept in the order they came,
  * in a ring: the first of them still held is the oldest, whose wait
  * ends first.  A frame released leaves its number in the ring until it
@@ -52,6 +60,7 @@ struct reorder_slot {
 	size_t			 len;
 	uint64_t		 seq;
 	int64_t			 at;	/* when it arrived, us */
+	int64_t			 due;	/* no sooner, us */
 };
 
 struct reorder {
@@ -155,21 +164,6 @@ release_slot(struct reorder *r, struct reorder_slot *s)
 	s->data = NULL;
 }
 
-/* Release from next on while there is no gap. */
-static void
-release_run(struct reorder *r)
-{
-	struct reorder_slot	*s;
-
-	while (r->st.nheld > 0) {
-		s = slot_of(r, r->next);
-		if (s->data == NULL || s->seq != r->next)
-			break;
-		release_slot(r, s);
-		r->next++;
-	}
-}
-
 /* Whether the frame numbered seq is held. */
 static int
 is_held(struct reorder *r, uint64_t seq)
@@ -177,6 +171,21 @@ is_held(struct reorder *r, uint64_t seq)
 	struct reorder_slot	*s = slot_of(r, seq);
 
 	return (s->data != NULL && s->seq == seq);
+}
+
+/* Release from next on while there is no gap and no hold. */
+static void
+release_run(struct reorder *r, int64_t now)
+{
+	struct reorder_slot	*s;
+
+	while (r->st.nheld > 0 && is_held(r, r->next)) {
+		s = slot_of(r, r->next);
+		if (s->due > now)
+			break;
+		release_slot(r, s);
+		r->next++;
+	}
 }
 
 /*
@@ -234,36 +243,43 @@ find_oldest(struct reorder *r)
 
 /*
  * Give up the gap in front: next moves to the lowest number held, the
- * numbers skipped are counted, and the run from there goes out.
+ * numbers skipped are counted, and the run from there goes out.  With
+ * no gap in front, the frame there goes out before its hold is over.
  */
 static void
-give_up_front(struct reorder *r)
+give_up_front(struct reorder *r, int64_t now)
 {
 	uint64_t	 s;
 
 	if (r->st.nheld == 0)
 		return;
+	if (is_held(r, r->next)) {
+		release_slot(r, slot_of(r, r->next));
+		r->next++;
+		release_run(r, now);
+		return;
+	}
 	for (s = r->next; s < r->next + r->nslots; s++)
 		if (slot_of(r, s)->data != NULL && slot_of(r, s)->seq == s)
 			break;
 	r->st.gaps++;
 	r->st.lost += s - r->next;
 	r->next = s;
-	release_run(r);
+	release_run(r, now);
 }
 
 void
 reorder_flush(struct reorder *r)
 {
 	while (r->st.nheld > 0)
-		give_up_front(r);
+		give_up_front(r, INT64_MAX);
 	r->synced = 0;
 	find_oldest(r);
 }
 
 int
 reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
-    size_t len, int64_t now)
+    size_t len, int64_t now, int64_t hold)
 {
 	struct reorder_slot	*s;
 	int			 gaveup = 0;
@@ -281,7 +297,7 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 	/* beyond the window or the bytes: the oldest gaps go first */
 	while (r->st.nheld > 0 && (seq >= r->next + r->nslots ||
 	    r->st.bytes + len > r->maxbytes)) {
-		give_up_front(r);
+		give_up_front(r, now);
 		gaveup = 1;
 	}
 	if (seq >= r->next + r->nslots || len > r->maxbytes) {
@@ -303,10 +319,12 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 		r->out(r->arg, frame, len);
 		return (0);
 	}
-	if (seq == r->next) {
+	if (hold > r->wait / 2)
+		hold = r->wait / 2;
+	if (seq == r->next && hold <= 0) {
 		r->out(r->arg, frame, len);
 		r->next++;
-		release_run(r);
+		release_run(r, now);
 		find_oldest(r);
 		return (0);
 	}
@@ -319,6 +337,7 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 	s->len = len;
 	s->seq = seq;
 	s->at = now;
+	s->due = now + (hold > 0 ? hold : 0);
 	r->st.nheld++;
 	r->st.bytes += len;
 	r->st.held++;
@@ -334,7 +353,7 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
  * the end of the wait.
  */
 void
-reorder_lost_below(struct reorder *r, uint64_t floor)
+reorder_lost_below(struct reorder *r, uint64_t floor, int64_t now)
 {
 	struct reorder_slot	*s;
 	uint64_t		 lost = 0;
@@ -346,7 +365,9 @@ reorder_lost_below(struct reorder *r, uint64_t floor)
 	while (r->next < floor && r->st.nheld > 0) {
 		s = slot_of(r, r->next);
 		if (s->data != NULL && s->seq == r->next) {
-			release_run(r);
+			if (s->due > now)
+				break;	/* not given up: its hold is short */
+			release_run(r, now);
 			continue;
 		}
 		lost++;
@@ -357,24 +378,35 @@ reorder_lost_below(struct reorder *r, uint64_t floor)
 		r->st.lost += lost;
 		r->st.proven++;
 	}
-	release_run(r);
+	release_run(r, now);
 	find_oldest(r);
 }
 
+/* When the next frame goes out or the next gap is given up, -1: none. */
 int64_t
 reorder_deadline(struct reorder *r)
 {
+	struct reorder_slot	*s;
+	int64_t			 d;
+
 	if (r->st.nheld == 0)
 		return (-1);
-	return (r->oldest + r->wait);
+	d = r->oldest + r->wait;
+	s = slot_of(r, r->next);
+	if (is_held(r, r->next) && s->due < d)
+		d = s->due;
+	return (d);
 }
 
 void
 reorder_expire(struct reorder *r, int64_t now)
 {
+	release_run(r, now);
+	find_oldest(r);
 	while (r->st.nheld > 0 && r->oldest + r->wait <= now) {
-		r->st.timeouts++;
-		give_up_front(r);
+		if (!is_held(r, r->next))
+			r->st.timeouts++;
+		give_up_front(r, now);
 		find_oldest(r);
 	}
 }

@@ -57,7 +57,7 @@ put(struct reorder *r, uint64_t seq, size_t len, int64_t now)
 	ATF_REQUIRE(len >= sizeof(seq) && len <= sizeof(buf));
 	memset(buf, 0xa5, len);
 	memcpy(buf, &seq, sizeof(seq));
-	return (reorder_input(r, seq, buf, len, now));
+	return (reorder_input(r, seq, buf, len, now, 0));
 }
 
 static struct reorder *
@@ -175,7 +175,7 @@ ATF_TC_BODY(lost_below, tc)
 	put(r, 6, 100, 0);
 	ATF_REQUIRE_EQ(nout, 1);
 	/* every pipe went past 3: 1 is lost, 2 and 3 go, 6 waits for 4, 5 */
-	reorder_lost_below(r, 3);
+	reorder_lost_below(r, 3, 0);
 	ATF_REQUIRE_EQ(nout, 3);
 	ATF_CHECK_EQ(out[1], 2);
 	ATF_CHECK_EQ(out[2], 3);
@@ -183,10 +183,10 @@ ATF_TC_BODY(lost_below, tc)
 	ATF_CHECK_EQ(reorder_stats(r)->proven, 1);
 	ATF_CHECK_EQ(reorder_stats(r)->nheld, 1);
 	/* not past 4 yet: nothing moves */
-	reorder_lost_below(r, 4);
+	reorder_lost_below(r, 4, 0);
 	ATF_REQUIRE_EQ(nout, 3);
 	/* past 6: 4 and 5 are lost, 6 goes */
-	reorder_lost_below(r, 6);
+	reorder_lost_below(r, 6, 0);
 	ATF_REQUIRE_EQ(nout, 4);
 	ATF_CHECK_EQ(out[3], 6);
 	ATF_CHECK_EQ(reorder_stats(r)->lost, 3);
@@ -194,6 +194,70 @@ ATF_TC_BODY(lost_below, tc)
 	/* 5 after all: late, at once */
 	ATF_CHECK_EQ(put(r, 5, 100, 0), 0);
 	ATF_CHECK_EQ(reorder_stats(r)->late, 1);
+	reorder_free(r);
+}
+
+/* A frame of len bytes with a hold, as from a shorter pipe. */
+static int
+put_held(struct reorder *r, uint64_t seq, int64_t now, int64_t hold)
+{
+	uint8_t	 buf[100];
+
+	memset(buf, 0x5a, sizeof(buf));
+	memcpy(buf, &seq, sizeof(seq));
+	return (reorder_input(r, seq, buf, sizeof(buf), now, hold));
+}
+
+/*
+ * Frames from a pipe 10 ms shorter one way wait 10 ms, even in order,
+ * and those after them wait behind them; a hold is never a gap given
+ * up, it is at most half the wait, and a gap behind a held frame is
+ * still given up at the end of the wait.
+ */
+ATF_TC_WITHOUT_HEAD(hold_evens_paths);
+ATF_TC_BODY(hold_evens_paths, tc)
+{
+	struct reorder	*r = mk(64, 1 << 20, 30000);
+
+	ATF_CHECK_EQ(put_held(r, 0, 0, 10000), 1);
+	ATF_CHECK_EQ(reorder_deadline(r), 10000);
+	/* from the longer pipe, no hold, in order: behind 0 */
+	ATF_CHECK_EQ(put_held(r, 1, 2000, 0), 1);
+	ATF_CHECK_EQ(put_held(r, 2, 3000, 10000), 1);
+	reorder_lost_below(r, 3, 4000);
+	reorder_expire(r, 9999);
+	ATF_REQUIRE_EQ(nout, 0);
+	reorder_expire(r, 10000);
+	/* 0 and 1 go; 2 has its own hold, till 13000 */
+	ATF_REQUIRE_EQ(nout, 2);
+	ATF_CHECK_EQ(out[0], 0);
+	ATF_CHECK_EQ(out[1], 1);
+	ATF_CHECK_EQ(reorder_deadline(r), 13000);
+	reorder_expire(r, 13000);
+	ATF_REQUIRE_EQ(nout, 3);
+	ATF_CHECK_EQ(out[2], 2);
+	ATF_CHECK_EQ(reorder_stats(r)->gaps, 0);
+	ATF_CHECK_EQ(reorder_stats(r)->timeouts, 0);
+	ATF_CHECK_EQ(reorder_deadline(r), -1);
+	/* no hold, in order: out at once, as ever */
+	ATF_CHECK_EQ(put_held(r, 3, 14000, 0), 0);
+	ATF_REQUIRE_EQ(nout, 4);
+	reorder_free(r);
+
+	/* a hold longer than half the wait is cut to it */
+	r = mk(64, 1 << 20, 8000);
+	put_held(r, 0, 0, 50000);
+	ATF_CHECK_EQ(reorder_deadline(r), 4000);
+	/* 2 waits for the gap at 1, from its arrival, behind 0's hold */
+	put_held(r, 2, 1000, 0);
+	reorder_expire(r, 4000);
+	ATF_REQUIRE_EQ(nout, 1);
+	ATF_CHECK_EQ(reorder_deadline(r), 1000 + 8000);
+	reorder_expire(r, 9000);
+	ATF_REQUIRE_EQ(nout, 2);
+	ATF_CHECK_EQ(out[1], 2);
+	ATF_CHECK_EQ(reorder_stats(r)->gaps, 1);
+	ATF_CHECK_EQ(reorder_stats(r)->timeouts, 1);
 	reorder_free(r);
 }
 
@@ -423,6 +487,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, gap_given_up);
 	ATF_TP_ADD_TC(tp, given_up_never_held);
 	ATF_TP_ADD_TC(tp, lost_below);
+	ATF_TP_ADD_TC(tp, hold_evens_paths);
 	ATF_TP_ADD_TC(tp, bound_frames);
 	ATF_TP_ADD_TC(tp, bound_bytes);
 	ATF_TP_ADD_TC(tp, flush);
