@@ -87,6 +87,29 @@ function target(what, want, got, ok, by) {
 	    got == "-" ? "not measured" : ok ? "met" : "missed by " by)
 }
 
+# What one TCP stream can get through marconid-tap on the links of a
+# balance case ("2x100", "300d10+80d30", "2x100p8"), in Mbit/s: each
+# full segment, an inner packet of the tunnel's MTU less 52 bytes of IP
+# and TCP with timestamps, goes in a datagram with the inner Ethernet
+# header (14), the frame header (16), the piece header (8), the wire
+# header (16), the tag (16), UDP (8), IP (20), and the outer Ethernet
+# header (14), which tbf counts: 112 bytes more than the packet.
+function ceiling(c, mtu,    n, k, parts, sum, r) {
+	sub(/p[0-9]+$/, "", c)
+	n = split(c, parts, "+")
+	sum = 0
+	for (k = 1; k <= n; k++) {
+		if (match(parts[k], /^[0-9]+x[0-9]+/)) {
+			split(substr(parts[k], 1, RLENGTH), r, "x")
+			sum += r[1] * r[2]
+		} else if (match(parts[k], /^[0-9]+/))
+			sum += substr(parts[k], 1, RLENGTH)
+		else
+			return ("")
+	}
+	return (sum * (mtu - 52) / (mtu + 112))
+}
+
 BEGIN {
 	NEVER = 1e12
 	ref = "marconid-tap"
@@ -97,6 +120,8 @@ FNR == NR {
 	machine[++nmachine] = $0
 	if (match($0, /BENCH_CUT_WAIT=[0-9]+/))
 		cutwait = substr($0, RSTART + 15, RLENGTH - 15)
+	if (match($0, /inner MTU of every tunnel: [0-9]+/))
+		mtu = substr($0, RSTART + 27, RLENGTH - 27) + 0
 	next
 }
 
@@ -214,19 +239,29 @@ END {
 		    "switched to balance mode with marconictl.  Links: " \
 		    "RATExN, dDELAY the round trip in ms, p8 8 streams.  " \
 		    "Retransmissions: iperf3's over the segments sent.  " \
-		    "Held, late, given up: site B's reorder buffer."
+		    "Held, late, given up: site B's reorder buffer.  " \
+		    "Ceiling: what the links carry of one TCP stream " \
+		    "through the tunnel, its full segments in datagrams of " \
+		    "the inner MTU plus 112 bytes of headers (bench/report.awk)."
 		print ""
 		print "| case | one link Mbit/s | balance Mbit/s | ratio | " \
+		    "ceiling Mbit/s | x ceiling | " \
 		    "retransmissions % | held | late | given up |"
-		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | " \
+		    "---: | ---: | ---: |"
 		for (i = 1; i <= nbal; i++) {
 			s = bal[i]
 			if (cnt[s, "bal_mbps"] == 0)
 				continue
-			printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			top = mtu > 0 ? ceiling(substr(s, 9), mtu) : ""
+			printf("| %s | %s | %s | %s | %s | %s | %s | %s | " \
+			    "%s | %s |\n",
 			    substr(s, 9), cell(s, "bal_one_mbps"),
 			    cell(s, "bal_mbps"), ratio(median(s, "bal_mbps"),
-			    median(s, "bal_one_mbps")), cell(s, "bal_retr_pct"),
+			    median(s, "bal_one_mbps")),
+			    top == "" ? "-" : sprintf("%.1f", top),
+			    ratio(median(s, "bal_mbps"), top),
+			    cell(s, "bal_retr_pct"),
 			    cell(s, "bal_held", "int"), cell(s, "bal_late", "int"),
 			    cell(s, "bal_gaps_given_up", "int"))
 		}

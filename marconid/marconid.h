@@ -477,6 +477,7 @@ int64_t		 probe_due(int64_t, uint32_t, int, int);
 #define REORDER_BYTES		(4 * 1024 * 1024)
 #define REORDER_WAIT_MIN	10000	/* us */
 #define REORDER_WAIT_MAX	100000	/* us */
+/* us: the frames of a shorter pipe wait for the longest, at most */
 #define REORDER_LEAD_MAX	((REORDER_WAIT_MAX - REORDER_WAIT_MIN) / 2)
 struct reorder;
 struct reorder_stats {
@@ -528,7 +529,7 @@ uint32_t	 resend_frames(const struct resend *);
 
 /* sched.c */
 #define SCHED_MAXPIPES		16	/* spread over at most */
-#define SCHED_RTT_SPREAD	80000	/* us above the best: left out */
+#define SCHED_RTT_SPREAD	40000	/* us above the best: left out */
 #define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
 #define SCHED_RETRY		10000	/* ms before a slow one is tried */
 #define SCHED_RTT_WINDOW	5000	/* ms, a bucket of the least RTT */

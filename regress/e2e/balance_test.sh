@@ -129,8 +129,9 @@ start_site() {
 	ps -o pid= --ppid "$(cat "$1.pid")" >> children.pids 2>/dev/null
 }
 
-# start_sites MODE [GLOBAL-OPTION]: both sites in MODE, all four pipes
-# up and site B answering across the segment
+# start_sites MODE [GLOBAL-OPTION [ISP2-PROFILE]]: both sites in MODE,
+# ISP 2 emulating the profile (wan.sh) from the start if one is given,
+# all four pipes up and site B answering across the segment
 start_sites() {
 	[ -x "$MARCONID" ] || atf_fail "$MARCONID is not built"
 	id -u _marconid >/dev/null 2>&1 ||
@@ -154,6 +155,10 @@ start_sites() {
 			    atf_fail "cannot edit $s.conf"
 		fi
 	done
+	if [ -n "${3:-}" ]; then
+		wan_apply "$P" 2 "$3" ||
+		    atf_fail "cannot emulate $3 on ISP 2: $(wan_log "$P" 2)"
+	fi
 	start_site a
 	start_site b
 	topo_wait 20 all_up || bl_fail "the four pipes are not up in 20 s"
@@ -278,6 +283,53 @@ order_cleanup() {
 	bl_cleanup
 }
 
+atf_test_case even_paths cleanup
+even_paths_head() {
+	atf_set descr "in balance mode a frame takes as long over the" \
+	    "shorter pipe as over the longer one: no ping crosses in the" \
+	    "shorter pipe's time"
+	bl_head 90
+}
+even_paths_body() {
+	bl_init
+	# ISP 2 15 ms longer each way, from the start: the least RTTs
+	# of the pipes are 30 ms apart from their first probes
+	start_sites balance "" "15/0/0/1/-/-"
+	# pings every 20 ms: both pipes carry them, none waits for another
+	ip netns exec "${P}a" ping -n -i 0.02 -c 400 -W 1 "$B_TAP" \
+	    > ping.out 2>&1
+	# the last 200: the first 200 let the shares and the holds settle
+	awk '/icmp_seq=/ && !/DUP!/ {
+		match($0, /time=[0-9.]+/)
+		print substr($0, RSTART + 5, RLENGTH - 5)
+	    }' ping.out | tail -n 200 | sort -n > rtts
+	n=$(wc -l < rtts)
+	lo=$(head -n 1 rtts)
+	med=$(sed -n "$(((n + 1) / 2))p" rtts)
+	held=$(jpeer b .reorder.held)
+	echo "pings answered (of the last 200): $n; RTT least $lo ms," \
+	    "median $med ms; site B held ${held:-?} frames" >&2
+	ctl a show pipes >&2
+	ctl b show peers >&2
+	[ "$n" -ge 180 ] || bl_fail "only $n of the last 200 pings answered"
+	for u in isp1 isp2; do
+		sh=$(jpipe a "$u" .share_permille)
+		[ "${sh:-0}" -gt 0 ] || bl_fail "site A's pipe over $u has" \
+		    "no share: the pings were not spread"
+	done
+	[ "${held:-0}" -gt 50 ] || bl_fail "site B held ${held:-?} frames:" \
+	    "the frames of the shorter pipe were not held"
+	# over ISP 1 alone a ping takes a millisecond or two; held for
+	# ISP 2's lead, 30 ms or so
+	awk -v l="$lo" 'BEGIN { exit !(l >= 24) }' || bl_fail "a ping" \
+	    "took $lo ms: it crossed in the shorter pipe's time"
+	awk -v m="$med" 'BEGIN { exit !(m < 60) }' || bl_fail "the median" \
+	    "ping took $med ms: held longer than the paths differ"
+}
+even_paths_cleanup() {
+	bl_cleanup
+}
+
 # cut_run NAME: a checked transfer and pings every 10 ms from A to B,
 # ISP 1 cut after 2 s and restored after 6; prints "longest-run-lost
 # transfer-ok"
@@ -356,5 +408,6 @@ cut_cleanup() {
 atf_init_test_cases() {
 	atf_add_test_case throughput
 	atf_add_test_case order
+	atf_add_test_case even_paths
 	atf_add_test_case cut
 }
