@@ -68,7 +68,6 @@ struct eng_pipe {
 	struct sched_pipe	 sp;		/* balance mode, sched.c */
 	int64_t			 bal_rx_at;	/* us, last balance frame in */
 	uint64_t		 bal_top;	/* highest balance frame in */
-	int64_t			 lead;		/* us its balance frames wait */
 	int64_t			 suspect_at;	/* ms, the spell began */
 };
 
@@ -215,6 +214,7 @@ static void	 frame_deliver(void *, const uint8_t *, size_t);
 static void	 reorder_timer(int, short, void *);
 static void	 reorder_arm(struct eng_peer *);
 static void	 peer_lost_below(struct eng_peer *, int64_t);
+static int64_t	 pipe_lead(struct eng_peer *, struct eng_pipe *, int64_t);
 static struct event	 tick_ev;
 static uint32_t		 engine_epoch;
 static pid_t				 parent_pid;
@@ -909,7 +909,8 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		ep->bal_rx_at = now;
 		if (seq > ep->bal_top)
 			ep->bal_top = seq;
-		reorder_input(pe->ro, seq, buf, len, now, ep->lead);
+		reorder_input(pe->ro, seq, buf, len, now,
+		    pipe_lead(pe, ep, now));
 		if (reorder_stats(pe->ro)->nheld > 0)
 			peer_lost_below(pe, now);
 		reorder_arm(pe);
@@ -921,6 +922,33 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		reorder_arm(pe);
 	}
 	frame_deliver(pe, buf, len);
+}
+
+/*
+ * How long a balance frame from ep waits, in order or not: what the
+ * longest pipe that brought one lately takes more one way, without
+ * the queues (half the difference of their least RTTs), so that every
+ * frame takes about as long whichever pipe carried it.  A TCP inside
+ * then sees one path, not the shortest of several, and sizes its
+ * window for the time its segments take (doc/wire.md section 5.5).
+ * Lately is REORDER_LEAD_FOR: frames sent on a longer pipe before
+ * then are in; a pipe that carried a few frames while another was
+ * suspect holds nothing back for long.
+ */
+static int64_t
+pipe_lead(struct eng_peer *pe, struct eng_pipe *ep, int64_t now)
+{
+	struct eng_pipe	*o;
+	int64_t		 lead = 0;
+
+	if (ep->sp.rtt_base == 0)
+		return (0);	/* not measured yet */
+	TAILQ_FOREACH(o, &pe->pipes, entry)
+		if (o->sp.rtt_base > ep->sp.rtt_base && o->bal_rx_at != 0 &&
+		    now - o->bal_rx_at < REORDER_LEAD_FOR &&
+		    (o->sp.rtt_base - ep->sp.rtt_base) / 2 > lead)
+			lead = (o->sp.rtt_base - ep->sp.rtt_base) / 2;
+	return (lead < REORDER_LEAD_MAX ? lead : REORDER_LEAD_MAX);
 }
 
 /*
@@ -1375,12 +1403,11 @@ static void
 peer_balance(struct eng_peer *pe)
 {
 	struct eng_pipe	*ep, *best;
-	struct eng_pipe	*spread[SCHED_MAXPIPES];
 	uint32_t	 rtts[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
-	uint32_t	 longest = 0;
-	int64_t		 now = getmonotime_us(), lead = 0;
+	uint32_t	 shortest = UINT32_MAX, longest = 0;
+	int64_t		 now = getmonotime_us(), lead;
 	struct sched_pipe rtt;
-	int		 i, n = 0, recent;
+	int		 n = 0, recent;
 
 	/*
 	 * The pipes up that brought balance frames in the last second:
@@ -1391,35 +1418,20 @@ peer_balance(struct eng_peer *pe)
 			if (PIPE_IS_UP(ep->state) && n < SCHED_MAXPIPES &&
 			    (!recent || (ep->bal_rx_at != 0 &&
 			    now - ep->bal_rx_at < 1000000))) {
-				spread[n] = ep;
 				rtts[n] = ep->st.rtt_us;
 				jit[n] = ep->st.jitter_us;
+				if (ep->sp.rtt_base != 0 &&
+				    ep->sp.rtt_base < shortest)
+					shortest = ep->sp.rtt_base;
 				if (ep->sp.rtt_base > longest)
 					longest = ep->sp.rtt_base;
 				n++;
 			}
-	/*
-	 * Each pipe's frames wait for what the longest path of the spread
-	 * takes more one way, without the queues (half the spread of the
-	 * least RTTs), so that every frame takes about as long whichever
-	 * pipe carried it: a TCP inside sees one path, not the shortest
-	 * of several, and sizes its window for the time its segments take
-	 * (doc/wire.md section 5.5).
-	 */
-	TAILQ_FOREACH(ep, &pe->pipes, entry)
-		ep->lead = 0;
-	for (i = 0; i < n && n > 1; i++) {
-		ep = spread[i];
-		if (ep->sp.rtt_base == 0)
-			continue;	/* not measured yet */
-		ep->lead = (longest - ep->sp.rtt_base) / 2;
-		if (ep->lead > REORDER_LEAD_MAX)
-			ep->lead = REORDER_LEAD_MAX;
-		if (ep->lead > lead)
-			lead = ep->lead;
-	}
 	pe->ro_wait = reorder_wait_for(rtts, jit, n);
-	/* the wait is over twice the longest hold: see reorder.c */
+	/* over twice the longest hold (pipe_lead()): see reorder.c */
+	lead = shortest < longest ? (longest - shortest) / 2 : 0;
+	if (lead > REORDER_LEAD_MAX)
+		lead = REORDER_LEAD_MAX;
 	if (pe->ro_wait < 2 * lead + REORDER_WAIT_MIN)
 		pe->ro_wait = 2 * lead + REORDER_WAIT_MIN;
 	if (pe->ro != NULL) {
