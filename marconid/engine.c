@@ -933,8 +933,14 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
  * window for the time its segments take (doc/wire.md section 5.5).
  * Lately is REORDER_LEAD_FOR: frames sent on a longer pipe before
  * then are in; a pipe that carried a few frames while another was
- * suspect holds nothing back for long.
+ * suspect holds nothing back for long.  A pipe more than
+ * SCHED_RTT_SPREAD longer is not one the peer spreads over (sched.c):
+ * it carries frames only while the shorter ones are suspect, and holds
+ * nothing back.
  */
+#if SCHED_RTT_SPREAD > REORDER_WAIT_MAX - REORDER_WAIT_MIN
+#error "a hold of SCHED_RTT_SPREAD / 2 does not fit the longest wait"
+#endif
 static int64_t
 pipe_lead(struct eng_peer *pe, struct eng_pipe *ep, int64_t now)
 {
@@ -946,9 +952,10 @@ pipe_lead(struct eng_peer *pe, struct eng_pipe *ep, int64_t now)
 	TAILQ_FOREACH(o, &pe->pipes, entry)
 		if (o->sp.rtt_base > ep->sp.rtt_base && o->bal_rx_at != 0 &&
 		    now - o->bal_rx_at < REORDER_LEAD_FOR &&
+		    o->sp.rtt_base - ep->sp.rtt_base <= SCHED_RTT_SPREAD &&
 		    (o->sp.rtt_base - ep->sp.rtt_base) / 2 > lead)
 			lead = (o->sp.rtt_base - ep->sp.rtt_base) / 2;
-	return (lead < REORDER_LEAD_MAX ? lead : REORDER_LEAD_MAX);
+	return (lead);
 }
 
 /*
@@ -1404,7 +1411,6 @@ peer_balance(struct eng_peer *pe)
 {
 	struct eng_pipe	*ep, *best;
 	uint32_t	 rtts[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
-	uint32_t	 shortest = UINT32_MAX, longest = 0;
 	int64_t		 now = getmonotime_us(), lead;
 	struct sched_pipe rtt;
 	int		 n = 0, recent;
@@ -1420,18 +1426,14 @@ peer_balance(struct eng_peer *pe)
 			    now - ep->bal_rx_at < 1000000))) {
 				rtts[n] = ep->st.rtt_us;
 				jit[n] = ep->st.jitter_us;
-				if (ep->sp.rtt_base != 0 &&
-				    ep->sp.rtt_base < shortest)
-					shortest = ep->sp.rtt_base;
-				if (ep->sp.rtt_base > longest)
-					longest = ep->sp.rtt_base;
 				n++;
 			}
 	pe->ro_wait = reorder_wait_for(rtts, jit, n);
-	/* over twice the longest hold (pipe_lead()): see reorder.c */
-	lead = shortest < longest ? (longest - shortest) / 2 : 0;
-	if (lead > REORDER_LEAD_MAX)
-		lead = REORDER_LEAD_MAX;
+	/* over twice the longest hold: see reorder.c */
+	lead = 0;
+	TAILQ_FOREACH(ep, &pe->pipes, entry)
+		if (pipe_lead(pe, ep, now) > lead)
+			lead = pipe_lead(pe, ep, now);
 	if (pe->ro_wait < 2 * lead + REORDER_WAIT_MIN)
 		pe->ro_wait = 2 * lead + REORDER_WAIT_MIN;
 	if (pe->ro != NULL) {

@@ -477,8 +477,6 @@ int64_t		 probe_due(int64_t, uint32_t, int, int);
 #define REORDER_BYTES		(4 * 1024 * 1024)
 #define REORDER_WAIT_MIN	10000	/* us */
 #define REORDER_WAIT_MAX	100000	/* us */
-/* us: the frames of a shorter pipe wait for the longest, at most */
-#define REORDER_LEAD_MAX	((REORDER_WAIT_MAX - REORDER_WAIT_MIN) / 2)
 #define REORDER_LEAD_FOR	100000	/* us after the longer pipe's last */
 struct reorder;
 struct reorder_stats {

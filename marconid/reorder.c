@@ -42,9 +42,9 @@
  *
  * A frame may also come with a hold: it goes out no sooner than that
  * after it came, even in order, and the frames after it wait behind
- * it.  The engine holds the frames of a shorter pipe for the time the
- * longest pipe of the spread takes more, so that every frame takes
- * about as long, whichever pipe carried it (doc/wire.md section 5.5).
+ * it.  The engine holds the frames of a shorter pipe for the time a
+ * longer pipe in use takes more, so that every frame takes about as
+ * long, whichever pipe carried it (doc/wire.md section 5.5).
  * The hold is less than the wait: a frame held for its hold alone is
  * never a gap given up.
  *
