@@ -924,6 +924,10 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 	frame_deliver(pe, buf, len);
 }
 
+#if SCHED_RTT_SPREAD > REORDER_WAIT_MAX - REORDER_WAIT_MIN
+#error "a hold of SCHED_RTT_SPREAD / 2 does not fit the longest wait"
+#endif
+
 /*
  * How long a balance frame from ep waits, in order or not: what the
  * longest pipe that brought one lately takes more one way, without
@@ -938,9 +942,6 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
  * it carries frames only while the shorter ones are suspect, and holds
  * nothing back.
  */
-#if SCHED_RTT_SPREAD > REORDER_WAIT_MAX - REORDER_WAIT_MIN
-#error "a hold of SCHED_RTT_SPREAD / 2 does not fit the longest wait"
-#endif
 static int64_t
 pipe_lead(struct eng_peer *pe, struct eng_pipe *ep, int64_t now)
 {
@@ -1411,7 +1412,7 @@ peer_balance(struct eng_peer *pe)
 {
 	struct eng_pipe	*ep, *best;
 	uint32_t	 rtts[SCHED_MAXPIPES], jit[SCHED_MAXPIPES];
-	int64_t		 now = getmonotime_us(), lead;
+	int64_t		 now = getmonotime_us(), lead, l;
 	struct sched_pipe rtt;
 	int		 n = 0, recent;
 
@@ -1432,8 +1433,8 @@ peer_balance(struct eng_peer *pe)
 	/* over twice the longest hold: see reorder.c */
 	lead = 0;
 	TAILQ_FOREACH(ep, &pe->pipes, entry)
-		if (pipe_lead(pe, ep, now) > lead)
-			lead = pipe_lead(pe, ep, now);
+		if ((l = pipe_lead(pe, ep, now)) > lead)
+			lead = l;
 	if (pe->ro_wait < 2 * lead + REORDER_WAIT_MIN)
 		pe->ro_wait = 2 * lead + REORDER_WAIT_MIN;
 	if (pe->ro != NULL) {
