@@ -260,7 +260,7 @@ give_up_front(struct reorder *r, int64_t now)
 		return;
 	}
 	for (s = r->next; s < r->next + r->nslots; s++)
-		if (slot_of(r, s)->data != NULL && slot_of(r, s)->seq == s)
+		if (is_held(r, s))
 			break;
 	r->st.gaps++;
 	r->st.lost += s - r->next;
@@ -355,17 +355,15 @@ reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
 void
 reorder_lost_below(struct reorder *r, uint64_t floor, int64_t now)
 {
-	struct reorder_slot	*s;
-	uint64_t		 lost = 0;
+	uint64_t	 lost = 0;
 
 	if (!r->synced || r->st.nheld == 0 || floor <= r->next)
 		return;
 	if (floor > r->next + r->nslots)
 		floor = r->next + r->nslots;
 	while (r->next < floor && r->st.nheld > 0) {
-		s = slot_of(r, r->next);
-		if (s->data != NULL && s->seq == r->next) {
-			if (s->due > now)
+		if (is_held(r, r->next)) {
+			if (slot_of(r, r->next)->due > now)
 				break;	/* not given up: its hold is short */
 			release_run(r, now);
 			continue;

@@ -48,16 +48,26 @@ collect(void *arg, const uint8_t *frame, size_t len)
 	out[nout++] = seq;
 }
 
-/* A frame of len bytes (at least 8) carrying its number. */
+/*
+ * A frame of len bytes (at least 8) carrying its number, held at least
+ * hold us (as from a shorter pipe).
+ */
 static int
-put(struct reorder *r, uint64_t seq, size_t len, int64_t now)
+put_held(struct reorder *r, uint64_t seq, size_t len, int64_t now,
+    int64_t hold)
 {
 	uint8_t	 buf[2048];
 
 	ATF_REQUIRE(len >= sizeof(seq) && len <= sizeof(buf));
 	memset(buf, 0xa5, len);
 	memcpy(buf, &seq, sizeof(seq));
-	return (reorder_input(r, seq, buf, len, now, 0));
+	return (reorder_input(r, seq, buf, len, now, hold));
+}
+
+static int
+put(struct reorder *r, uint64_t seq, size_t len, int64_t now)
+{
+	return (put_held(r, seq, len, now, 0));
 }
 
 static struct reorder *
@@ -197,17 +207,6 @@ ATF_TC_BODY(lost_below, tc)
 	reorder_free(r);
 }
 
-/* A frame of len bytes with a hold, as from a shorter pipe. */
-static int
-put_held(struct reorder *r, uint64_t seq, int64_t now, int64_t hold)
-{
-	uint8_t	 buf[100];
-
-	memset(buf, 0x5a, sizeof(buf));
-	memcpy(buf, &seq, sizeof(seq));
-	return (reorder_input(r, seq, buf, sizeof(buf), now, hold));
-}
-
 /*
  * Frames from a pipe 10 ms shorter one way wait 10 ms, even in order,
  * and those after them wait behind them; a hold is never a gap given
@@ -219,11 +218,11 @@ ATF_TC_BODY(hold_evens_paths, tc)
 {
 	struct reorder	*r = mk(64, 1 << 20, 30000);
 
-	ATF_CHECK_EQ(put_held(r, 0, 0, 10000), 1);
+	ATF_CHECK_EQ(put_held(r, 0, 100, 0, 10000), 1);
 	ATF_CHECK_EQ(reorder_deadline(r), 10000);
 	/* from the longer pipe, no hold, in order: behind 0 */
-	ATF_CHECK_EQ(put_held(r, 1, 2000, 0), 1);
-	ATF_CHECK_EQ(put_held(r, 2, 3000, 10000), 1);
+	ATF_CHECK_EQ(put_held(r, 1, 100, 2000, 0), 1);
+	ATF_CHECK_EQ(put_held(r, 2, 100, 3000, 10000), 1);
 	reorder_lost_below(r, 3, 4000);
 	reorder_expire(r, 9999);
 	ATF_REQUIRE_EQ(nout, 0);
@@ -240,16 +239,16 @@ ATF_TC_BODY(hold_evens_paths, tc)
 	ATF_CHECK_EQ(reorder_stats(r)->timeouts, 0);
 	ATF_CHECK_EQ(reorder_deadline(r), -1);
 	/* no hold, in order: out at once, as ever */
-	ATF_CHECK_EQ(put_held(r, 3, 14000, 0), 0);
+	ATF_CHECK_EQ(put_held(r, 3, 100, 14000, 0), 0);
 	ATF_REQUIRE_EQ(nout, 4);
 	reorder_free(r);
 
 	/* a hold longer than half the wait is cut to it */
 	r = mk(64, 1 << 20, 8000);
-	put_held(r, 0, 0, 50000);
+	put_held(r, 0, 100, 0, 50000);
 	ATF_CHECK_EQ(reorder_deadline(r), 4000);
 	/* 2 waits for the gap at 1, from its arrival, behind 0's hold */
-	put_held(r, 2, 1000, 0);
+	put_held(r, 2, 100, 1000, 0);
 	reorder_expire(r, 4000);
 	ATF_REQUIRE_EQ(nout, 1);
 	ATF_CHECK_EQ(reorder_deadline(r), 1000 + 8000);
