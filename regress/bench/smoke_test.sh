@@ -44,8 +44,11 @@ smoke_body() {
 	    BENCH_CHECK=1 BENCH_OUT="$PWD/out" BENCH_PREFIX="$P" \
 	    sh "$TOP/bench/run" > run.out 2> run.err; then
 		cat run.out run.err >&2
-		atf_fail "bench/run failed: $(grep '^bench' run.err run.out |
-		    tail -n 3 | tr '\n' ' ')"
+		# why a system did not come up, first: the rest is long
+		why=$(grep -h -A 4 -e 'did not come up' -e 'no traffic' \
+		    -e 'site B:' run.err | head -n 24 | tr '\n' ' ')
+		atf_fail "bench/run failed: $why $(grep '^bench' run.err \
+		    run.out | tail -n 3 | tr '\n' ' ')"
 	fi
 	atf_check -o match:"all plausible" cat run.out
 	for f in raw.txt machine.txt report.md; do
