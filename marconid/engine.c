@@ -916,9 +916,13 @@ frame_from_pipe(struct eng_uplink *eu, uint32_t id, const uint8_t *buf,
 		reorder_arm(pe);
 		return;
 	}
-	/* the peer left balance mode: what was held goes first */
-	if (pe->ro != NULL && reorder_stats(pe->ro)->nheld > 0) {
-		reorder_flush(pe->ro);
+	/*
+	 * The peer left balance mode, or sends as failover mode does for
+	 * a while (every pipe of its spread suspect): what was held goes
+	 * first, and a balance frame sent before this one is late.
+	 */
+	if (pe->ro != NULL) {
+		reorder_skip(pe->ro, seq);
 		reorder_arm(pe);
 	}
 	frame_deliver(pe, buf, len);
@@ -1476,6 +1480,7 @@ peer_balance(struct eng_peer *pe)
 		if (n == SCHED_MAXPIPES)
 			break;
 		ep->sp.usable = ep->state == PIPE_STATE_UP;
+		ep->sp.suspect = ep->state == PIPE_STATE_SUSPECT;
 		ep->sp.first = ep == best;
 		ep->sp.rate_rx = ep->st.rate_rx;
 		ep->sp.rate_tx = ep->st.rate_tx;

@@ -502,6 +502,7 @@ int		 reorder_input(struct reorder *, uint64_t, const uint8_t *,
 int64_t		 reorder_deadline(struct reorder *);
 void		 reorder_expire(struct reorder *, int64_t);
 void		 reorder_flush(struct reorder *);
+void		 reorder_skip(struct reorder *, uint64_t);
 void		 reorder_lost_below(struct reorder *, uint64_t, int64_t);
 const struct reorder_stats *reorder_stats(struct reorder *);
 int64_t		 reorder_wait_for(const uint32_t *, const uint32_t *, int);
@@ -544,6 +545,7 @@ enum sched_ex {
 struct sched_pipe {
 	/* set by the caller before sched_update() */
 	int			 usable;	/* up, not suspect */
+	int			 suspect;	/* its RTT still counts */
 	int			 first;		/* the most preferred */
 	uint32_t		 rtt_us;
 	uint64_t		 rate_rx;	/* bytes/s the far side got */

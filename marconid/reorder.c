@@ -277,6 +277,25 @@ reorder_flush(struct reorder *r)
 	find_oldest(r);
 }
 
+/*
+ * Frame seq went out without the buffer: the peer sent it as failover
+ * mode does (every pipe of its spread suspect).  What is held goes out
+ * first, and the numbers up to seq are done with: the next balance
+ * frame after it is in order, and one sent before it is late, not a
+ * gap to wait for.
+ */
+void
+reorder_skip(struct reorder *r, uint64_t seq)
+{
+	while (r->st.nheld > 0)
+		give_up_front(r, INT64_MAX);
+	if (!r->synced || seq >= r->next) {
+		r->next = seq + 1;
+		r->synced = 1;
+	}
+	find_oldest(r);
+}
+
 int
 reorder_input(struct reorder *r, uint64_t seq, const uint8_t *frame,
     size_t len, int64_t now, int64_t hold)

@@ -60,13 +60,19 @@
  * A pipe is left out when it is not up or suspect (at once: its share
  * goes to the others on the next frame), when its RTT (the least seen
  * lately: without the queue) is more than SCHED_RTT_SPREAD above the
- * best one (the far side holds the frames of a shorter pipe for what
- * the longer one takes more one way: every frame would take that
- * long), or when its estimate, once it has been full, is less than
- * SCHED_SLOW_PERMILLE of the sum
- * (it adds less than the reordering costs); a slow pipe is tried again
- * after SCHED_RETRY.  What is left out never makes a flow slower than
- * the best pipe alone.
+ * best one of the pipes up or suspect (the far side holds the frames
+ * of a shorter pipe for what the longer one takes more one way: every
+ * frame would take that long), or when its estimate, once it has been
+ * full, is less than SCHED_SLOW_PERMILLE of the sum (it adds less
+ * than the reordering costs); a slow pipe is tried again after
+ * SCHED_RETRY.  What is left out never makes a flow slower than the
+ * best pipe alone.
+ *
+ * So while every pipe of the spread is suspect (a full queue delays
+ * the probes of a busy pipe now and then), a longer pipe does not take
+ * the whole flow, which would wait behind its queue and its delay at
+ * the far side: no pipe has a share, and the engine sends as failover
+ * mode does, on the active pipe with a copy over the next one.
  */
 
 #define SCHED_RATE_JUDGE	(8 * SCHED_RATE_MIN)	/* bytes/s */
@@ -178,7 +184,9 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 	for (i = 0; i < n; i++) {
 		p = pp[i];
 		estimate(p, nfull > (p->usable && p->full ? 1 : 0));
-		if (p->usable && p->rtt_base != 0 && p->rtt_base < best)
+		/* a suspect pipe's RTT still says which pipes are long */
+		if ((p->usable || p->suspect) && p->rtt_base != 0 &&
+		    p->rtt_base < best)
 			best = p->rtt_base;
 		if (p->usable && p->cap != 0) {
 			known += p->cap;

@@ -335,6 +335,50 @@ ATF_TC_BODY(flush, tc)
 }
 
 /*
+ * A frame that went out without the buffer (the sender's spread was
+ * suspect): what was held goes at once, a balance frame sent before it
+ * is late, and the ones after it are in order.
+ */
+ATF_TC_WITHOUT_HEAD(skip);
+ATF_TC_BODY(skip, tc)
+{
+	struct reorder	*r = mk(64, 1 << 20, 1000000);
+
+	put(r, 10, 100, 0);
+	put(r, 12, 100, 0);
+	ATF_REQUIRE_EQ(nout, 1);
+	reorder_skip(r, 13);
+	ATF_REQUIRE_EQ(nout, 2);
+	ATF_CHECK_EQ(out[1], 12);
+	ATF_CHECK_EQ(reorder_stats(r)->nheld, 0);
+	/* 11 was sent before 13: late, not a gap to wait for */
+	put(r, 11, 100, 1);
+	ATF_REQUIRE_EQ(nout, 3);
+	ATF_CHECK_EQ(out[2], 11);
+	ATF_CHECK_EQ(reorder_stats(r)->late, 1);
+	put(r, 14, 100, 2);
+	ATF_REQUIRE_EQ(nout, 4);
+	ATF_CHECK_EQ(out[3], 14);
+	/* an older frame that went around does not take next back */
+	reorder_skip(r, 5);
+	put(r, 15, 100, 3);
+	ATF_REQUIRE_EQ(nout, 5);
+	ATF_CHECK_EQ(out[4], 15);
+	put(r, 17, 100, 4);
+	ATF_CHECK_EQ(nout, 5);
+	ATF_CHECK_EQ(reorder_deadline(r), 4 + 1000000);
+	/* before any balance frame: the next one is in order */
+	reorder_free(r);
+	r = mk(64, 1 << 20, 1000000);
+	reorder_skip(r, 40);
+	put(r, 41, 100, 0);
+	ATF_REQUIRE_EQ(nout, 1);
+	ATF_CHECK_EQ(out[0], 41);
+	ATF_CHECK_EQ(reorder_stats(r)->nheld, 0);
+	reorder_free(r);
+}
+
+/*
  * A stream spread over two paths, one 3 to 6 ms longer, with 1 % of
  * the frames lost: every frame that arrived comes out exactly once, in
  * order except for those counted late, and nothing stays held.
@@ -490,6 +534,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, bound_frames);
 	ATF_TP_ADD_TC(tp, bound_bytes);
 	ATF_TP_ADD_TC(tp, flush);
+	ATF_TP_ADD_TC(tp, skip);
 	ATF_TP_ADD_TC(tp, shuffled_stream);
 	ATF_TP_ADD_TC(tp, wait_follows_rtt);
 	ATF_TP_ADD_TC(tp, deadline_oldest);

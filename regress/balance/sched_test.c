@@ -135,6 +135,7 @@ ATF_TC_BODY(suspect_leaves_at_once, tc)
 	sched_update(spp, 2, 0);
 	/* goes suspect: from the next frame on, nothing for it */
 	sp[1].usable = 0;
+	sp[1].suspect = 1;
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 1);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_EX_STATE);
 	ATF_CHECK_EQ(sp[1].share, 0);
@@ -143,10 +144,12 @@ ATF_TC_BODY(suspect_leaves_at_once, tc)
 	ATF_CHECK_EQ(b[1], 0);
 	/* none left: nothing picked */
 	sp[0].usable = 0;
+	sp[0].suspect = 1;
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 0);
 	ATF_CHECK_EQ(sched_pick(spp, 2, 1500), -1);
 	/* back: it shares again */
 	sp[0].usable = sp[1].usable = 1;
+	sp[0].suspect = sp[1].suspect = 0;
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
 	spread(2, 100, 1500, b);
 	ATF_CHECK_EQ(b[0], b[1]);
@@ -183,6 +186,37 @@ ATF_TC_BODY(long_pipe_left_out, tc)
 	sched_rtt(&sp[1], sp[1].rtt_us + 50000, 0);
 	ATF_CHECK_EQ(sched_update(spp, 2, 0), 2);
 	ATF_CHECK_EQ(sp[1].excluded, SCHED_IN);
+}
+
+/*
+ * While the short pipe is suspect, the long one stays out: no pipe has
+ * a share (the engine sends as failover mode does) rather than the
+ * whole flow on the long pipe.  Once the short one is down, the long
+ * one carries it all.
+ */
+ATF_TC_WITHOUT_HEAD(suspect_keeps_long_out);
+ATF_TC_BODY(suspect_keeps_long_out, tc)
+{
+	setup(2);
+	sched_rtt(&sp[0], 20000, 0);
+	sched_rtt(&sp[1], 20000 + SCHED_RTT_SPREAD + 60000, 0);
+	ATF_CHECK_EQ(sched_update(spp, 2, 0), 1);
+	sp[0].usable = 0;
+	sp[0].suspect = 1;
+	ATF_CHECK_EQ(sched_update(spp, 2, 0), 0);
+	ATF_CHECK_EQ(sp[0].excluded, SCHED_EX_STATE);
+	ATF_CHECK_EQ(sp[1].excluded, SCHED_EX_RTT);
+	ATF_CHECK_EQ(sched_pick(spp, 2, 1500), -1);
+	/* answers again: the short one alone */
+	sp[0].usable = 1;
+	sp[0].suspect = 0;
+	ATF_CHECK_EQ(sched_update(spp, 2, 0), 1);
+	ATF_CHECK_EQ(sched_pick(spp, 2, 1500), 0);
+	/* down: the long one is the best there is */
+	sp[0].usable = 0;
+	ATF_CHECK_EQ(sched_update(spp, 2, 0), 1);
+	ATF_CHECK_EQ(sp[1].excluded, SCHED_IN);
+	ATF_CHECK_EQ(sched_pick(spp, 2, 1500), 1);
 }
 
 ATF_TC_WITHOUT_HEAD(slow_pipe_left_out);
@@ -358,6 +392,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, proportional_bytes);
 	ATF_TP_ADD_TC(tp, suspect_leaves_at_once);
 	ATF_TP_ADD_TC(tp, long_pipe_left_out);
+	ATF_TP_ADD_TC(tp, suspect_keeps_long_out);
 	ATF_TP_ADD_TC(tp, slow_pipe_left_out);
 	ATF_TP_ADD_TC(tp, idle_estimate_not_slow);
 	ATF_TP_ADD_TC(tp, estimates);
