@@ -26,14 +26,17 @@
  * - op & 3 == 2: the time moves on by (a << 8 | b) us and the buffer
  *   expires what waited long enough; the wait becomes c x 500 us;
  * - op & 3 == 3: with a odd, every pipe went past base + (b << 8 | c)
- *   (reorder_lost_below()); with a even, a flush (a new epoch, or the
- *   peer left balance).
+ *   (reorder_lost_below()); with a & 3 == 2, frame base + (b << 8 | c)
+ *   came without the balance flag (reorder_skip(): the peer's spread
+ *   was suspect, or it left balance mode); with a & 3 == 0, a flush (a
+ *   new epoch).
  *
  * The engine's frame window drops copies before the buffer sees them;
  * so does this harness.  What it checks: every frame released was put
  * in and is released once; releases go in increasing order except the
  * ones counted late; the bounds in frames and bytes hold; nothing is
- * held past its deadline once expired; a flush leaves nothing held.
+ * held past its deadline once expired; a flush, or a frame without the
+ * flag newer than any put in, leaves nothing held.
  */
 
 #include <sys/types.h>
@@ -92,6 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct reorder_stats	*st;
 	uint8_t				 frame[16 * 255 + 16];
 	uint64_t			 seq, base = 1000;
+	uint64_t			 newest = 0;	/* put in */
 	int64_t				 now = 1;
 	size_t				 i, len;
 	uint8_t				 op;
@@ -121,6 +125,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memset(frame, data[i + 3], len);
 			memcpy(frame, &seq, sizeof(seq));
 			now += (op >> 2 & 0x1f) * 1000;
+			if (seq > newest)
+				newest = seq;
 			reorder_input(r, seq, frame, len, now,
 			    (op & 3) == 1 ? data[i + 3] * 100 : 0);
 			break;
@@ -136,6 +142,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (data[i + 1] & 1) {
 				reorder_lost_below(r, base +
 				    (data[i + 2] << 8 | data[i + 3]), now);
+				break;
+			}
+			if (data[i + 1] & 2) {
+				seq = base + (data[i + 2] << 8 | data[i + 3]);
+				if (bit(in_set, seq))
+					break;	/* a copy */
+				/* to the interface, not through the buffer */
+				setbit(in_set, seq);
+				setbit(out_set, seq);
+				reorder_skip(r, seq);
+				if (seq > newest && st->nheld != 0)
+					abort();
+				if (!any || seq > top)
+					top = seq;
+				any = 1;
 				break;
 			}
 			reorder_flush(r);

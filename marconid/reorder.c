@@ -282,11 +282,14 @@ reorder_flush(struct reorder *r)
  * mode does (every pipe of its spread suspect).  What is held goes out
  * first, and the numbers up to seq are done with: the next balance
  * frame after it is in order, and one sent before it is late, not a
- * gap to wait for.
+ * gap to wait for.  A frame below next (a copy that came the long way)
+ * is older than anything held: nothing waits for it.
  */
 void
 reorder_skip(struct reorder *r, uint64_t seq)
 {
+	if (r->synced && seq < r->next)
+		return;
 	while (r->st.nheld > 0)
 		give_up_front(r, INT64_MAX);
 	if (!r->synced || seq >= r->next) {

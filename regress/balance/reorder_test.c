@@ -359,14 +359,19 @@ ATF_TC_BODY(skip, tc)
 	put(r, 14, 100, 2);
 	ATF_REQUIRE_EQ(nout, 4);
 	ATF_CHECK_EQ(out[3], 14);
-	/* an older frame that went around does not take next back */
-	reorder_skip(r, 5);
 	put(r, 15, 100, 3);
 	ATF_REQUIRE_EQ(nout, 5);
 	ATF_CHECK_EQ(out[4], 15);
 	put(r, 17, 100, 4);
 	ATF_CHECK_EQ(nout, 5);
+	/* an older frame that came around releases nothing */
+	reorder_skip(r, 5);
+	ATF_CHECK_EQ(nout, 5);
+	ATF_CHECK_EQ(reorder_stats(r)->nheld, 1);
 	ATF_CHECK_EQ(reorder_deadline(r), 4 + 1000000);
+	put(r, 16, 100, 5);
+	ATF_REQUIRE_EQ(nout, 7);
+	ATF_CHECK_EQ(out[6], 17);
 	/* before any balance frame: the next one is in order */
 	reorder_free(r);
 	r = mk(64, 1 << 20, 1000000);
