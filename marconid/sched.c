@@ -58,15 +58,15 @@
  * and the choice is spread evenly, not in bursts.
  *
  * A pipe is left out when it is not up or suspect (at once: its share
- * goes to the others on the next frame), when the RTT of its path (the
- * least over half a minute or more: without the queue, sched_rtt()) is
- * more than SCHED_RTT_SPREAD above the best one of the pipes up or
- * suspect (the far side holds the frames of a shorter pipe for what
- * the longer one takes more one way: every frame would take that
- * long), or when its estimate, once it has been full, is less than
- * SCHED_SLOW_PERMILLE of the sum (it adds less than the reordering
- * costs); a slow pipe is tried again after SCHED_RETRY.  What is left
- * out never makes a flow slower than the best pipe alone.
+ * goes to the others on the next frame), when its RTT (the least seen
+ * lately: without the queue) is more than SCHED_RTT_SPREAD above the
+ * best one of the pipes up or suspect (the far side holds the frames
+ * of a shorter pipe for what the longer one takes more one way: every
+ * frame would take that long), or when its estimate, once it has been
+ * full, is less than SCHED_SLOW_PERMILLE of the sum (it adds less
+ * than the reordering costs); a slow pipe is tried again after
+ * SCHED_RETRY.  What is left out never makes a flow slower than the
+ * best pipe alone.
  *
  * So while every pipe of the spread is suspect (a full queue delays
  * the probes of a busy pipe now and then), a longer pipe does not take
@@ -136,31 +136,12 @@ unknown_weight(struct sched_pipe *p, uint64_t known, int nknown)
 	return (p->cap > start ? p->cap : start);
 }
 
-/* The least RTT of the last window to two windows, with rtt in. */
-static uint32_t
-least(struct sched_least *l, uint32_t rtt, int64_t now, int64_t window)
-{
-	if (l->cur == 0 || now - l->bucket >= window) {
-		l->prev = l->cur;
-		l->cur = rtt;
-		l->bucket = now;
-	} else if (rtt < l->cur)
-		l->cur = rtt;
-	return (l->prev != 0 && l->prev < l->cur ? l->prev : l->cur);
-}
-
 /*
- * A new RTT of the pipe, in every mode.  The RTT without the queue
- * (rtt_base) is the least seen in the last SCHED_RTT_WINDOW to 2 x
- * SCHED_RTT_WINDOW ms, so that a path that got longer is followed
- * soon: the far side holds each frame for it (pipe_lead() in
- * engine.c), and a queue that fills on a busy pipe shows that it is
- * full.  Which pipes are too long to spread over goes by the RTT of
- * the path itself (rtt_path), the least over SCHED_PATH_WINDOW to
- * twice that: under a TCP that keeps a line full the queue may not
- * drain for seconds, and the least RTT lately of the best pipe then
- * grows towards that of a longer pipe, which would come in and out
- * of the spread as the queue comes and goes.
+ * A new RTT of the pipe, in every mode.  The RTT of the path without
+ * its queue is the least seen in the last SCHED_RTT_WINDOW to 2 x
+ * SCHED_RTT_WINDOW ms (two buckets), so that a path that got longer is
+ * followed: a queue that fills on a busy pipe is no reason to leave it
+ * out, and shows that it is full.
  */
 void
 sched_rtt(struct sched_pipe *p, uint32_t rtt, int64_t now)
@@ -168,8 +149,14 @@ sched_rtt(struct sched_pipe *p, uint32_t rtt, int64_t now)
 	p->rtt_us = rtt;
 	if (rtt == 0)
 		return;
-	p->rtt_base = least(&p->lately, rtt, now, SCHED_RTT_WINDOW);
-	p->rtt_path = least(&p->path, rtt, now, SCHED_PATH_WINDOW);
+	if (p->rtt_min_cur == 0 || now - p->rtt_bucket >= SCHED_RTT_WINDOW) {
+		p->rtt_min_prev = p->rtt_min_cur;
+		p->rtt_min_cur = rtt;
+		p->rtt_bucket = now;
+	} else if (rtt < p->rtt_min_cur)
+		p->rtt_min_cur = rtt;
+	p->rtt_base = p->rtt_min_prev != 0 && p->rtt_min_prev < p->rtt_min_cur ?
+	    p->rtt_min_prev : p->rtt_min_cur;
 }
 
 /*
@@ -198,9 +185,9 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		p = pp[i];
 		estimate(p, nfull > (p->usable && p->full ? 1 : 0));
 		/* a suspect pipe's RTT still says which pipes are long */
-		if ((p->usable || p->suspect) && p->rtt_path != 0 &&
-		    p->rtt_path < best)
-			best = p->rtt_path;
+		if ((p->usable || p->suspect) && p->rtt_base != 0 &&
+		    p->rtt_base < best)
+			best = p->rtt_base;
 		if (p->usable && p->cap != 0) {
 			known += p->cap;
 			nknown++;
@@ -216,8 +203,8 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		w = unknown_weight(p, known, nknown);
 		if (!p->usable)
 			ex = SCHED_EX_STATE;
-		else if (best != UINT32_MAX && p->rtt_path > best &&
-		    p->rtt_path - best > SCHED_RTT_SPREAD)
+		else if (best != UINT32_MAX && p->rtt_base > best &&
+		    p->rtt_base - best > SCHED_RTT_SPREAD)
 			ex = SCHED_EX_RTT;
 		else if (p->capped && sum > 0 &&
 		    w * 1000 < sum * SCHED_SLOW_PERMILLE) {
