@@ -1750,8 +1750,12 @@ engine_tick(int fd, short event, void *arg)
 
 	TAILQ_FOREACH(pe, &peers, entry) {
 		peer_select(pe, "hold-down over");
-		if (pe->mode == MODE_BALANCE)
-			peer_balance(pe);
+		/*
+		 * In every mode: the peer may spread its frames to us
+		 * whatever ours, and the least RTTs are to be known when
+		 * balance mode begins.
+		 */
+		peer_balance(pe);
 	}
 	/* aged addresses leave the table within a second */
 	if (++ticks % 10 == 0 && n_macs > 0)

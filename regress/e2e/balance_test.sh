@@ -330,6 +330,41 @@ even_paths_cleanup() {
 	bl_cleanup
 }
 
+atf_test_case one_side cleanup
+one_side_head() {
+	atf_set descr "the far side holds the frames a site spreads even" \
+	    "when it is not in balance mode itself"
+	bl_head 90
+}
+one_side_body() {
+	bl_init
+	start_sites balance "" "15/0/0/1/-/-"
+	# B answers over its active pipe: only A's frames are spread
+	ctl_ok b peer site-a mode failover
+	ip netns exec "${P}a" ping -n -i 0.02 -c 400 -W 1 "$B_TAP" \
+	    > ping.out 2>&1
+	awk '/icmp_seq=/ && !/DUP!/ {
+		match($0, /time=[0-9.]+/)
+		print substr($0, RSTART + 5, RLENGTH - 5)
+	    }' ping.out | tail -n 200 | sort -n > rtts
+	n=$(wc -l < rtts)
+	lo=$(head -n 1 rtts)
+	held=$(jpeer b .reorder.held)
+	echo "pings answered (of the last 200): $n; RTT least $lo ms;" \
+	    "site B held ${held:-?} frames" >&2
+	ctl b show peers >&2
+	[ "$n" -ge 180 ] || bl_fail "only $n of the last 200 pings answered"
+	[ "${held:-0}" -gt 50 ] || bl_fail "site B held ${held:-?} frames:" \
+	    "the frames of the shorter pipe were not held"
+	# a request over ISP 1 held for ISP 2's lead, 15 ms or so; the
+	# answer over ISP 1
+	awk -v l="$lo" 'BEGIN { exit !(l >= 12) }' || bl_fail "a ping" \
+	    "took $lo ms: it crossed in the shorter pipe's time"
+}
+one_side_cleanup() {
+	bl_cleanup
+}
+
 # cut_run NAME: a checked transfer and pings every 10 ms from A to B,
 # ISP 1 cut after 2 s and restored after 6; prints "longest-run-lost
 # transfer-ok"
@@ -409,5 +444,6 @@ atf_init_test_cases() {
 	atf_add_test_case throughput
 	atf_add_test_case order
 	atf_add_test_case even_paths
+	atf_add_test_case one_side
 	atf_add_test_case cut
 }
