@@ -1465,9 +1465,9 @@ peer_balance(struct eng_peer *pe)
 			/* but the least RTT seen is still that */
 			ep->sp.rtt_us = rtt.rtt_us;
 			ep->sp.rtt_base = rtt.rtt_base;
-			ep->sp.rtt_min_cur = rtt.rtt_min_cur;
-			ep->sp.rtt_min_prev = rtt.rtt_min_prev;
-			ep->sp.rtt_bucket = rtt.rtt_bucket;
+			ep->sp.rtt_path = rtt.rtt_path;
+			ep->sp.lately = rtt.lately;
+			ep->sp.path = rtt.path;
 		}
 	}
 	best = NULL;

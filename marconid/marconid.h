@@ -530,9 +530,11 @@ uint32_t	 resend_frames(const struct resend *);
 /* sched.c */
 #define SCHED_MAXPIPES		16	/* spread over at most */
 #define SCHED_RTT_SPREAD	40000	/* us above the best: left out */
+#define SCHED_RTT_BACK		30000	/* us above the best: back in */
 #define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
 #define SCHED_RETRY		10000	/* ms before a slow one is tried */
 #define SCHED_RTT_WINDOW	5000	/* ms, a bucket of the least RTT */
+#define SCHED_PATH_WINDOW	300000	/* ms, a bucket of the path's RTT */
 #define SCHED_RATE_MIN		12500	/* bytes/s, the least estimate */
 #define SCHED_LOSS_FULL		3000	/* ppm lost: the pipe is full */
 #define SCHED_QUEUE		3000	/* us of RTT above the least: full */
@@ -542,6 +544,13 @@ enum sched_ex {
 	SCHED_EX_RTT,			/* too long beside the best */
 	SCHED_EX_SLOW,			/* too small a part of the sum */
 };
+/* The least RTT of a pipe over one to two windows: two buckets. */
+struct sched_least {
+	uint32_t		 cur;		/* us, in this bucket */
+	uint32_t		 prev;		/* us, in the one before */
+	int64_t			 bucket;	/* ms, when this one began */
+};
+
 struct sched_pipe {
 	/* set by the caller before sched_update() */
 	int			 usable;	/* up, not suspect */
@@ -555,9 +564,9 @@ struct sched_pipe {
 	/* the scheduler's */
 	uint32_t		 seen_gen;
 	uint32_t		 rtt_base;	/* us, the least lately */
-	uint32_t		 rtt_min_cur;	/* in this bucket */
-	uint32_t		 rtt_min_prev;	/* in the one before */
-	int64_t			 rtt_bucket;	/* ms, when this one began */
+	uint32_t		 rtt_path;	/* us, the least for long */
+	struct sched_least	 lately;	/* SCHED_RTT_WINDOW */
+	struct sched_least	 path;		/* SCHED_PATH_WINDOW */
 	int			 full;		/* its last window lost */
 	uint64_t		 cap;		/* bytes/s it carries, 0: unknown */
 	int			 capped;	/* cap seen full, not a floor */

@@ -136,12 +136,28 @@ unknown_weight(struct sched_pipe *p, uint64_t known, int nknown)
 	return (p->cap > start ? p->cap : start);
 }
 
+/* The least RTT of the last window to two windows, with rtt in. */
+static uint32_t
+least(struct sched_least *l, uint32_t rtt, int64_t now, int64_t window)
+{
+	if (l->cur == 0 || now - l->bucket >= window) {
+		l->prev = l->cur;
+		l->cur = rtt;
+		l->bucket = now;
+	} else if (rtt < l->cur)
+		l->cur = rtt;
+	return (l->prev != 0 && l->prev < l->cur ? l->prev : l->cur);
+}
+
 /*
- * A new RTT of the pipe, in every mode.  The RTT of the path without
- * its queue is the least seen in the last SCHED_RTT_WINDOW to 2 x
+ * A new RTT of the pipe, in every mode.  The RTT without its queue
+ * (rtt_base) is the least seen in the last SCHED_RTT_WINDOW to 2 x
  * SCHED_RTT_WINDOW ms (two buckets), so that a path that got longer is
  * followed: a queue that fills on a busy pipe is no reason to leave it
- * out, and shows that it is full.
+ * out, and shows that it is full.  The RTT of the path (rtt_path) is
+ * the least over SCHED_PATH_WINDOW to twice that: a TCP may keep a
+ * line with a deep buffer full for many seconds without draining it,
+ * and its least RTT lately is then the path's plus a standing queue.
  */
 void
 sched_rtt(struct sched_pipe *p, uint32_t rtt, int64_t now)
@@ -149,14 +165,19 @@ sched_rtt(struct sched_pipe *p, uint32_t rtt, int64_t now)
 	p->rtt_us = rtt;
 	if (rtt == 0)
 		return;
-	if (p->rtt_min_cur == 0 || now - p->rtt_bucket >= SCHED_RTT_WINDOW) {
-		p->rtt_min_prev = p->rtt_min_cur;
-		p->rtt_min_cur = rtt;
-		p->rtt_bucket = now;
-	} else if (rtt < p->rtt_min_cur)
-		p->rtt_min_cur = rtt;
-	p->rtt_base = p->rtt_min_prev != 0 && p->rtt_min_prev < p->rtt_min_cur ?
-	    p->rtt_min_prev : p->rtt_min_cur;
+	p->rtt_base = least(&p->lately, rtt, now, SCHED_RTT_WINDOW);
+	p->rtt_path = least(&p->path, rtt, now, SCHED_PATH_WINDOW);
+}
+
+/* The pipe is too long beside the best: by limit or more, either way. */
+static int
+too_long(struct sched_pipe *p, uint32_t best, uint32_t best_path,
+    uint32_t limit)
+{
+	return ((best != UINT32_MAX && p->rtt_base > best &&
+	    p->rtt_base - best > limit) ||
+	    (best_path != UINT32_MAX && p->rtt_path > best_path &&
+	    p->rtt_path - best_path > limit));
 }
 
 /*
@@ -168,7 +189,7 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 {
 	struct sched_pipe	*p;
 	uint64_t		 sum = 0, known = 0, total = 0, w;
-	uint32_t		 best = UINT32_MAX;
+	uint32_t		 best = UINT32_MAX, best_path = UINT32_MAX;
 	int			 i, nknown = 0, nin = 0, changed = 0, ex;
 	int			 nfull = 0;
 
@@ -188,6 +209,9 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		if ((p->usable || p->suspect) && p->rtt_base != 0 &&
 		    p->rtt_base < best)
 			best = p->rtt_base;
+		if ((p->usable || p->suspect) && p->rtt_path != 0 &&
+		    p->rtt_path < best_path)
+			best_path = p->rtt_path;
 		if (p->usable && p->cap != 0) {
 			known += p->cap;
 			nknown++;
@@ -203,8 +227,9 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		w = unknown_weight(p, known, nknown);
 		if (!p->usable)
 			ex = SCHED_EX_STATE;
-		else if (best != UINT32_MAX && p->rtt_base > best &&
-		    p->rtt_base - best > SCHED_RTT_SPREAD)
+		else if (too_long(p, best, best_path,
+		    p->excluded == SCHED_EX_RTT ? SCHED_RTT_BACK :
+		    SCHED_RTT_SPREAD))
 			ex = SCHED_EX_RTT;
 		else if (p->capped && sum > 0 &&
 		    w * 1000 < sum * SCHED_SLOW_PERMILLE) {
