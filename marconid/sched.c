@@ -58,13 +58,14 @@
  * and the choice is spread evenly, not in bursts.
  *
  * A pipe is left out when it is not up or suspect (at once: its share
- * goes to the others on the next frame), when its RTT (the least seen
- * lately: without the queue) is more than SCHED_RTT_SPREAD above the
- * best one of the pipes up or suspect (the far side holds the frames
- * of a shorter pipe for what the longer one takes more one way: every
- * frame would take that long), or when its estimate, once it has been
- * full, is less than SCHED_SLOW_PERMILLE of the sum (it adds less
- * than the reordering costs); a slow pipe is tried again after
+ * goes to the others on the next frame), when its RTT without the
+ * queue (the least lately, or the path's, sched_rtt()) is more than
+ * SCHED_RTT_SPREAD above the best one of the pipes up or suspect (the
+ * far side holds the frames of a shorter pipe for what the longer one
+ * takes more one way: every frame would take that long; once left out,
+ * it comes back within SCHED_RTT_BACK), or when its estimate, once it
+ * has been full, is less than SCHED_SLOW_PERMILLE of the sum (it adds
+ * less than the reordering costs); a slow pipe is tried again after
  * SCHED_RETRY.  What is left out never makes a flow slower than the
  * best pipe alone.
  *
