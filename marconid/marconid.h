@@ -530,7 +530,6 @@ uint32_t	 resend_frames(const struct resend *);
 /* sched.c */
 #define SCHED_MAXPIPES		16	/* spread over at most */
 #define SCHED_RTT_SPREAD	40000	/* us above the best: left out */
-#define SCHED_RTT_BACK		30000	/* us above the best: back in */
 #define SCHED_SLOW_PERMILLE	50	/* of the sum: left out */
 #define SCHED_RETRY		10000	/* ms before a slow one is tried */
 #define SCHED_RTT_WINDOW	5000	/* ms, a bucket of the least RTT */

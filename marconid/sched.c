@@ -62,12 +62,11 @@
  * queue (the least lately, or the path's, sched_rtt()) is more than
  * SCHED_RTT_SPREAD above the best one of the pipes up or suspect (the
  * far side holds the frames of a shorter pipe for what the longer one
- * takes more one way: every frame would take that long; once left out,
- * it comes back within SCHED_RTT_BACK), or when its estimate, once it
- * has been full, is less than SCHED_SLOW_PERMILLE of the sum (it adds
- * less than the reordering costs); a slow pipe is tried again after
- * SCHED_RETRY.  What is left out never makes a flow slower than the
- * best pipe alone.
+ * takes more one way: every frame would take that long), or when its
+ * estimate, once it has been full, is less than SCHED_SLOW_PERMILLE of
+ * the sum (it adds less than the reordering costs); a slow pipe is
+ * tried again after SCHED_RETRY.  What is left out never makes a flow
+ * slower than the best pipe alone.
  *
  * So while every pipe of the spread is suspect (a full queue delays
  * the probes of a busy pipe now and then), a longer pipe does not take
@@ -170,15 +169,14 @@ sched_rtt(struct sched_pipe *p, uint32_t rtt, int64_t now)
 	p->rtt_path = least(&p->path, rtt, now, SCHED_PATH_WINDOW);
 }
 
-/* The pipe is too long beside the best: by limit or more, either way. */
+/* Too long beside the best, by its RTT lately or its path's. */
 static int
-too_long(struct sched_pipe *p, uint32_t best, uint32_t best_path,
-    uint32_t limit)
+too_long(struct sched_pipe *p, uint32_t best, uint32_t best_path)
 {
 	return ((best != UINT32_MAX && p->rtt_base > best &&
-	    p->rtt_base - best > limit) ||
+	    p->rtt_base - best > SCHED_RTT_SPREAD) ||
 	    (best_path != UINT32_MAX && p->rtt_path > best_path &&
-	    p->rtt_path - best_path > limit));
+	    p->rtt_path - best_path > SCHED_RTT_SPREAD));
 }
 
 /*
@@ -228,9 +226,7 @@ sched_update(struct sched_pipe **pp, int n, int64_t now)
 		w = unknown_weight(p, known, nknown);
 		if (!p->usable)
 			ex = SCHED_EX_STATE;
-		else if (too_long(p, best, best_path,
-		    p->excluded == SCHED_EX_RTT ? SCHED_RTT_BACK :
-		    SCHED_RTT_SPREAD))
+		else if (too_long(p, best, best_path))
 			ex = SCHED_EX_RTT;
 		else if (p->capped && sum > 0 &&
 		    w * 1000 < sum * SCHED_SLOW_PERMILLE) {
