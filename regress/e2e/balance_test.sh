@@ -283,6 +283,21 @@ order_cleanup() {
 	bl_cleanup
 }
 
+# ping_rtts: 400 pings from A to B, 20 ms apart (both pipes carry
+# them, none waits for another); the RTTs of the last 200 answered, in
+# ms, least first, into rtts (the first 200 let the shares and the
+# holds settle); n, lo: how many, the least
+ping_rtts() {
+	ip netns exec "${P}a" ping -n -i 0.02 -c 400 -W 1 "$B_TAP" \
+	    > ping.out 2>&1
+	awk '/icmp_seq=/ && !/DUP!/ {
+		match($0, /time=[0-9.]+/)
+		print substr($0, RSTART + 5, RLENGTH - 5)
+	    }' ping.out | tail -n 200 | sort -n > rtts
+	n=$(wc -l < rtts)
+	lo=$(head -n 1 rtts)
+}
+
 atf_test_case even_paths cleanup
 even_paths_head() {
 	atf_set descr "in balance mode a frame takes as long over the" \
@@ -295,16 +310,7 @@ even_paths_body() {
 	# ISP 2 15 ms longer each way, from the start: the least RTTs
 	# of the pipes are 30 ms apart from their first probes
 	start_sites balance "" "15/0/0/1/-/-"
-	# pings every 20 ms: both pipes carry them, none waits for another
-	ip netns exec "${P}a" ping -n -i 0.02 -c 400 -W 1 "$B_TAP" \
-	    > ping.out 2>&1
-	# the last 200: the first 200 let the shares and the holds settle
-	awk '/icmp_seq=/ && !/DUP!/ {
-		match($0, /time=[0-9.]+/)
-		print substr($0, RSTART + 5, RLENGTH - 5)
-	    }' ping.out | tail -n 200 | sort -n > rtts
-	n=$(wc -l < rtts)
-	lo=$(head -n 1 rtts)
+	ping_rtts
 	med=$(sed -n "$(((n + 1) / 2))p" rtts)
 	held=$(jpeer b .reorder.held)
 	echo "pings answered (of the last 200): $n; RTT least $lo ms," \
@@ -341,14 +347,7 @@ one_side_body() {
 	start_sites balance "" "15/0/0/1/-/-"
 	# B answers over its active pipe: only A's frames are spread
 	ctl_ok b peer site-a mode failover
-	ip netns exec "${P}a" ping -n -i 0.02 -c 400 -W 1 "$B_TAP" \
-	    > ping.out 2>&1
-	awk '/icmp_seq=/ && !/DUP!/ {
-		match($0, /time=[0-9.]+/)
-		print substr($0, RSTART + 5, RLENGTH - 5)
-	    }' ping.out | tail -n 200 | sort -n > rtts
-	n=$(wc -l < rtts)
-	lo=$(head -n 1 rtts)
+	ping_rtts
 	held=$(jpeer b .reorder.held)
 	echo "pings answered (of the last 200): $n; RTT least $lo ms;" \
 	    "site B held ${held:-?} frames" >&2
